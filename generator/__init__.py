@@ -1,0 +1,1 @@
+"""TopoCellGen reference generator (needs the ``topofd[generator]`` extra: torch)."""
