@@ -41,19 +41,18 @@ def centres_from_mask(stack: np.ndarray) -> list[np.ndarray]:
     labels, n = ndimage.label(stack != 0, structure=_STACK_STRUCTURE)
     if n == 0:
         return [np.zeros((0, 2)) for _ in range(C)]
-    flat = labels.ravel()
-    weights = stack.astype(np.float64).ravel()
-    idx = np.arange(flat.size)
-    rows = (idx // W) % H
-    cols = idx % W
-    mass = np.bincount(flat, weights=weights, minlength=n + 1)[1:]
-    r = np.bincount(flat, weights=weights * rows, minlength=n + 1)[1:] / mass
-    c = np.bincount(flat, weights=weights * cols, minlength=n + 1)[1:] / mass
-    # label ids increase in scan order, so channel of each component is monotone
-    first = np.zeros(n, dtype=np.int64)
-    nz = flat > 0
-    first[flat[nz][::-1] - 1] = idx[nz][::-1]
-    channel = first // (H * W)
+    # only foreground pixels matter; keeping them in scan order keeps every
+    # per-label sum in the same order as center_of_mass's dense bincount
+    pos = np.flatnonzero(labels)
+    lab = labels.ravel()[pos]
+    weights = stack.ravel()[pos].astype(np.float64)
+    rows = (pos // W) % H
+    cols = pos % W
+    mass = np.bincount(lab, weights=weights, minlength=n + 1)[1:]
+    r = np.bincount(lab, weights=weights * rows, minlength=n + 1)[1:] / mass
+    c = np.bincount(lab, weights=weights * cols, minlength=n + 1)[1:] / mass
+    channel = np.empty(n, dtype=np.int64)
+    channel[lab - 1] = pos // (H * W)
     centres = np.stack([r, c], axis=1)
     return [centres[channel == k] for k in range(C)]
 

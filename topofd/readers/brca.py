@@ -1,4 +1,9 @@
-"""BRCA-M2C dot annotations: ``Y X CLASS`` per line, classes 1-based."""
+"""BRCA-M2C dot annotations: ``Y X CLASS`` per line, classes 1-based.
+
+Published with "Multi-Class Cell Detection Using Spatial Context
+Representation" (Abousamra et al., ICCV 2021); the TopoCellGen paper
+evaluates on this dataset.  Files are ``<image-stem>_gt_class_coords.txt``.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,6 +14,7 @@ from ..layout import Layout
 from ..patches import ImagePoints
 
 SUFFIX = "_gt_class_coords"
+SUFFIXES = (".txt",)
 CLASSES = ("lym", "epi", "stro")
 
 
@@ -37,14 +43,34 @@ def read_points(path: str | Path, n_classes: int = 3) -> tuple[np.ndarray, np.nd
     return arr[:, :2], labels
 
 
+def image_stem(path: str | Path) -> str:
+    """The image a label file annotates: its stem without ``_gt_class_coords``."""
+    stem = Path(path).stem
+    return stem[: -len(SUFFIX)] if stem.endswith(SUFFIX) else stem
+
+
 def read_image(path: str | Path, shape: tuple[int, int], n_classes: int = 3) -> ImagePoints:
     path = Path(path)
-    stem = path.stem[: -len(SUFFIX)] if path.stem.endswith(SUFFIX) else path.stem
     coords, labels = read_points(path, n_classes)
-    return ImagePoints(stem, coords, labels, shape)
+    return ImagePoints(image_stem(path), coords, labels, shape)
 
 
 def read_layout(path: str | Path, classes=CLASSES, shape=None) -> Layout:
     coords, labels = read_points(path, len(classes))
     p = Path(path)
     return Layout.from_labelled_points(coords, labels, classes, shape=shape, name=p.stem, source=str(p))
+
+
+def read(path: str | Path, classes=None, *, shape: tuple[int, int] | None = None) -> Layout:
+    """Reader entry point (``topofd.io.READERS["txt"]``).
+
+    ``classes`` defaults to BRCA-M2C's ``lym, epi, stro``; more or fewer names
+    change how many 1-based CLASS values are accepted.  The layout is named
+    after the image (``_gt_class_coords`` dropped) so that synthetic files
+    ``<image-stem>..._gen`` pair with it; the canvas shape is unknown unless
+    given (``shape=(H, W)``).
+    """
+    classes = tuple(classes) if classes is not None else CLASSES
+    coords, labels = read_points(path, len(classes))
+    p = Path(path)
+    return Layout.from_labelled_points(coords, labels, classes, shape=shape, name=image_stem(p), source=str(p))

@@ -1,0 +1,97 @@
+"""Persistence diagrams of cell point clouds (H0 and H1).
+
+Vietoris–Rips by default (the TopoCellGen protocol, Sec. 3.4: H1 of the Rips
+filtration of each class's cell centres), alpha complex as an option.
+
+Rips diagrams are computed with ripser (coefficients in Z/11, as gudhi's
+default field) and are the same multisets of intervals as
+``gudhi.RipsComplex(points=P).create_simplex_tree(max_dimension=2)``'s: ripser
+works in float32, so every birth and death it returns is snapped back to the
+float64 pairwise distance it rounds (each value of a Rips diagram *is* a
+pairwise distance).  This is ~10x faster than gudhi's Rips on these clouds.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial.distance import pdist
+
+__all__ = ["rips_diagrams", "alpha_diagrams", "diagrams", "EMPTY"]
+
+EMPTY = np.zeros((0, 2))
+_FIELD = 11  # gudhi's default coefficient field Z/11
+
+try:  # ripser's compiled core, skipping its Python wrapper's per-call overhead
+    from pyRipser import doRipsFiltrationDM as _ripser_dense
+except ImportError:  # pragma: no cover - ripser always ships it
+    _ripser_dense = None
+
+
+def _snap(values: np.ndarray, exact: np.ndarray) -> np.ndarray:
+    """Map float32-rounded values onto the nearest of the sorted float64 ``exact``."""
+    if values.size == 0:
+        return values
+    i = np.clip(np.searchsorted(exact, values), 1, len(exact) - 1)
+    lo, hi = exact[i - 1], exact[i]
+    return np.where(np.abs(values - lo) <= np.abs(hi - values), lo, hi)
+
+
+def rips_diagrams(points: np.ndarray, maxdim: int = 1) -> list[np.ndarray]:
+    """Rips persistence diagrams ``[H0, ..., H_maxdim]`` of an ``(n, 2)`` cloud.
+
+    Each diagram is a float64 ``(k, 2)`` array of (birth, death) pairs with
+    positive persistence, sorted by (birth, death).  H0 contains one
+    essential class (death ``inf``) when ``n > 0``.  Fewer than 3 points give an
+    empty H1.
+    """
+    P = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    n = len(P)
+    if n == 0:
+        return [EMPTY.copy() for _ in range(maxdim + 1)]
+    if n == 1:
+        return [np.array([[0.0, np.inf]])] + [EMPTY.copy() for _ in range(maxdim)]
+    d = pdist(P)
+    if _ripser_dense is not None:
+        res = _ripser_dense(d.astype(np.float32), maxdim, np.inf, _FIELD, 0)["births_and_deaths_by_dim"]
+    else:  # pragma: no cover
+        import ripser
+        from scipy.spatial.distance import squareform
+
+        res = [x.ravel() for x in ripser.ripser(squareform(d), distance_matrix=True, maxdim=maxdim, coeff=_FIELD)["dgms"]]
+    exact = np.unique(np.concatenate([[0.0], d]))
+    out = []
+    for dim in range(maxdim + 1):
+        dg = np.asarray(res[dim], dtype=np.float64).reshape(-1, 2) if dim < len(res) else EMPTY.copy()
+        finite = np.isfinite(dg)
+        dg = np.where(finite, _snap(np.where(finite, dg, 0.0), exact), dg)
+        dg = dg[dg[:, 1] > dg[:, 0]]
+        out.append(dg[np.lexsort((dg[:, 1], dg[:, 0]))])
+    return out
+
+
+def alpha_diagrams(points: np.ndarray, maxdim: int = 1) -> list[np.ndarray]:
+    """Alpha-complex persistence diagrams ``[H0, ..., H_maxdim]`` (gudhi).
+
+    Filtration values are gudhi's: *squared* circumradii.
+    """
+    import gudhi
+
+    P = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    if len(P) == 0:
+        return [EMPTY.copy() for _ in range(maxdim + 1)]
+    st = gudhi.AlphaComplex(points=P).create_simplex_tree()
+    st.compute_persistence()
+    out = []
+    for dim in range(maxdim + 1):
+        dg = np.asarray(st.persistence_intervals_in_dimension(dim), dtype=np.float64).reshape(-1, 2)
+        dg = dg[dg[:, 1] > dg[:, 0]]
+        out.append(dg[np.lexsort((dg[:, 1], dg[:, 0]))])
+    return out
+
+
+def diagrams(points: np.ndarray, complex: str = "rips", maxdim: int = 1) -> list[np.ndarray]:
+    """Persistence diagrams of one point cloud under ``complex`` (``rips`` | ``alpha``)."""
+    if complex == "rips":
+        return rips_diagrams(points, maxdim)
+    if complex == "alpha":
+        return alpha_diagrams(points, maxdim)
+    raise ValueError(f"unknown complex {complex!r}; choose 'rips' or 'alpha'")
