@@ -86,3 +86,7 @@ def sample(ckpt, counts_from, counts_csv, out, steps, batch_size, seed, sampler,
     err = np.abs(np.array([r["generated"] for r in rows]) - np.array([r["condition"] for r in rows])).mean(0)
     click.echo(f"{len(rows)} layouts in {out}; mean |generated - condition| count per class: "
                + ", ".join(f"{c}={e:.2f}" for c, e in zip(rec["classes"], err)))
+
+
+if __name__ == "__main__":
+    main()

@@ -60,10 +60,9 @@ import gudhi
 import numpy as np
 import torch
 from scipy import ndimage
-from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_matrix
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 from scipy.spatial import cKDTree
-from scipy.sparse.csgraph import connected_components
 
 from .distance_transform import distance_at, nearest_foreground
 
@@ -211,14 +210,15 @@ def w2_matching(pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray
     diagonal; the same matching as ``gudhi.wasserstein.wasserstein_distance(
     pred, target, matching=True, order=2, internal_p=2)`` (tested).
 
-    Matching ``p`` to ``t`` instead of sending both to the diagonal changes the
-    cost by ``gain = |p - t|^2 - diag(p) - diag(t)``, so the problem is a
-    maximum-weight bipartite matching over the pairs with ``gain < 0``.  Those
-    pairs split into small connected components (points near each other);
-    each component is solved exactly by a linear assignment on
-    ``min(gain, 0)``, where a zero entry means "to the diagonal".  The
-    candidate pairs come from a k-d tree ball query.  This is exact and much
-    faster than one assignment on the ``(n + m)``-square augmented matrix.
+    Matching ``p`` to ``t`` rather than sending both to the diagonal pays off
+    only when ``|p - t|^2 < diag(p) + diag(t)``, which needs ``|p - t|`` below
+    ``sqrt(2 diag(p))`` or ``sqrt(2 diag(t))``: k-d tree ball queries with
+    each point's own radius list these candidate pairs, and the usual
+    augmented assignment problem (points may go to the diagonal) is solved
+    exactly on the sparse graph they span (LAPJVsp, scipy's
+    ``min_weight_full_bipartite_matching``) instead of the dense
+    ``(n + m)``-square matrix.  Where the optimum is not unique (repeated
+    points), another optimal matching of the same cost may be returned.
     """
     pred = np.asarray(pred, dtype=np.float64).reshape(-1, 2)
     target = np.asarray(target, dtype=np.float64).reshape(-1, 2)
@@ -230,31 +230,40 @@ def w2_matching(pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray
     if n == 0 or m == 0:
         return total, match
 
-    def gain(i, j):
-        return ((pred[i] - target[j]) ** 2).sum(-1) - diag_p[i] - diag_t[j]
+    # gain < 0 needs |p - t|^2 < diag(p) + diag(t) <= 2 max(diag(p), diag(t)):
+    # two ball queries with each point's own radius find every candidate pair
+    # without forming the dense n x m matrix
+    def pairs_within(a, b, radius):
+        near = cKDTree(b).query_ball_point(a, radius, return_sorted=False)
+        sizes = np.fromiter(map(len, near), dtype=np.int64, count=len(a))
+        flat = np.concatenate([np.asarray(v, dtype=np.int64) for v in near]) if sizes.sum() \
+            else np.zeros(0, dtype=np.int64)
+        return np.repeat(np.arange(len(a)), sizes), flat
 
-    # gain < 0 needs |p - t|^2 < diag(p) + max diag(t): a ball query finds every
-    # candidate without forming the dense n x m matrix
-    radius = np.sqrt(diag_p + diag_t.max())
-    near = cKDTree(target).query_ball_point(pred, radius, return_sorted=False)
-    sizes = np.fromiter((len(v) for v in near), dtype=np.int64, count=n)
-    rows = np.repeat(np.arange(n), sizes)
-    cols = np.fromiter((j for v in near for j in v), dtype=np.int64, count=int(sizes.sum()))
-    keep = gain(rows, cols) < 0
-    rows, cols = rows[keep], cols[keep]
+    r1, c1 = pairs_within(pred, target, np.sqrt(2.0 * diag_p))
+    c2, r2 = pairs_within(target, pred, np.sqrt(2.0 * diag_t))
+    key = np.unique(np.concatenate([r1 * m + c1, r2 * m + c2]))
+    rows, cols = np.divmod(key, m)
+    sq = ((pred[rows] - target[cols]) ** 2).sum(-1)
+    keep = sq < diag_p[rows] + diag_t[cols]
+    rows, cols, sq = rows[keep], cols[keep], sq[keep]
     if len(rows) == 0:
         return total, match
-    graph = coo_matrix((np.ones(len(rows)), (rows, n + cols)), shape=(n + m, n + m))
-    _, label = connected_components(graph, directed=False)
-    members = np.argsort(label[rows], kind="stable")
-    starts = np.flatnonzero(np.diff(label[rows][members], prepend=-1))
-    for group in np.split(members, starts[1:]):
-        pi, tj = np.unique(rows[group]), np.unique(cols[group])
-        sub = np.minimum(gain(pi[:, None], tj[None, :]), 0.0)
-        r, c = linear_sum_assignment(sub)
-        ok = sub[r, c] < 0
-        match[pi[r[ok]]] = tj[c[ok]]
-        total += float(sub[r[ok], c[ok]].sum())
+    # Sparse augmented graph: rows = predicted points + diagonal copies of the
+    # target points, columns = target points + diagonal copies of the
+    # predicted points.  The zero-cost copy-to-copy edges are needed only for
+    # candidate pairs (a pair matched in the solution frees exactly those two
+    # copies), so the graph stays sparse.  A constant added to every edge
+    # leaves the optimum unchanged and keeps the zero-cost edges stored.
+    R = np.concatenate([rows, np.arange(n), n + np.arange(m), n + cols])
+    C = np.concatenate([cols, m + np.arange(n), np.arange(m), m + rows])
+    V = np.concatenate([sq, diag_p, diag_t, np.zeros(len(rows))]) + 1.0
+    r, c = min_weight_full_bipartite_matching(csr_matrix((V, (R, C)), shape=(n + m, m + n)))
+    real = (r < n) & (c < m)
+    match[r[real]] = c[real]
+    hit = match >= 0
+    total = float(((pred[hit] - target[match[hit]]) ** 2).sum() + diag_p[~hit].sum()
+                  + np.delete(diag_t, match[hit]).sum())
     return total, match
 
 

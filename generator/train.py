@@ -117,7 +117,7 @@ def train(cfg: dict, out_dir, *, resume: bool = False) -> Path:
     opt = torch.optim.AdamW(model.parameters(), lr=tc["lr"], weight_decay=tc["weight_decay"])
     step = 0
     if resume:
-        state = torch.load(last, map_location=device, weights_only=False)
+        state = torch.load(last, map_location="cpu", weights_only=False)
         if len(state["data_rng"]) != world:
             raise ValueError(f"{last}: saved with {len(state['data_rng'])} processes, resumed with {world}")
         model.load_state_dict(state["model"])

@@ -153,7 +153,7 @@ def compare(
     permutations: int = 0,
     n_bins: int = 100,
     n_layers: int = 1,
-    fd_method: str = "eig",
+    fd_method: str = "sqrtm",
     skip_bad: bool = False,
     progress: bool = False,
     reader_options: dict | None = None,

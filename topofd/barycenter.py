@@ -103,10 +103,10 @@ def _gudhi_matching(Y, D):
 def _match(diag_of_x, xi, yi, s):
     """Optimal matching per diagram, given candidate pairs with savings.
 
-    Returns the matched (x, y) pairs.  Pairs whose x has a single candidate
-    that no other x of its diagram wants are optimal as they are; the rest is
-    solved per diagram with a small assignment problem (rows: its x's with
-    candidates; columns: their candidate y's, in Y order).
+    Returns the matched (x, y) pairs.  Diagrams whose candidate graph is
+    made of stars are solved by argmax; the others per diagram with a small
+    assignment problem (rows: its x's with candidates; columns: their
+    candidate y's, in Y order).
     """
     if len(xi) == 0:
         return xi, yi
@@ -114,13 +114,24 @@ def _match(diag_of_x, xi, yi, s):
     key = diag_of_x[xi].astype(np.int64) * (yi.max() + 1) + yi
     _, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
     ny = cnt[inv]
-    simple = (nx == 1) & (ny == 1)
+    # Stars need no assignment solver: an x whose candidate y's are wanted by
+    # no other x takes its best one; a y wanted only by x's that have no other
+    # candidate takes the best of them.
+    x_excl = np.bincount(xi, weights=(ny > 1), minlength=xi.max() + 1)[xi] == 0
+    y_excl = np.bincount(inv, weights=(nx > 1), minlength=len(cnt))[inv] == 0
     d = diag_of_x[xi]
-    hard_diag = np.unique(d[~simple])
-    if len(hard_diag) == 0:
-        return xi, yi
+    hard = ~(x_excl | y_excl)
+    hard_diag = np.unique(d[hard])
     in_hard = np.isin(d, hard_diag)
-    mx, my = [xi[~in_hard]], [yi[~in_hard]]
+    mx, my = [], []
+    for group, owner in ((~in_hard & x_excl, xi), (~in_hard & ~x_excl, inv)):
+        idx = np.flatnonzero(group)
+        if len(idx):
+            # best saving per owner (x for x-stars, (diagram, y) for y-stars)
+            order = idx[np.lexsort((-s[idx], owner[idx]))]
+            first = np.r_[True, owner[order][1:] != owner[order][:-1]]
+            mx.append(xi[order[first]])
+            my.append(yi[order[first]])
     sel = np.flatnonzero(in_hard)
     sel = sel[np.lexsort((yi[sel], xi[sel], d[sel]))]
     dd = d[sel]
@@ -136,6 +147,8 @@ def _match(diag_of_x, xi, yi, s):
         ok = (c < len(cy)) & (C[r, np.minimum(c, len(cy) - 1)] < 0)
         mx.append(rx[r[ok]])
         my.append(cy[c[ok]])
+    if not mx:
+        return xi[:0], yi[:0]
     return np.concatenate(mx), np.concatenate(my)
 
 

@@ -78,7 +78,7 @@ def landscape_stats(
     raise ValueError(f"unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
 
 
-def topofd_from_stats(real: LandscapeStats, synth: LandscapeStats, fd_method: str = "eig") -> float:
+def topofd_from_stats(real: LandscapeStats, synth: LandscapeStats, fd_method: str = "sqrtm") -> float:
     """Eq. 12 between the two Gaussians."""
     return frechet_distance(real.mu, real.sigma, synth.mu, synth.sigma, method=fd_method)
 
@@ -90,7 +90,7 @@ def topofd(
     *,
     n_bins: int = 100,
     n_layers: int = 1,
-    fd_method: str = "eig",
+    fd_method: str = "sqrtm",
 ) -> float:
     """TopoFD of one class from its real and synthetic H1 diagrams (Eqs. 11–12)."""
     sampling = shared_sampling([*diagrams_real, *diagrams_synth], n_bins) if protocol == "grid" else None

@@ -185,16 +185,19 @@ def test_critical_pixels_reproduce_gudhi_diagram(backend, kind):
     assert np.array_equal(ours, ref)
 
 
-@pytest.mark.parametrize("seed", range(7))
+@pytest.mark.parametrize("seed", range(8))
 def test_matching_equals_gudhi(seed):
     rng = np.random.default_rng(seed)
 
-    def dgm(n):
+    def dgm(n, spread=0.6):
         b = rng.random(n)
-        return np.stack([b, b + rng.random(n) * 0.6], axis=1)
+        return np.stack([b, b + rng.random(n) * spread], axis=1)
 
-    if seed == 6:  # large generic diagrams: many components of near pairs
+    if seed == 6:  # large generic diagrams
         P, T = dgm(300), dgm(250)
+    elif seed == 7:  # crowded near the diagonal, like distance-transform diagrams
+        P = np.concatenate([dgm(400, 0.02), dgm(10)])
+        T = np.concatenate([dgm(350, 0.02), dgm(8)])
     elif seed == 5:  # real diagrams from two random layouts
         lay = _random_layout(rng, 2, 1, 64, 64, 25).numpy() > 0
         P, T = _h1_diagram(lay[0, 0]), _h1_diagram(lay[1, 0])

@@ -1,0 +1,310 @@
+"""Leaderboard: JSON reports of ``topofd compare --json`` as one table in the
+layout of the TopoCellGen paper's Table 1 (CVPR 2025, Sec. 4): method,
+per-class cell count error (CCE), total count error (TCE), TopoFD (Eqs. 11–12,
+mean over classes), MMD, and FID when a report carries one; sorted by TopoFD.
+
+Reports computed under different protocols or on different test sets are
+never ranked together: :func:`build_table` refuses them with a ``ValueError``
+and :func:`build_tables` groups them, one table per (protocol, test set).
+
+Published rows (numbers quoted from a paper, never recomputed) come from
+:data:`PUBLISHED` or from a user file (:func:`load_published`) and are marked
+``published, not recomputed``.  They join a table only under the ``paper``
+protocol on the dataset they were published for.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import click
+import pandas as pd
+
+__all__ = [
+    "PUBLISHED", "RECOMPUTED", "QUOTED", "load_reports", "load_published", "report_group", "build_table",
+    "build_tables", "to_markdown", "to_csv", "leaderboard_command",
+]
+
+RECOMPUTED = "recomputed"
+QUOTED = "published, not recomputed"
+
+# The TopoCellGen paper's Table 1 rows (ADM, TMCCG, Spatial Diffusion,
+# TopoCellGen) per dataset.  ``None``: the paper could not be consulted where
+# this module was written (no network; the text found offline stops before
+# the table), so no number is quoted rather than one from memory.  Fill a
+# list of row dicts (keys as in :func:`load_published`) with the page they
+# come from to enable them.
+PUBLISHED: dict[str, list[dict] | None] = {"brca-m2c": None, "lizard": None}
+PUBLISHED_METHODS = ("ADM", "TMCCG", "Spatial Diffusion", "TopoCellGen")
+
+
+# --------------------------------------------------------------------- input
+def load_reports(paths: Iterable[str | Path]) -> list[dict]:
+    """Read report JSON files (the schema of ``Report.to_dict()``).
+
+    Each dict gets ``"_file"`` (its path); its method name is
+    ``meta["method"]`` or else the file stem.  Raises ``ValueError`` naming
+    the file when it cannot be read or is not a topofd report.
+    """
+    out = []
+    for p in paths:
+        p = Path(p)
+        try:
+            d = json.loads(p.read_text())
+        except OSError as e:
+            raise ValueError(f"{p}: cannot read ({e.strerror or e.__class__.__name__})") from None
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise ValueError(f"{p}: not a JSON file") from None
+        if not isinstance(d, dict):
+            raise ValueError(f"{p}: not a topofd report (expected a JSON object)")
+        for key in ("protocol", "classes", "per_class", "mean"):
+            if key not in d:
+                raise ValueError(f"{p}: not a topofd report (no {key!r} field)")
+        if not isinstance(d["per_class"], list) or not isinstance(d["mean"], dict):
+            raise ValueError(f"{p}: not a topofd report ('per_class' must be a list, 'mean' an object)")
+        d.setdefault("meta", {})
+        d["_file"] = str(p)
+        out.append(d)
+    if not out:
+        raise ValueError("no report files given")
+    return out
+
+
+def load_published(path: str | Path) -> dict[str, list[dict]]:
+    """Published rows from a JSON file: a list of objects
+    ``{"dataset", "method", "cce": {class: value}, "tce", "topofd", "mmd",
+    "fid", "reference"}`` (numbers optional) → ``{dataset: [rows]}``."""
+    path = Path(path)
+    try:
+        rows = json.loads(path.read_text())
+    except OSError as e:
+        raise ValueError(f"{path}: cannot read ({e.strerror or e.__class__.__name__})") from None
+    except json.JSONDecodeError:
+        raise ValueError(f"{path}: not a JSON file") from None
+    if not isinstance(rows, list):
+        raise ValueError(f"{path}: expected a list of published rows")
+    out: dict[str, list[dict]] = {}
+    for i, r in enumerate(rows):
+        if not isinstance(r, dict) or "dataset" not in r or "method" not in r:
+            raise ValueError(f"{path}: row {i} needs 'dataset' and 'method'")
+        out.setdefault(str(r["dataset"]).lower(), []).append(r)
+    return out
+
+
+def method_name(report: dict) -> str:
+    m = report.get("meta", {}).get("method")
+    return str(m) if m else Path(report.get("_file", "report")).stem
+
+
+def report_group(report: dict) -> tuple[str, str]:
+    """``(protocol, test set)``: what must agree for two reports to be ranked
+    together.  The test set is ``meta["test_set"]`` when the producer named
+    it, else the real source and its number of layouts."""
+    meta = report.get("meta", {})
+    test = meta.get("test_set") or f"{meta.get('real', '?')} (n={meta.get('n_real', '?')})"
+    return str(report["protocol"]), str(test)
+
+
+# --------------------------------------------------------------------- table
+def _num(v):
+    if v is None:
+        return math.nan
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _row(report: dict, classes: Sequence[str]) -> dict:
+    per = {str(r.get("class")): r for r in report["per_class"]}
+    mean = report["mean"]
+    meta = report.get("meta", {})
+    row = {"method": method_name(report), "source": RECOMPUTED}
+    for c in classes:
+        row[f"CCE {c}"] = _num(per.get(c, {}).get("cce"))
+    row["TCE"] = _num(mean.get("tce"))
+    row["TopoFD"] = _num(mean.get("topofd"))
+    for c in classes:
+        row[f"TopoFD {c}"] = _num(per.get(c, {}).get("topofd"))
+    row["MMD"] = _num(mean.get("mmd"))
+    fid = mean.get("fid", meta.get("fid"))
+    if fid is not None:
+        row["FID"] = _num(fid)
+    row["n_real"] = meta.get("n_real")
+    row["n_synth"] = meta.get("n_synth")
+    row["mmd_samples"] = meta.get("mmd_samples")
+    return row
+
+
+def _published_rows(rows: list[dict], classes: Sequence[str]) -> list[dict]:
+    out = []
+    for r in rows:
+        cce = r.get("cce") or {}
+        row = {"method": str(r["method"]), "source": QUOTED}
+        for c in classes:
+            row[f"CCE {c}"] = _num(cce.get(c))
+        row["TCE"] = _num(r.get("tce"))
+        row["TopoFD"] = _num(r.get("topofd"))
+        row["MMD"] = _num(r.get("mmd"))
+        if r.get("fid") is not None:
+            row["FID"] = _num(r.get("fid"))
+        out.append(row)
+    return out
+
+
+def build_table(reports: Sequence[dict], published: bool | dict = True, *, dataset: str | None = None,
+                per_class_topofd: bool = False) -> pd.DataFrame:
+    """One leaderboard (rows sorted by mean TopoFD, missing values last).
+
+    All reports must share protocol, test set and class names, else
+    ``ValueError`` (use :func:`build_tables` to group them).  ``published``:
+    ``True`` adds :data:`PUBLISHED`'s rows for ``dataset`` (default: the
+    reports' ``meta["dataset"]``) under the ``paper`` protocol; a dict
+    ``{dataset: rows}`` (see :func:`load_published`) adds those instead.
+    ``df.attrs`` holds ``protocol``, ``test_set``, ``dataset`` and ``notes``.
+    """
+    if not reports:
+        raise ValueError("no reports")
+    groups = {report_group(r) for r in reports}
+    if len(groups) > 1:
+        desc = "; ".join(f"protocol {p!r} on {t}" for p, t in sorted(groups))
+        raise ValueError(f"reports from different protocols or test sets cannot be ranked together ({desc}); "
+                         "group them (--group) or pass one kind at a time")
+    protocol, test_set = groups.pop()
+    classes = [str(c) for c in reports[0]["classes"]]
+    for r in reports[1:]:
+        if [str(c) for c in r["classes"]] != classes:
+            raise ValueError(f"{r.get('_file', method_name(r))}: classes {list(r['classes'])} differ from {classes}")
+    names = [method_name(r) for r in reports]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(f"duplicate method names {dup}: set meta['method'] or rename the files")
+    if dataset is None:
+        ds = {str(r.get("meta", {}).get("dataset", "")).lower() for r in reports}
+        dataset = ds.pop() if len(ds) == 1 else ""
+    dataset = (dataset or "").lower()
+
+    rows = [_row(r, classes) for r in reports]
+    notes = []
+    if published is not False and protocol == "paper" and dataset:
+        table = published if isinstance(published, dict) else PUBLISHED
+        quoted = table.get(dataset)
+        if quoted:
+            rows += _published_rows(quoted, classes)
+        elif dataset in PUBLISHED and not isinstance(published, dict):
+            notes.append(f"published rows for {dataset} ({', '.join(PUBLISHED_METHODS)}): not available here "
+                         "(the paper's Table 1 could not be consulted offline; no number is quoted from memory)")
+    elif published is not False and protocol != "paper":
+        notes.append(f"published rows are shown only under the paper protocol (this table: {protocol})")
+    df = pd.DataFrame(rows)
+    if not per_class_topofd:
+        df = df.drop(columns=[c for c in df.columns if c.startswith("TopoFD ")])
+    for col in ("n_real", "n_synth", "mmd_samples"):
+        if col in df and df[col].isna().all():
+            df = df.drop(columns=col)
+    df = df.sort_values("TopoFD", na_position="last", kind="stable").reset_index(drop=True)
+    mmd_n = {r.get("meta", {}).get("mmd_samples") for r in reports}
+    if mmd_n - {None}:
+        notes.append("MMD on a random subset of at most " + "/".join(str(x) for x in sorted(mmd_n - {None}))
+                     + " layouts per set")
+    df.attrs.update(protocol=protocol, test_set=test_set, dataset=dataset, notes=notes)
+    return df
+
+
+def build_tables(reports: Sequence[dict], published: bool | dict = True, **kw) -> dict[tuple[str, str], pd.DataFrame]:
+    """:func:`build_table` per ``(protocol, test set)`` group, in sorted order."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in reports:
+        groups.setdefault(report_group(r), []).append(r)
+    return {g: build_table(groups[g], published, **kw) for g in sorted(groups)}
+
+
+# -------------------------------------------------------------------- output
+def _fmt(v, col: str) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    if isinstance(v, str):
+        return v
+    if col in ("n_real", "n_synth", "mmd_samples"):
+        return str(int(v))
+    v = float(v)
+    if col == "MMD":
+        return f"{v:.4f}"
+    return f"{v:.2f}"
+
+
+def to_markdown(df: pd.DataFrame, title: str | None = None) -> str:
+    """A GitHub Markdown table; ``df.attrs`` notes follow it as a list."""
+    cols = list(df.columns)
+    lines = []
+    if title is None and df.attrs.get("protocol"):
+        title = f"protocol `{df.attrs['protocol']}`, test set: {df.attrs.get('test_set', '?')}"
+    if title:
+        lines += [f"**{title}**", ""]
+    lines.append("| " + " | ".join(cols) + " |")
+    lines.append("|" + "|".join("---" if c in ("method", "source") else "---:" for c in cols) + "|")
+    for _, r in df.iterrows():
+        lines.append("| " + " | ".join(_fmt(r[c], c) for c in cols) + " |")
+    notes = df.attrs.get("notes") or []
+    if notes:
+        lines.append("")
+        lines += [f"- {n}" for n in notes]
+    return "\n".join(lines) + "\n"
+
+
+def to_csv(df: pd.DataFrame, path: str | Path | None = None) -> str:
+    text = df.to_csv(index=False, float_format="%.6g")
+    if path is not None:
+        Path(path).write_text(text)
+    return text
+
+
+# ------------------------------------------------------------------- command
+@click.command("leaderboard")
+@click.argument("reports", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--md", "md_path", type=click.Path(dir_okay=False), help="Write the Markdown table(s) here.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False),
+              help="Write the CSV here (with --group: one file per group, suffixed _<protocol>_<k>).")
+@click.option("--group", is_flag=True, help="Group reports by (protocol, test set) instead of refusing to mix them.")
+@click.option("--dataset", default=None, help="Dataset of the test set (for published rows), e.g. brca-m2c, lizard.")
+@click.option("--published", "published_path", type=click.Path(exists=True, dir_okay=False),
+              help="JSON list of published rows to quote (see topofd.leaderboard.load_published).")
+@click.option("--no-published", is_flag=True, help="Leave published rows out.")
+@click.option("--per-class", is_flag=True, help="Also show per-class TopoFD columns.")
+def leaderboard_command(reports, md_path, csv_path, group, dataset, published_path, no_published, per_class):
+    """Rank JSON reports of `topofd compare --json` in the layout of the
+    TopoCellGen paper's Table 1, sorted by TopoFD."""
+    try:
+        data = load_reports(reports)
+        published: bool | dict = False if no_published else (load_published(published_path) if published_path else True)
+        kw = dict(dataset=dataset, per_class_topofd=per_class)
+        tables = build_tables(data, published, **kw) if group else {None: build_table(data, published, **kw)}
+    except ValueError as e:
+        raise _data_error(e) from None
+    md = "\n".join(to_markdown(df) for df in tables.values())
+    click.echo(md, nl=False)
+    if md_path:
+        Path(md_path).write_text(md)
+    if csv_path:
+        if len(tables) == 1:
+            to_csv(next(iter(tables.values())), csv_path)
+        else:
+            p = Path(csv_path)
+            for k, (g, df) in enumerate(tables.items()):
+                to_csv(df, p.with_name(f"{p.stem}_{g[0]}_{k}{p.suffix or '.csv'}"))
+
+
+def _data_error(e: Exception) -> click.ClickException:
+    """Exit status 1 with one line, as ``topofd`` does for data errors."""
+    msg = " ".join(str(e).split())
+    try:  # imported late: topofd.cli registers this command
+        from .cli import DataError
+    except ImportError:  # pragma: no cover
+        DataError = None
+    if DataError is not None:
+        return DataError(msg)
+    err = click.ClickException(msg)
+    err.exit_code = 1
+    return err
