@@ -106,7 +106,7 @@ def write_leaderboard(paths: list[Path], readme: Path, command: str, test_set: s
         START,
         "",
         f"Produced by `{command}`"
-        + (f" — **a subset ({test_set}), not the full 1,550-patch protocol**" if subset else "") + ".",
+        + (" — **an evenly spread subset of the test patches, not the full 1,550-patch protocol**" if subset else "") + ".",
         "Versions: topofd " + str(reports[0]["meta"].get("topofd_version", "?")) + ", "
         + ", ".join(f"{k} {x}" for k, x in v.items()) + ".",
         "Lower is better for every column; `—`: not defined (unpaired sets have no count errors).",

@@ -49,7 +49,11 @@ def compute_losses(model, diffusion, x0, counts, cfg: dict, step: int, noise=Non
 
         # persistent-homology losses in full precision even under bf16 autocast
         with torch.autocast(device_type=x0.device.type, enabled=False):
-            x0_pred = diffusion.pred_xstart_from_eps(terms["x_t"], t, terms["eps"]).clamp(-1, 1)
+            xs = diffusion.pred_xstart_from_eps(terms["x_t"], t, terms["eps"])
+            # clamp forward, identity backward: a plain clamp would zero the
+            # gradient of every pixel predicted outside [-1, 1] (e.g. a confident
+            # spurious cell), exactly the pixels the topological losses must move
+            x0_pred = xs + (xs.clamp(-1, 1) - xs).detach()
             for k, v in topo_losses(x0_pred, x0, lam).items():
                 out[k] = v
                 out["loss"] = out["loss"] + lam[f"lambda_{k}"] * v

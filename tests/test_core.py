@@ -79,16 +79,16 @@ def test_rips_h1_equals_gudhi(n, seed):
     rng = np.random.default_rng(seed)
     for P in (rng.uniform(0, 100, (n, 2)), rng.integers(0, 12, (n, 2)).astype(float)):  # lattice: tied distances
         ours = rips_diagrams(P)
-        assert np.array_equal(ours[1], _gudhi_rips(P, 1))
+        assert np.array_equal(_sorted(ours[1]), _gudhi_rips(P, 1))
         if n > 1:
-            assert np.array_equal(ours[0], _gudhi_rips(P, 0))
+            assert np.array_equal(_sorted(ours[0]), _gudhi_rips(P, 0))
 
 
 def test_alpha_equals_gudhi():
     P = np.random.default_rng(1).uniform(0, 50, (40, 2))
     st = gudhi.AlphaComplex(points=P).create_simplex_tree()
     st.compute_persistence()
-    assert np.allclose(alpha_diagrams(P)[1], _sorted(st.persistence_intervals_in_dimension(1)))
+    assert np.allclose(_sorted(alpha_diagrams(P)[1]), _sorted(st.persistence_intervals_in_dimension(1)))
 
 
 # ------------------------------------------------------------- wasserstein

@@ -39,12 +39,16 @@ def _count(prefix):
 def test_rips_and_alpha(i):
     P = G[f"pc{i:02d}_points"]
     ours = rips_diagrams(P)
-    assert np.array_equal(ours[1], _sorted(G[f"pc{i:02d}_rips_h1"]))
+    assert np.array_equal(_sorted(ours[1]), _sorted(G[f"pc{i:02d}_rips_h1"]))
+    ref_order = G[f"pc{i:02d}_rips_h1_published"].reshape(-1, 2)
+    lengths = ref_order[:, 1] - ref_order[:, 0]
+    if len(np.unique(lengths)) == len(lengths):  # gudhi's order of equal lengths is its sort's
+        assert np.array_equal(ours[1], ref_order)
     if len(P) > 1:
-        assert np.array_equal(ours[0], _sorted(G[f"pc{i:02d}_rips_h0"]))
+        assert np.array_equal(_sorted(ours[0]), _sorted(G[f"pc{i:02d}_rips_h0"]))
     if len(P) > 0:
         a = alpha_diagrams(P)
-        assert np.allclose(a[1], _sorted(G[f"pc{i:02d}_alpha_h1"]), rtol=1e-12, atol=1e-12)
+        assert np.allclose(_sorted(a[1]), _sorted(G[f"pc{i:02d}_alpha_h1"]), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("i", range(_count("wd")))
@@ -130,7 +134,7 @@ def test_brca_first_diagrams_and_landscapes():
         dgms = []
         for j, f in enumerate(g["real"]["first_files"]):
             d = rips_diagrams(Layout.from_array(arrays[Path(f).stem]).points[k])[1]
-            assert np.array_equal(d, _sorted(g["real"]["first_diagrams"][k][j]))
+            assert np.array_equal(d, np.array(g["real"]["first_diagrams"][k][j]).reshape(-1, 2))  # persistence() order
             dgms.append(d)
         L, _ = landscapes_own_range(dgms)
         assert np.array_equal(L, np.array(g["real"]["first_landscapes"][k]))

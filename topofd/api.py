@@ -24,7 +24,7 @@ from .wasserstein import pairwise_wasserstein
 __all__ = ["compare", "Report", "METRICS", "compute_diagrams"]
 
 METRICS = ("topofd", "mmd", "counts")
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2  # 2: diagrams in gudhi persistence() order
 
 
 @dataclass
@@ -222,7 +222,7 @@ def compare(
             dr = [d[k] for d in DR]
             ds = [d[k] for d in DS]
             if "topofd" in metrics:
-                val, sr, ss = _topofd_class(dr, ds, keys_r, k, protocol, n_bins, n_layers, fd_method, cache, cname)
+                val, sr, ss = _topofd_class(dr, ds, keys_r, k, protocol, n_bins, n_layers, fd_method, cache, cname, n_jobs)
                 table.loc[cname, "topofd"] = val
                 artifacts[cname].update(
                     barycenter_real=sr.barycenter, barycenter_synth=ss.barycenter,
@@ -291,8 +291,10 @@ def compare(
     return Report(protocol, names, table, meta, artifacts, counts_real, counts_synth)
 
 
-def _topofd_class(dr, ds, keys_r, k, protocol, n_bins, n_layers, fd_method, cache, cname):
+def _topofd_class(dr, ds, keys_r, k, protocol, n_bins, n_layers, fd_method, cache, cname, n_jobs=1):
     kw = dict(n_bins=n_bins, n_layers=n_layers)
+    if protocol == "paper":
+        kw["n_threads"] = n_jobs
     if protocol == "grid":
         kw["sampling"] = shared_sampling([*dr, *ds], n_bins)
         sr = landscape_stats(dr, "grid", what=f"{cname} (real)", **kw)

@@ -152,7 +152,8 @@ def _match(diag_of_x, xi, yi, s):
     return np.concatenate(mx), np.concatenate(my)
 
 
-def lagrangian_barycenter(diagrams, init=0, *, max_iter: int | None = None, return_log: bool = False):
+def lagrangian_barycenter(diagrams, init=0, *, max_iter: int | None = None, return_log: bool = False,
+                          n_threads: int = 1):
     """Fréchet mean estimate of persistence diagrams under W2 (Turner et al.
     2014, Alg. 1), gudhi's ``lagrangian_barycenter`` variant.
 
@@ -163,6 +164,8 @@ def lagrangian_barycenter(diagrams, init=0, *, max_iter: int | None = None, retu
         ``(n, 2)`` array.
     max_iter : stop after this many iterations (``None``: until the fixed point).
     return_log : also return ``{"nb_iter": ...}``.
+    n_threads : threads for the tie-breaking transport problems (same result
+        for any value).
 
     Returns an ``(k, 2)`` array (``(0, 2)`` when every diagram is empty); for
     an empty sequence, ``None`` (as gudhi).
@@ -205,8 +208,16 @@ def lagrangian_barycenter(diagrams, init=0, *, max_iter: int | None = None, retu
             fast = ~np.isin(diag_of_x[xi], tied)
             mx, my = _match(diag_of_x, xi[fast], yi[fast], s[fast])
             gx, gy = [mx], [my]
-            for i in tied:
-                x_local, y_idx = _gudhi_matching(Y, X[i])
+            # POT's solver releases the GIL: threads share the cores, results keep their order
+            if n_threads > 1 and len(tied) > 1:
+                from concurrent.futures import ThreadPoolExecutor
+
+                _import_pot()
+                with ThreadPoolExecutor(n_threads) as ex:
+                    found = list(ex.map(lambda i: _gudhi_matching(Y, X[i]), tied))
+            else:
+                found = [_gudhi_matching(Y, X[i]) for i in tied]
+            for i, (x_local, y_idx) in zip(tied, found):
                 gx.append(offsets[i] + x_local)
                 gy.append(y_idx)
             mx, my = np.concatenate(gx), np.concatenate(gy)

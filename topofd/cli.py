@@ -25,7 +25,7 @@ from . import __version__
 
 METRICS = ("topofd", "mmd", "counts")
 PROTOCOLS = ("paper", "grid")
-DEMO_MMD_SAMPLES = 300
+DEMO_MMD_SAMPLES = 100
 
 
 # --------------------------------------------------------------- plumbing
@@ -228,8 +228,8 @@ def format_report(report, elapsed: float | None = None) -> str:
     sigma = meta.get("sigma")
     if isinstance(sigma, dict) and sigma:
         lines.append("sigma (MMD kernel): " + ", ".join(f"{k}={_fmt(v)}" for k, v in sigma.items()))
-    elif sigma is not None:
-        lines.append(f"sigma (MMD kernel): {_fmt(sigma) if not isinstance(sigma, (list, tuple)) else sigma}")
+    elif isinstance(sigma, (int, float)):
+        lines.append(f"sigma (MMD kernel): {_fmt(sigma)}")
     files = f"files: real {meta.get('n_real', '?')}, synthetic {meta.get('n_synth', '?')}"
     if meta.get("n_pairs") is not None:
         files += f", pairs {meta['n_pairs']}"
@@ -394,6 +394,8 @@ def compare(real, synth, metrics, protocol, pairing, fmt, classes, colors, x_col
       topofd compare real/ synth/ --json report.json --plots figs/
     """
     metrics = _csv_list(metrics, "--metrics", METRICS)
+    if metrics == ("counts",) and pairing == "none":
+        raise click.BadParameter("count errors compare paired layouts; use --pairing prefix", param_hint="--pairing")
     classes = _csv_list(classes, "--classes")
     opts = _reader_options(colors, x_col, y_col, class_col, _canvas(canvas), channels, threshold)
     for p, what in ((json_path, "--json"), (csv_path, "--csv")):
@@ -415,6 +417,7 @@ def compare(real, synth, metrics, protocol, pairing, fmt, classes, colors, x_col
     elapsed = time.perf_counter() - t0
     _report_skipped(report)
     click.echo(format_report(report, elapsed))
+    sys.stdout.flush()  # the table before the 'wrote' lines when both streams share a terminal
     for p in write_outputs(report, json_path, csv_path, plots_dir):
         click.echo(f"wrote {p}", err=True)
 
@@ -584,8 +587,8 @@ def _write_baselines(layouts, kind, sigma, seed, cell, out_dir) -> int:
 @click.option("--mmd-samples", type=click.IntRange(min=2), default=DEMO_MMD_SAMPLES, show_default=True,
               help="Layouts per set drawn for the MMD estimate (keeps the demo under a minute).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random baseline and sampling.")
-@click.option("--jobs", "-j", type=click.IntRange(min=-1), default=1, show_default=True, callback=_jobs,
-              help="Worker processes (-1: all cores).")
+@click.option("--jobs", "-j", type=click.IntRange(min=-1), default=-1, show_default=True, callback=_jobs,
+              help="Worker processes (-1: all cores); the numbers do not depend on it.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the JSON report.")
 @click.option("--plots", "plots_dir", type=click.Path(file_okay=False, path_type=Path), help="Also write the figures.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
@@ -618,6 +621,7 @@ def demo(n_patches, mmd_samples, seed, jobs, json_path, plots_dir, quiet):
     click.echo(format_report(report, elapsed))
     click.echo("\nThe random baseline keeps each patch's counts but not its spatial structure: a useful "
                "generator should score below it on TopoFD and MMD.")
+    sys.stdout.flush()
     for p in write_outputs(report, json_path, None, plots_dir):
         click.echo(f"wrote {p}", err=True)
 

@@ -39,7 +39,8 @@ def rips_diagrams(points: np.ndarray, maxdim: int = 1) -> list[np.ndarray]:
     """Rips persistence diagrams ``[H0, ..., H_maxdim]`` of an ``(n, 2)`` cloud.
 
     Each diagram is a float64 ``(k, 2)`` array of (birth, death) pairs with
-    positive persistence, sorted by (birth, death).  H0 contains one
+    positive persistence, in gudhi's ``persistence()`` order (decreasing
+    length).  H0 contains one
     essential class (death ``inf``) when ``n > 0``.  Fewer than 3 points give an
     empty H1.
     """
@@ -63,9 +64,19 @@ def rips_diagrams(points: np.ndarray, maxdim: int = 1) -> list[np.ndarray]:
         dg = np.asarray(res[dim], dtype=np.float64).reshape(-1, 2) if dim < len(res) else EMPTY.copy()
         finite = np.isfinite(dg)
         dg = np.where(finite, _snap(np.where(finite, dg, 0.0), exact), dg)
-        dg = dg[dg[:, 1] > dg[:, 0]]
-        out.append(dg[np.lexsort((dg[:, 1], dg[:, 0]))])
+        out.append(_gudhi_order(dg[dg[:, 1] > dg[:, 0]]))
     return out
+
+
+def _gudhi_order(dg: np.ndarray) -> np.ndarray:
+    """Points in the order gudhi's ``persistence()`` lists them: by decreasing
+    length (essential classes first), equal lengths by (birth, death).
+
+    The order matters downstream: the barycenter's transport solver breaks
+    ties by it, so the published numbers depend on it.
+    """
+    length = dg[:, 1] - dg[:, 0]
+    return dg[np.lexsort((dg[:, 1], dg[:, 0], -length))]
 
 
 def alpha_diagrams(points: np.ndarray, maxdim: int = 1) -> list[np.ndarray]:
@@ -83,8 +94,7 @@ def alpha_diagrams(points: np.ndarray, maxdim: int = 1) -> list[np.ndarray]:
     out = []
     for dim in range(maxdim + 1):
         dg = np.asarray(st.persistence_intervals_in_dimension(dim), dtype=np.float64).reshape(-1, 2)
-        dg = dg[dg[:, 1] > dg[:, 0]]
-        out.append(dg[np.lexsort((dg[:, 1], dg[:, 0]))])
+        out.append(_gudhi_order(dg[dg[:, 1] > dg[:, 0]]))
     return out
 
 

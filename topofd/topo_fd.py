@@ -57,6 +57,7 @@ def landscape_stats(
     n_bins: int = 100,
     n_layers: int = 1,
     what: str = "set",
+    n_threads: int = 1,
 ) -> LandscapeStats:
     """(μ, Σ) of one set of H1 diagrams under ``protocol``.
 
@@ -64,7 +65,7 @@ def landscape_stats(
     """
     if protocol == "paper":
         L, _ = landscapes_own_range(diagrams, n_bins, n_layers)
-        Y = lagrangian_barycenter(diagrams, init=0)
+        Y = lagrangian_barycenter(diagrams, init=0, n_threads=n_threads)
         Y = np.zeros((0, 2)) if Y is None else Y
         mu_row, t = landscapes_own_range([Y], n_bins, n_layers)
         return LandscapeStats(mu_row[0], _cov(L, what), len(L), Y, np.tile(t[0], n_layers))
