@@ -266,7 +266,9 @@ def figure(kind, levels, base, path):
         ys = np.array([r["value"] for r in rs])
         lo = np.array([r["lo"] if r["lo"] is not None else r["value"] for r in rs])
         hi = np.array([r["hi"] if r["hi"] is not None else r["value"] for r in rs])
-        ax.errorbar(xs, ys, yerr=[ys - lo, hi - ys], marker="o", capsize=3)
+        # percentile intervals of a biased statistic need not contain the point estimate: draw them as a band
+        ax.plot(xs, ys, marker="o", label="value (class mean)")
+        ax.fill_between(xs, lo, hi, alpha=0.3, label="bootstrap 95 %")
         if b["hi"] is not None:
             ax.axhspan(b["lo"], b["hi"], color="0.85", label="real vs real 95 %")
         ax.set_title(m)
@@ -336,7 +338,11 @@ def main(n_per_half, bootstrap, mmd_samples, perturbations, max_levels, sizes, n
                 m = {r["metric"]: r["value"] for r in rows if r["cls"] == "mean"}
                 click.echo(f"{kind:8s} {s:6g} " + "  ".join(f"{k} {v:.4g}" for k, v in m.items())
                            + f"  ({time.perf_counter() - t0:.0f} s)", err=True)
-            figure(kind, results["perturbations"][kind], results["real-vs-real"], out / f"validity_{kind}.png")
+            (out / "results_partial.json").write_text(json.dumps(results, indent=1))
+            try:
+                figure(kind, results["perturbations"][kind], results["real-vs-real"], out / f"validity_{kind}.png")
+            except Exception as e:  # a figure must not cost the run
+                click.echo(f"figure {kind}: {e}", err=True)
         summary = summarise(results)
         train = None
         if (shared / "brca_ds_train.txt").is_file():

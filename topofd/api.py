@@ -105,31 +105,51 @@ def _diagram_chunk(layouts, complex):
     return [[_diagrams(p, complex, maxdim=1)[1] for p in lay.points] for lay in layouts]
 
 
-def compute_diagrams(layouts: Sequence[Layout], *, complex: str = "rips", n_jobs: int = 1, cache: Cache | None = None,
-                     progress=None) -> tuple[list[list[np.ndarray]], list[str]]:
-    """H1 diagrams ``[layout][class]`` and each layout's cache key."""
-    keys = [digest("dgm", _CACHE_VERSION, complex, *[p.tobytes() for p in l.points], tuple(len(p) for p in l.points))
-            for l in layouts]
-    out: list = [None] * len(layouts)
-    todo = []
-    for i, k in enumerate(keys):
-        v = cache.get(k) if cache is not None else None
-        if v is None:
-            todo.append(i)
-        else:
-            out[i] = v
-    if todo:
-        # cost of Rips H1 grows ~cubically with the class size: balance on it
-        weights = [sum(len(p) ** 3 for p in layouts[i].points) for i in todo]
-        chunks = map_chunks(lambda idx: _diagram_chunk([layouts[i] for i in idx], complex), todo, n_jobs, weights=weights)
-        done = [d for c in chunks for d in c]
-        for i, d in zip(todo, done):
-            out[i] = d
-            if cache is not None:
-                cache.put(keys[i], d)
-    if progress is not None:
-        progress(len(layouts))
-    return out, keys
+def _layout_key(layout: Layout, complex: str) -> str:
+    return digest("dgm", _CACHE_VERSION, complex, *[p.tobytes() for p in layout.points],
+                  tuple(len(p) for p in layout.points))
+
+
+class Diagrams:
+    """H1 diagrams ``[layout][class]`` of a set, computed on first use (in
+    parallel, through the cache) so that work a cached statistic makes
+    unnecessary is never done."""
+
+    def __init__(self, layouts: Sequence[Layout], complex: str = "rips", n_jobs: int = 1, cache: Cache | None = None,
+                 progress=None):
+        self.layouts, self.complex, self.n_jobs, self.cache, self.progress = layouts, complex, n_jobs, cache, progress
+        self.keys = [_layout_key(l, complex) for l in layouts]
+        self._d: list = [None] * len(layouts)
+
+    def get(self, idx=None) -> list:
+        idx = range(len(self.layouts)) if idx is None else idx
+        todo = []
+        for i in idx:
+            if self._d[i] is None:
+                v = self.cache.get(self.keys[i]) if self.cache is not None else None
+                if v is None:
+                    todo.append(i)
+                else:
+                    self._d[i] = v
+        if todo:
+            # Rips H1 cost grows ~cubically with the class size: balance on it
+            weights = [sum(len(p) ** 3 for p in self.layouts[i].points) for i in todo]
+            chunks = map_chunks(lambda ids: _diagram_chunk([self.layouts[i] for i in ids], self.complex), todo,
+                                self.n_jobs, weights=weights)
+            for i, d in zip(todo, (d for c in chunks for d in c)):
+                self._d[i] = d
+                if self.cache is not None:
+                    self.cache.put(self.keys[i], d)
+            if self.progress is not None:
+                self.progress(len(todo))
+        return [self._d[i] for i in idx]
+
+
+def compute_diagrams(layouts: Sequence[Layout], *, complex: str = "rips", n_jobs: int = 1,
+                     cache: Cache | None = None) -> tuple[list[list[np.ndarray]], list[str]]:
+    """H1 diagrams ``[layout][class]`` of every layout and each layout's cache key."""
+    d = Diagrams(layouts, complex, n_jobs, cache)
+    return d.get(), d.keys
 
 
 # ---------------------------------------------------------------------- API
@@ -214,27 +234,28 @@ def compare(
         table.loc["mean", "tce"] = tce
 
     if "topofd" in metrics or "mmd" in metrics:
-        DR, keys_r = compute_diagrams(R, complex=complex, n_jobs=n_jobs, cache=cache, progress=bar.update if bar is not None else None)
-        DS, keys_s = compute_diagrams(S, complex=complex, n_jobs=n_jobs, cache=cache, progress=bar.update if bar is not None else None)
+        upd = bar.update if bar is not None else None
+        DR = Diagrams(R, complex, n_jobs, cache, upd)
+        DS = Diagrams(S, complex, n_jobs, cache, upd)
         rng = np.random.default_rng(seed)
-        boot_idx = [(rng.integers(0, len(DR), len(DR)), rng.integers(0, len(DS), len(DS))) for _ in range(bootstrap)]
+        boot_idx = [(rng.integers(0, len(R), len(R)), rng.integers(0, len(S), len(S))) for _ in range(bootstrap)]
         for k, cname in enumerate(names):
-            dr = [d[k] for d in DR]
-            ds = [d[k] for d in DS]
+            dr = _ClassView(DR, k)
+            ds = _ClassView(DS, k)
             if "topofd" in metrics:
-                val, sr, ss = _topofd_class(dr, ds, keys_r, k, protocol, n_bins, n_layers, fd_method, cache, cname, n_jobs)
+                val, sr, ss = _topofd_class(dr, ds, DR.keys, k, protocol, n_bins, n_layers, fd_method, cache, cname, n_jobs)
                 table.loc[cname, "topofd"] = val
                 artifacts[cname].update(
                     barycenter_real=sr.barycenter, barycenter_synth=ss.barycenter,
                     landscape_real=sr.mu, landscape_synth=ss.mu, landscape_x_real=sr.mu_x, landscape_x_synth=ss.mu_x,
                 )
                 if bootstrap:
-                    vals = [_topofd_class([dr[i] for i in a], [ds[j] for j in b], None, k, protocol, n_bins, n_layers,
-                                          fd_method, None, cname)[0] for a, b in boot_idx]
+                    vals = [_topofd_class(dr.take(a), ds.take(b), None, k, protocol, n_bins, n_layers,
+                                          fd_method, None, cname, n_jobs)[0] for a, b in boot_idx]
                     table.loc[cname, ["topofd_lo", "topofd_hi"]] = np.percentile(vals, [2.5, 97.5])
             if "mmd" in metrics:
-                sub_r, sub_s = _subsample(len(dr), mmd_samples, seed, 1), _subsample(len(ds), mmd_samples, seed, 2)
-                pooled = [dr[i] for i in sub_r] + [ds[j] for j in sub_s]
+                sub_r, sub_s = _subsample(len(R), mmd_samples, seed, 1), _subsample(len(S), mmd_samples, seed, 2)
+                pooled = dr.take(sub_r) + ds.take(sub_s)
                 W = pairwise_wasserstein(pooled, order=1.0, internal_p=np.inf, n_jobs=n_jobs)
                 res = mmd_from_distances(W, len(sub_r), sigma=mmd_sigma, estimator=mmd_estimator,
                                          permutations=permutations, seed=seed)
@@ -291,22 +312,40 @@ def compare(
     return Report(protocol, names, table, meta, artifacts, counts_real, counts_synth)
 
 
+class _ClassView:
+    """One class's diagrams of a lazily computed set."""
+
+    def __init__(self, diagrams: Diagrams, k: int):
+        self.diagrams, self.k = diagrams, k
+
+    def take(self, idx) -> list:
+        return [d[self.k] for d in self.diagrams.get(list(idx))]
+
+    def all(self) -> list:
+        return [d[self.k] for d in self.diagrams.get()]
+
+
 def _topofd_class(dr, ds, keys_r, k, protocol, n_bins, n_layers, fd_method, cache, cname, n_jobs=1):
+    """TopoFD of one class; ``dr``/``ds`` are diagram lists or :class:`_ClassView`."""
+    dr_all = dr.all if isinstance(dr, _ClassView) else (lambda: dr)
+    ds_list = ds.all() if isinstance(ds, _ClassView) else ds
     kw = dict(n_bins=n_bins, n_layers=n_layers)
     if protocol == "paper":
         kw["n_threads"] = n_jobs
     if protocol == "grid":
-        kw["sampling"] = shared_sampling([*dr, *ds], n_bins)
-        sr = landscape_stats(dr, "grid", what=f"{cname} (real)", **kw)
+        real = dr_all()
+        kw["sampling"] = shared_sampling([*real, *ds_list], n_bins)
+        sr = landscape_stats(real, "grid", what=f"{cname} (real)", **kw)
     else:
-        # the real side of the paper protocol only depends on the real set: cache it
+        # the real side of the paper protocol depends on the real set only:
+        # cached (and bundled for the BRCA-M2C test protocol)
         key = digest("stats", _CACHE_VERSION, protocol, k, n_bins, n_layers, *keys_r) if (cache and keys_r) else None
         sr = cache.get(key) if key else None
         if sr is None:
-            sr = landscape_stats(dr, "paper", what=f"{cname} (real)", **kw)
+            sr = landscape_stats(dr_all(), "paper", what=f"{cname} (real)", **kw)
             if key:
                 cache.put(key, sr)
-    ss = landscape_stats(ds, protocol, what=f"{cname} (synthetic)", **kw)
+    ss = landscape_stats(ds_list, protocol, what=f"{cname} (synthetic)", **kw)
     return topofd_from_stats(sr, ss, fd_method), sr, ss
 
 

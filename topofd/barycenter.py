@@ -133,22 +133,53 @@ def _match(diag_of_x, xi, yi, s):
             mx.append(xi[order[first]])
             my.append(yi[order[first]])
     sel = np.flatnonzero(in_hard)
-    sel = sel[np.lexsort((yi[sel], xi[sel], d[sel]))]
-    dd = d[sel]
-    starts = np.flatnonzero(np.r_[True, dd[1:] != dd[:-1]])
-    ends = np.r_[starts[1:], len(sel)]
-    for a, b in zip(starts, ends):
-        p = sel[a:b]
-        rx, ri = np.unique(xi[p], return_inverse=True)
-        cy, ci = np.unique(yi[p], return_inverse=True)
-        C = np.zeros((len(rx), len(cy) + len(rx)))
-        C[ri, ci] = -s[p]
-        r, c = linear_sum_assignment(C)
-        ok = (c < len(cy)) & (C[r, np.minimum(c, len(cy) - 1)] < 0)
-        mx.append(rx[r[ok]])
-        my.append(cy[c[ok]])
+    if len(sel):
+        mx_h, my_h = _assign_blocks(xi[sel], yi[sel], d[sel], s[sel])
+        mx.append(mx_h)
+        my.append(my_h)
     if not mx:
         return xi[:0], yi[:0]
+    return np.concatenate(mx), np.concatenate(my)
+
+
+def _assign_blocks(xi, yi, d, s):
+    """Maximum-saving matching of each diagram's candidate pairs (``d``: the
+    diagram of each pair), one small assignment problem per diagram.
+
+    Local row (x) and column (y, in Y order) numbers are computed for all
+    diagrams at once, so the loop only fills a small matrix and solves it.
+    (One block-diagonal sparse assignment over all diagrams, scipy's LAPJVsp,
+    was measured 20x slower than this loop.)
+    """
+    order = np.lexsort((yi, xi, d))
+    d, xi, yi, s = d[order], xi[order], yi[order], s[order]
+    n = len(d)
+    starts = np.flatnonzero(np.r_[True, d[1:] != d[:-1]])
+    ends = np.r_[starts[1:], n]
+    slot = np.repeat(np.arange(len(starts)), ends - starts)
+    cx = np.cumsum(np.r_[True, (xi[1:] != xi[:-1]) | (d[1:] != d[:-1])])
+    row = cx - cx[starts][slot]
+    by_y = np.lexsort((yi, d))
+    cy = np.cumsum(np.r_[True, (yi[by_y][1:] != yi[by_y][:-1]) | (d[by_y][1:] != d[by_y][:-1])])
+    first_in_slot = np.r_[True, slot[by_y][1:] != slot[by_y][:-1]]
+    cy0 = np.empty(len(starts), dtype=np.int64)
+    cy0[slot[by_y][first_in_slot]] = cy[first_in_slot]
+    col = np.empty(n, dtype=np.int64)
+    col[by_y] = cy - cy0[slot[by_y]]
+    nrow = np.maximum.reduceat(row, starts) + 1
+    ncol = np.maximum.reduceat(col, starts) + 1
+    mx, my = [], []
+    for a, b, nr, nc in zip(starts, ends, nrow, ncol):
+        C = np.zeros((nr, nc + nr))  # + nr zero columns: "stay with the diagonal"
+        C[row[a:b], col[a:b]] = -s[a:b]
+        r, c = linear_sum_assignment(C)
+        ok = (c < nc) & (C[r, np.minimum(c, nc - 1)] < 0)
+        xr = np.empty(nr, dtype=np.int64)
+        xr[row[a:b]] = xi[a:b]
+        yc = np.empty(nc, dtype=np.int64)
+        yc[col[a:b]] = yi[a:b]
+        mx.append(xr[r[ok]])
+        my.append(yc[c[ok]])
     return np.concatenate(mx), np.concatenate(my)
 
 

@@ -25,15 +25,24 @@ def rng_for(name: str, seed: int) -> np.random.Generator:
     return np.random.default_rng([int(seed), zlib.crc32(name.encode())])
 
 
-def perturb(layout: Layout, kind: str, *, sigma: float = 4.0, seed: int = 0) -> Layout:
-    """A synthetic counterpart of ``layout`` (see module docstring)."""
+def perturb(layout: Layout, kind: str, *, sigma: float = 4.0, seed: int = 0, lattice: bool = True) -> Layout:
+    """A synthetic counterpart of ``layout`` (see module docstring).
+
+    ``lattice=False`` (``random`` only): continuous uniform positions instead
+    of integer pixels — what an in-memory set that is never rasterised wants;
+    integer positions give many exactly tied persistence pairs, which the
+    paper-exact barycenter resolves with the (slow) published solver.
+    """
     if layout.shape is None:
         raise ValueError(f"{layout.name}: baselines need the canvas shape")
     H, W = layout.shape
     rng = rng_for(layout.name, seed)
     pts = layout.points
     if kind == "random":
-        new = [rng.integers(0, (H, W), size=(len(p), 2)).astype(float) for p in pts]
+        if lattice:
+            new = [rng.integers(0, (H, W), size=(len(p), 2)).astype(float) for p in pts]
+        else:
+            new = [rng.uniform(0, (H, W), size=(len(p), 2)) for p in pts]
     elif kind == "jitter":
         new = [
             np.clip(np.rint(p) + np.rint(rng.normal(0.0, sigma, size=p.shape)), 0, (H - 1, W - 1))

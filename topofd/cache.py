@@ -26,10 +26,19 @@ def digest(*parts) -> str:
     return h.hexdigest()
 
 
-class Cache:
-    """A folder of pickled values, one file per key; ``None`` folder = no cache."""
+# Read-only entries shipped with the package: the real-side statistics of the
+# bundled BRCA-M2C test protocol (what torch-fidelity calls cached reference
+# statistics).  Keys are content digests, so they only ever answer for exactly
+# those 1,550 layouts under exactly those options.
+BUNDLED = Path(__file__).parent / "data" / "cache"
 
-    def __init__(self, folder: str | os.PathLike | None):
+
+class Cache:
+    """A folder of pickled values, one file per key; ``None`` folder = no
+    writable cache (the bundled read-only entries are still consulted)."""
+
+    def __init__(self, folder: str | os.PathLike | None, bundled: bool = True):
+        self.bundled = BUNDLED if bundled else None
         self.folder = Path(folder) if folder is not None else None
         if self.folder is not None:
             try:
@@ -39,21 +48,26 @@ class Cache:
         self.hits = 0
         self.misses = 0
 
+    @staticmethod
+    def _path_in(root: Path, key: str) -> Path:
+        return root / key[:2] / f"{key}.pkl"
+
     def _path(self, key: str) -> Path:
-        return self.folder / key[:2] / f"{key}.pkl"
+        return self._path_in(self.folder, key)
 
     def get(self, key: str):
-        if self.folder is None:
-            return None
-        p = self._path(key)
-        try:
-            with open(p, "rb") as fh:
-                value = pickle.load(fh)
-        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError):
-            self.misses += 1
-            return None
-        self.hits += 1
-        return value
+        for root in (self.folder, self.bundled):
+            if root is None:
+                continue
+            try:
+                with open(self._path_in(root, key), "rb") as fh:
+                    value = pickle.load(fh)
+            except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError):
+                continue
+            self.hits += 1
+            return value
+        self.misses += 1
+        return None
 
     def put(self, key: str, value) -> None:
         if self.folder is None:

@@ -3,8 +3,9 @@
 The real set is the paper's protocol (:mod:`topofd.patches`) on the 30
 bundled test images: 1,550 windows of 256 x 256, each rasterised to the
 published ``(H, W, C)`` array and read back with :meth:`Layout.from_array`;
-the synthetic set is the ``random`` baseline (:mod:`topofd.baselines`) of
-each patch, rasterised and read back the same way and named ``<patch>_gen``.
+the synthetic set re-places every cell of each patch uniformly at random
+(continuous positions, same per-class counts; :mod:`topofd.baselines`),
+named ``<patch>_gen``.
 Both are built in memory: the layouts are the ones ``topofd patches`` then
 ``topofd baseline random`` would write and ``topofd compare`` would read back,
 without 600 MB of temporary files.
@@ -169,7 +170,10 @@ def demo_sets(n_patches: int | None = None, *, seed: int = 0, progress: bool = F
     """``(real, synthetic)`` layouts of the demo."""
     with bundled_root() as root:
         real = real_patches(root, n_patches, progress)
-    synth = read_back([
-        Layout(p.points, p.classes, p.shape, f"{p.name}_gen") for p in (perturb(l, "random", seed=seed) for l in real)
-    ])
+    # matched counts, continuous uniform positions: a random set that is
+    # never rasterised, so it has no lattice ties (see baselines.perturb)
+    synth = [
+        Layout(p.points, p.classes, p.shape, f"{p.name}_gen")
+        for p in (perturb(l, "random", seed=seed, lattice=False) for l in real)
+    ]
     return real, synth

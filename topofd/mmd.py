@@ -71,7 +71,7 @@ def mmd_from_distances(
         med = float(np.median(off)) if off.size else 0.0
         if med <= 0:
             med = 1.0
-            notes.append("all pairwise W1 distances are 0: sigma set to 1")
+            notes.append("median pairwise W1 distance is 0 (most diagrams empty): sigma set to 1")
         sigma = float(np.sqrt(med))
     elif sigma <= 0:
         raise ValueError(f"sigma must be positive, got {sigma}")
