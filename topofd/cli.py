@@ -13,6 +13,7 @@ import functools
 import json
 import math
 import os
+import contextlib
 import sys
 import tempfile
 import time
@@ -377,11 +378,14 @@ def reader_options(f):
 @click.option("--permutations", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
               help="Permutation test with N permutations (p-values in the report).")
 @click.option("--skip-bad", is_flag=True, help="Skip unreadable files with a warning instead of stopping.")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Run the per-patch work on a Dask distributed cluster at ADDRESS (needs topofd[dask]; every "
+                   "worker needs topofd installed). Results are the same as on one machine.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @data_errors
 def compare(real, synth, metrics, protocol, pairing, fmt, classes, colors, x_col, y_col, class_col, canvas,
             channels, threshold, jobs, json_path, csv_path, plots_dir, cache_dir, seed, bootstrap, mmd_sigma,
-            mmd_samples, permutations, skip_bad, quiet):
+            mmd_samples, permutations, skip_bad, scheduler, quiet):
     """Score the synthetic layouts in SYNTH against the real ones in REAL.
 
     REAL and SYNTH are folders of layout files (or single files). Prints one
@@ -408,12 +412,28 @@ def compare(real, synth, metrics, protocol, pairing, fmt, classes, colors, x_col
     from .api import compare as run_compare
 
     t0 = time.perf_counter()
-    report = run_compare(
-        str(real), str(synth), metrics=metrics, protocol=protocol, classes=classes, pairing=pairing, format=fmt,
-        n_jobs=jobs, seed=seed, cache_dir=None if cache_dir is None else str(cache_dir), bootstrap=bootstrap,
-        mmd_sigma=mmd_sigma, mmd_samples=mmd_samples, permutations=permutations, skip_bad=skip_bad,
-        progress=_progress(quiet), reader_options=opts or None,
-    )
+    backend = contextlib.nullcontext()
+    if scheduler:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise click.UsageError("--scheduler needs the dask extra: pip install 'topofd[dask]'") from None
+        import joblib
+
+        try:
+            client = Client(scheduler, timeout=30)
+        except (OSError, TimeoutError) as e:
+            raise DataError(f"{scheduler}: cannot reach the Dask scheduler ({e.__class__.__name__})") from None
+        backend = joblib.parallel_backend("dask")
+        # map_chunks only fans out when n_jobs > 1: one chunk set per worker thread
+        jobs = max(jobs, sum(client.nthreads().values()), 2)
+    with backend:
+        report = run_compare(
+            str(real), str(synth), metrics=metrics, protocol=protocol, classes=classes, pairing=pairing, format=fmt,
+            n_jobs=jobs, seed=seed, cache_dir=None if cache_dir is None else str(cache_dir), bootstrap=bootstrap,
+            mmd_sigma=mmd_sigma, mmd_samples=mmd_samples, permutations=permutations, skip_bad=skip_bad,
+            progress=_progress(quiet), reader_options=opts or None,
+        )
     elapsed = time.perf_counter() - t0
     _report_skipped(report)
     click.echo(format_report(report, elapsed))
@@ -624,6 +644,11 @@ def demo(n_patches, mmd_samples, seed, jobs, json_path, plots_dir, quiet):
     sys.stdout.flush()
     for p in write_outputs(report, json_path, None, plots_dir):
         click.echo(f"wrote {p}", err=True)
+
+
+from .leaderboard import leaderboard_command  # noqa: E402
+
+cli.add_command(leaderboard_command)
 
 
 def main(argv=None) -> None:

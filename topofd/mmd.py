@@ -35,9 +35,19 @@ class MMDResult:
     notes: list[str] = field(default_factory=list)
 
 
-def _estimate(K: np.ndarray, n: int, unbiased: bool) -> float:
+def _estimate(K: np.ndarray, n: int, unbiased: bool, origin: np.ndarray | None = None) -> float:
+    """MMD² from a pooled kernel matrix (first ``n`` rows: X).  ``origin``
+    (bootstrap resamples): the original index of each row; pairs of copies of
+    the same diagram are left out of the within-set means, as the U-statistic
+    leaves out self pairs."""
     Kxx, Kyy, Kxy = K[:n, :n], K[n:, n:], K[:n, n:]
     m = K.shape[0] - n
+    if unbiased and origin is not None:
+        ox, oy = origin[:n], origin[n:]
+        mx, my = ox[:, None] != ox[None, :], oy[:, None] != oy[None, :]
+        if not mx.any() or not my.any():
+            raise ValueError("the unbiased MMD estimator needs at least 2 distinct diagrams per set")
+        return float(Kxx[mx].mean() + Kyy[my].mean() - 2.0 * Kxy.mean())
     if unbiased:
         if n < 2 or m < 2:
             raise ValueError("the unbiased MMD estimator needs at least 2 diagrams per set")
