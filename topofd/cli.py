@@ -289,6 +289,7 @@ def cli():
     topofd patches LABELS ...    the paper's 256x256 / stride-32 patch protocol
     topofd baseline KIND REAL    matched-count reference sets (random/jitter/shuffle)
     topofd demo                  the whole thing on the bundled BRCA-M2C test split
+  topofd leaderboard R.json... rank compare reports in the paper's Table 1 layout
 
     Run `topofd COMMAND --help` for a command's options.
     """
