@@ -177,6 +177,7 @@ def compare(
     skip_bad: bool = False,
     progress: bool = False,
     reader_options: dict | None = None,
+    use_bundled: bool = True,
 ) -> Report:
     """Compare a real and a synthetic set of cell layouts.
 
@@ -188,8 +189,10 @@ def compare(
     computation) or ``grid``.  ``mmd_samples``: score MMD on a seeded random
     subset of that many layouts per set (its cost is quadratic).
     ``bootstrap``: number of patch resamples for 95 % percentile intervals of
-    TopoFD and MMD.  Results depend only on the inputs and ``seed``, never on
-    ``n_jobs``.
+    TopoFD and MMD.  ``use_bundled``: take the real-side statistics of the
+    bundled BRCA-M2C test protocol from the package when the real set is
+    exactly that one (``False`` recomputes them).  Results depend only on the
+    inputs and ``seed``, never on ``n_jobs``.
     """
     t0 = time.perf_counter()
     metrics = tuple(metrics)
@@ -206,7 +209,7 @@ def compare(
     names = _check_classes(R, S, classes)
     C = len(names)
     notes: list[str] = []
-    cache = Cache(cache_dir)
+    cache = Cache(cache_dir, bundled=use_bundled)
     bar = _progress_bar(progress, total=len(R) + len(S))
 
     pairs = None

@@ -100,6 +100,19 @@ def _gudhi_matching(Y, D):
     return match[:, 1], match[:, 0]
 
 
+def _tied_diagrams(diag_of_x, xi, yi, s, mx, my, dupY, dupX):
+    """Diagrams whose optimal matching may not be unique, so that the
+    published solver's choice decides the result: the found optimum uses a
+    point of Y that has an identical twin, a diagram point with an identical
+    twin has a candidate, or a diagram point has two candidates with exactly
+    equal savings."""
+    flags = [diag_of_x[mx[dupY[my]]], diag_of_x[xi[dupX[xi]]]]
+    if len(xi):
+        _, inv, cnt = np.unique(np.stack([xi, s.view(np.int64)]), axis=1, return_inverse=True, return_counts=True)
+        flags.append(diag_of_x[xi[cnt[inv.ravel()] > 1]])
+    return np.unique(np.concatenate(flags))
+
+
 def _match(diag_of_x, xi, yi, s):
     """Optimal matching per diagram, given candidate pairs with savings.
 
@@ -234,11 +247,11 @@ def lagrangian_barycenter(diagrams, init=0, *, max_iter: int | None = None, retu
         # transport solver that changes the estimate.  Diagrams facing such a
         # tie are matched by that same solver (gudhi's wasserstein_distance on
         # the full problem); the rest have a unique optimum, found fast.
-        tied = np.unique(diag_of_x[xi[_dup_mask(Y)[yi] | dupX[xi]]])
+        mx, my = _match(diag_of_x, xi, yi, s)
+        tied = _tied_diagrams(diag_of_x, xi, yi, s, mx, my, _dup_mask(Y), dupX)
         if len(tied):
-            fast = ~np.isin(diag_of_x[xi], tied)
-            mx, my = _match(diag_of_x, xi[fast], yi[fast], s[fast])
-            gx, gy = [mx], [my]
+            keep = ~np.isin(diag_of_x[mx], tied)
+            gx, gy = [mx[keep]], [my[keep]]
             # POT's solver releases the GIL: threads share the cores, results keep their order
             if n_threads > 1 and len(tied) > 1:
                 from concurrent.futures import ThreadPoolExecutor
@@ -252,8 +265,6 @@ def lagrangian_barycenter(diagrams, init=0, *, max_iter: int | None = None, retu
                 gx.append(offsets[i] + x_local)
                 gy.append(y_idx)
             mx, my = np.concatenate(gx), np.concatenate(gy)
-        else:
-            mx, my = _match(diag_of_x, xi, yi, s)
         # means in the order gudhi accumulates them: by diagram index
         order = np.argsort(mx, kind="stable")
         mx, my = mx[order], my[order]
