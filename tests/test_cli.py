@@ -160,7 +160,7 @@ class FakeReport:
         self.meta = {"protocol": "paper", "sigma": {c: 1.0 for c in classes}, "n_real": 6, "n_synth": 6,
                      "n_pairs": 6 if paired else None, "unmatched_real": 0, "unmatched_synth": 0,
                      "skipped": ["x.npy: corrupt"], "seconds": 1.0, "notes": ["a note"]}
-        from tests.test_plots import fake_report
+        from test_plots import fake_report  # tests/ is on the path (pyproject pythonpath)
 
         fr = fake_report(paired, classes[:1])  # figures of one class: the plots have their own tests
         self.artifacts, self.counts_real, self.counts_synth = fr.artifacts, fr.counts_real, fr.counts_synth

@@ -12,7 +12,7 @@ sys.meta_path.insert(0, NoTorch())
 """
 
 
-def test_import_topofd_without_torch():
+def test_import_topofd_without_torch(tmp_path):
     code = BLOCK + """
 import topofd, topofd.generator
 from topofd.generator.config import load_config
@@ -26,5 +26,7 @@ else:
     raise SystemExit("torch was importable")
 print("ok")
 """
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    # run outside the checkout: `python -c` puts the working directory first on
+    # the path, and the source tree has no topofd/generator (it is installed from generator/)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr
