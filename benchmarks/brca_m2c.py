@@ -37,7 +37,8 @@ import numpy as np
 
 from topofd import compare
 from topofd.baselines import perturb
-from topofd.demo import bundled_root, label_file, read_back, real_patches, window_layouts
+from topofd.demo import bundled_root, label_file, read_back, real_patches
+from topofd.patches import window_layouts
 from topofd.layout import Layout
 from topofd.leaderboard import build_tables, load_reports, to_markdown
 from topofd.patches import read_sizes, read_split

@@ -67,24 +67,3 @@ def test_patches_options_and_errors(tmp_path):
         # missing required option: usage error
         res = runner.invoke(cli, ["patches", str(labels), "--out", str(tmp_path / "o3")])
         assert res.exit_code == 2 and "--sizes" in res.stderr
-
-
-@pytest.mark.parametrize("cell", [1, 2, 3, 5])
-def test_read_back_equals_rasterise_then_from_array(cell):
-    """The demo's sparse shortcut gives the very floats of to_array → from_array,
-    including merged touching cells and squares clipped at the border."""
-    from topofd.demo import read_back
-    from topofd.layout import Layout
-
-    rng = np.random.default_rng(cell)
-    lays = []
-    for i in range(60):
-        H, W = int(rng.integers(5, 50)), int(rng.integers(5, 50))
-        C = int(rng.integers(1, 4))
-        pts = [rng.uniform(-0.6, [H - 0.4, W - 0.4], size=(int(rng.integers(0, 40)), 2)) for _ in range(C)]
-        lays.append(Layout(tuple(pts), tuple(f"c{k}" for k in range(C)), (H, W), f"l{i}"))
-    for lay, fast in zip(lays, read_back(lays, cell)):
-        ref = Layout.from_array(lay.to_array(cell), lay.classes, name=lay.name)
-        assert fast.classes == ref.classes and fast.shape == ref.shape and fast.name == ref.name
-        for p, q in zip(ref.points, fast.points):
-            assert p.shape == q.shape and np.array_equal(p, q)

@@ -17,7 +17,7 @@ import numpy as np
 
 from .layout import Layout
 
-__all__ = ["ImagePoints", "read_sizes", "read_split", "windows", "cut_patches", "patch_name"]
+__all__ = ["ImagePoints", "read_sizes", "read_split", "windows", "window_layouts", "cut_patches", "patch_name"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,24 @@ def patch_name(stem: str, r0: int, c0: int) -> str:
     return f"{stem}_r{r0:05d}_c{c0:05d}"
 
 
+def window_layouts(
+    image: ImagePoints, classes: Sequence[str], size: int = 256, stride: int = 32
+) -> list[Layout]:
+    """The cells of each window as a :class:`Layout` of points (before
+    rasterising), named by :func:`patch_name`."""
+    out = []
+    for r0, c0 in windows(image.shape, size, stride):
+        inside = (
+            (image.coords[:, 0] >= r0)
+            & (image.coords[:, 0] < r0 + size)
+            & (image.coords[:, 1] >= c0)
+            & (image.coords[:, 1] < c0 + size)
+        )
+        out.append(Layout.from_labelled_points(image.coords[inside] - (r0, c0), image.labels[inside], classes,
+                                               shape=(size, size), name=patch_name(image.stem, r0, c0)))
+    return out
+
+
 def cut_patches(
     image: ImagePoints,
     classes: Sequence[str],
@@ -74,14 +92,5 @@ def cut_patches(
     cell: int = 3,
 ) -> Iterator[tuple[str, np.ndarray]]:
     """Yield ``(name, (size, size, C) uint8 array)`` for every window."""
-    for r0, c0 in windows(image.shape, size, stride):
-        inside = (
-            (image.coords[:, 0] >= r0)
-            & (image.coords[:, 0] < r0 + size)
-            & (image.coords[:, 1] >= c0)
-            & (image.coords[:, 1] < c0 + size)
-        )
-        lay = Layout.from_labelled_points(
-            image.coords[inside] - (r0, c0), image.labels[inside], classes, shape=(size, size)
-        )
-        yield patch_name(image.stem, r0, c0), lay.to_array(cell=cell)
+    for lay in window_layouts(image, classes, size, stride):
+        yield lay.name, lay.to_array(cell=cell)

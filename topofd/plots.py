@@ -2,8 +2,9 @@
 
 Per class: the real and synthetic barycenter persistence diagrams overlaid
 (H1 of each class's Rips filtration, TopoCellGen Sec. 3.4, averaged over the
-set in the Wasserstein sense); the mean persistence landscapes real vs
-synthetic; and, for paired runs, the
+set in the Wasserstein sense); the landscapes TopoFD takes as μ, real vs
+synthetic (the barycenter's under ``paper``, the mean under ``grid``); and,
+for paired runs, the
 synthetic vs real per-patch cell count scatter with the identity line (the
 counts behind CCE/TCE).  Rendering uses matplotlib's Agg backend, so no
 display is needed; each file is written under a temporary name and renamed,
@@ -65,15 +66,18 @@ def plot_barycenters(ax, real: np.ndarray, synth: np.ndarray, cls: str) -> None:
     ax.legend(loc="lower right", fontsize=8)
 
 
-def plot_landscapes(ax, x_real, y_real, x_synth, y_synth, cls: str) -> None:
+def plot_landscapes(ax, x_real, y_real, x_synth, y_synth, cls: str, protocol: str = "paper") -> None:
     y_real, y_synth = np.asarray(y_real, float).ravel(), np.asarray(y_synth, float).ravel()
     x_real = np.arange(len(y_real)) if x_real is None else np.asarray(x_real, float).ravel()
     x_synth = np.arange(len(y_synth)) if x_synth is None else np.asarray(x_synth, float).ravel()
     ax.plot(x_real, y_real, color=REAL, lw=1.6, label="real")
     ax.plot(x_synth, y_synth, color=SYNTH, lw=1.6, ls="--", label="synthetic")
     ax.set_xlabel("filtration value")
-    ax.set_ylabel("mean landscape")
-    ax.set_title(f"{cls}: mean persistence landscapes")
+    # what TopoFD takes as mu: under `paper` the landscape of the barycenter
+    # (on its own range), under `grid` the mean landscape
+    what = "landscape of the barycenter" if protocol == "paper" else "mean landscape"
+    ax.set_ylabel(what)
+    ax.set_title(f"{cls}: {what} (μ of TopoFD)")
     ax.legend(fontsize=8)
 
 
@@ -109,7 +113,8 @@ def write_plots(report, out_dir) -> list[Path]:
         if a.get("landscape_real") is not None and a.get("landscape_synth") is not None:
             fig, ax = _figure()
             plot_landscapes(ax, a.get("landscape_x_real"), a["landscape_real"],
-                            a.get("landscape_x_synth"), a["landscape_synth"], cls)
+                            a.get("landscape_x_synth"), a["landscape_synth"], cls,
+                            getattr(report, "protocol", "paper"))
             written.append(_save(fig, out / f"{stem}_landscapes.png"))
     cr, cs = getattr(report, "counts_real", None), getattr(report, "counts_synth", None)
     if cr is not None and cs is not None:
