@@ -315,3 +315,11 @@ def test_compare_empty_classes_are_defined():
     rep = topofd.compare(R, S)
     assert rep.table.loc["a", "topofd"] == 0.0
     assert np.isfinite(rep.table.loc["b", "topofd"])
+
+
+def test_barycenter_threads_do_not_change_tied_results():
+    """The tie fallback runs in threads with n_threads > 1: same estimate."""
+    dgms = _bundled_diagrams(1, 60)
+    a = lagrangian_barycenter(dgms, n_threads=1)
+    b = lagrangian_barycenter(dgms, n_threads=2)
+    assert np.array_equal(a, b)
