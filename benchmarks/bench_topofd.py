@@ -10,6 +10,12 @@ environment from ``benchmarks/reference/setup_env.sh``) and
 folders, each from cold (no cache), and prints both times, the ratio and the
 largest relative difference of the per-class values.  ``--n-patches`` takes the
 first N real files (sorted) and their synthetic partners, through symlinks.
+
+``--cache-study SYNTH2``: instead of the reference, time topofd with a
+``--cache-dir``: cold, a re-run of the same pair, and a second synthetic set
+SYNTH2 against the cached real set.  ``--bundled``: time topofd with the
+bundled real-side statistics on (what ``topofd compare`` does when REAL is
+the BRCA-M2C test protocol).
 """
 from __future__ import annotations
 
@@ -25,21 +31,27 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def subset(real: Path, synth: Path, n: int | None, tmp: Path) -> tuple[Path, Path]:
+def subset(real: Path, synths: list[Path], n: int | None, tmp: Path) -> tuple[Path, list[Path]]:
+    """The first ``n`` real files (sorted) and, in each synthetic folder, the
+    partner of each (its name starts with the real stem), via symlinks."""
     if n is None:
-        return real, synth
-    r, s = tmp / "real", tmp / "synth"
+        return real, synths
+    r = tmp / "real"
     r.mkdir()
-    s.mkdir()
     reals = sorted(real.glob("*.npy"))[:n]
-    synths = sorted(synth.glob("*.npy"))
     for f in reals:
         os.symlink(f.resolve(), r / f.name)
-        for g in synths:
-            if g.stem.startswith(f.stem):
+    out = []
+    for i, synth in enumerate(synths):
+        s = tmp / f"synth{i}"
+        s.mkdir()
+        candidates = sorted(synth.glob("*.npy"))
+        for f in reals:
+            g = next((g for g in candidates if g.stem.startswith(f.stem)), None)
+            if g is not None:
                 os.symlink(g.resolve(), s / g.name)
-                break
-    return r, s
+        out.append(s)
+    return r, out
 
 
 def main(argv=None) -> int:
@@ -51,19 +63,33 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--classes", default="lym,epi,stro")
     ap.add_argument("--skip-reference", action="store_true", help="time topofd only")
+    ap.add_argument("--cache-study", type=Path, metavar="SYNTH2", help="time cold / cached re-run / new set")
+    ap.add_argument("--bundled", action="store_true", help="use the bundled real-side statistics")
     args = ap.parse_args(argv)
 
     import topofd
 
     with tempfile.TemporaryDirectory() as tmp:
-        real, synth = subset(args.real, args.synth, args.n_patches, Path(tmp))
+        synths = [args.synth] + ([args.cache_study] if args.cache_study is not None else [])
+        real, synths = subset(args.real, synths, args.n_patches, Path(tmp))
+        synth = synths[0]
         classes = args.classes.split(",")
-        t = time.perf_counter()
-        rep = topofd.compare(real, synth, metrics=["topofd"], classes=classes, n_jobs=args.jobs, use_bundled=False)
-        ours_s = time.perf_counter() - t
-        ours = [float(rep.table.at[c, "topofd"]) for c in classes]
+
+        def ours_run(s_dir, **kw):
+            t = time.perf_counter()
+            rep = topofd.compare(real, s_dir, metrics=["topofd"], classes=classes, n_jobs=args.jobs,
+                                 use_bundled=args.bundled, **kw)
+            return time.perf_counter() - t, [float(rep.table.at[c, "topofd"]) for c in classes]
+
+        if args.cache_study is not None:
+            cache = Path(tmp) / "cache"
+            for label, s_dir in (("cold", synth), ("re-run, cached", synth), ("new set, cached real", synths[-1])):
+                sec, vals = ours_run(s_dir, cache_dir=cache)
+                print(f"topofd {label:22s} {sec:7.1f} s   per class {vals}")
+            return 0
+        ours_s, ours = ours_run(synth)
         print(f"topofd     {ours_s:9.1f} s   per class {ours}")
-        if args.skip_reference:
+        if args.skip_reference or args.bundled:
             return 0
         out = Path(tmp) / "ref.json"
         t = time.perf_counter()

@@ -12,8 +12,7 @@ import tempfile
 from pathlib import Path
 
 import topofd
-from topofd.api import Diagrams, _CACHE_VERSION
-from topofd.cache import digest
+from topofd.api import Diagrams, stats_key
 from topofd.demo import bundled_root, real_patches
 
 DST = Path(topofd.__file__).parent / "data" / "cache"
@@ -25,7 +24,7 @@ with tempfile.TemporaryDirectory() as tmp:
     topofd.compare(real, real[:2], metrics=["topofd"], pairing="none", cache_dir=tmp, n_jobs=2)
     keys = Diagrams(real).keys
     for k in range(len(real[0].classes)):
-        key = digest("stats", _CACHE_VERSION, "paper", k, 100, 1, *keys)
+        key = stats_key(keys, "paper", k, 100, 1)
         src = Path(tmp) / key[:2] / f"{key}.pkl"
         if not src.exists():
             print(f"class {k}: already bundled (cache hit), not rewritten")

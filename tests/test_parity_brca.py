@@ -18,9 +18,9 @@ import pytest
 
 import topofd
 from topofd import Layout
-from topofd.api import Diagrams, _CACHE_VERSION
+from topofd.api import Diagrams, stats_key
 from topofd.baselines import perturb
-from topofd.cache import Cache, digest
+from topofd.cache import Cache
 from topofd.demo import bundled_root, real_patches
 
 GOLDEN = json.loads((Path(__file__).parent / "golden" / "brca_m2c_paper.json").read_text())
@@ -45,7 +45,7 @@ def test_bundled_real_statistics_are_the_published_ones(real):
     keys = Diagrams(real).keys
     cache = Cache(None)
     for k in range(3):
-        stats = cache.get(digest("stats", _CACHE_VERSION, "paper", k, 100, 1, *keys))
+        stats = cache.get(stats_key(keys, "paper", k, 100, 1))
         assert stats is not None, "bundled statistics missing for this protocol"
         assert np.array_equal(stats.barycenter, np.array(GOLDEN["real"]["barycenters"][k]))
         assert np.array_equal(stats.mu, np.array(GOLDEN["real"]["mu"][k]))

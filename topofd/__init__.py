@@ -6,19 +6,9 @@ a real one with TopoFD, MMD and cell count errors; the modules
 ``frechet``, ``topo_fd``, ``mmd`` and ``counts`` hold the computations,
 each taking and returning arrays.
 """
-from .layout import Layout
-
 __version__ = "0.1.0"
 
-
-def compare(real, synth, **kwargs):
-    """See :func:`topofd.api.compare`."""
-    from .api import compare as _compare
-
-    return _compare(real, synth, **kwargs)
-
-
-compare.__doc__ = None  # filled below for help()
-from .api import Report, compare  # noqa: E402,F811
+from .layout import Layout  # noqa: E402
+from .api import Report, compare  # noqa: E402
 
 __all__ = ["Layout", "compare", "Report", "__version__"]

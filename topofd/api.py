@@ -105,6 +105,12 @@ def _diagram_chunk(layouts, complex):
     return [[_diagrams(p, complex, maxdim=1)[1] for p in lay.points] for lay in layouts]
 
 
+def stats_key(layout_keys: Sequence[str], protocol: str, k: int, n_bins: int, n_layers: int) -> str:
+    """Cache key of one class's real-side landscape statistics: the ordered
+    layout keys (the barycenter starts from the first diagram) and options."""
+    return digest("stats", _CACHE_VERSION, protocol, k, n_bins, n_layers, *layout_keys)
+
+
 def _layout_key(layout: Layout, complex: str) -> str:
     return digest("dgm", _CACHE_VERSION, complex, *[p.tobytes() for p in layout.points],
                   tuple(len(p) for p in layout.points))
@@ -345,7 +351,7 @@ def _topofd_class(dr, ds, keys_r, k, protocol, n_bins, n_layers, fd_method, cach
     else:
         # the real side of the paper protocol depends on the real set only:
         # cached (and bundled for the BRCA-M2C test protocol)
-        key = digest("stats", _CACHE_VERSION, protocol, k, n_bins, n_layers, *keys_r) if (cache and keys_r) else None
+        key = stats_key(keys_r, protocol, k, n_bins, n_layers) if (cache and keys_r) else None
         sr = cache.get(key) if key else None
         if sr is None:
             sr = landscape_stats(dr_all(), "paper", what=f"{cname} (real)", **kw)
