@@ -62,8 +62,12 @@ def _dup_mask(A):
     """True for the rows of ``A`` that occur more than once."""
     if len(A) < 2:
         return np.zeros(len(A), dtype=bool)
-    _, inv, cnt = np.unique(A, axis=0, return_inverse=True, return_counts=True)
-    return cnt[inv.ravel()] > 1
+    o = np.lexsort(A.T[::-1])
+    same = (A[o][1:] == A[o][:-1]).all(axis=1)
+    dup = np.zeros(len(A), dtype=bool)
+    dup[o[1:][same]] = True
+    dup[o[:-1][same]] = True
+    return dup
 
 
 def _import_pot():
@@ -89,8 +93,45 @@ def _import_pot():
                 os.environ[k] = v
 
 
+try:  # compiled replay of POT's solver (topofd/_simplex.pyx); optional at build time
+    from topofd._simplex import emd_pairs as _emd_pairs
+except ImportError:  # pragma: no cover - only when the extension could not be built
+    _emd_pairs = None
+
+
+def _cost_matrix(Y, D):
+    """gudhi's ``_build_dist_matrix(Y, D, order=2, internal_p=2)``, the same
+    numpy/scipy operations so the same bits: squared distances between the
+    points, then each point's squared distance to the diagonal (last column
+    for Y, last row for D, 0 in the corner)."""
+    from scipy.spatial.distance import cdist
+
+    half = 2 ** (1.0 / 2.0 - 1)
+    M = np.empty((len(Y) + 1, len(D) + 1))
+    M[:-1, :-1] = cdist(Y, D, metric="minkowski", p=2.0) ** 2.0
+    M[:-1, -1] = ((Y[:, 1] - Y[:, 0]) * half) ** 2.0
+    M[-1, :-1] = ((D[:, 1] - D[:, 0]) * half) ** 2.0
+    M[-1, -1] = 0.0
+    return M
+
+
 def _gudhi_matching(Y, D):
-    """(x, y) pairs of ``gudhi.wasserstein.wasserstein_distance``'s W2 matching."""
+    """(x, y) pairs of ``gudhi.wasserstein.wasserstein_distance``'s W2 matching.
+
+    The transport problem gudhi hands to ``ot.emd`` is solved by
+    :func:`topofd._simplex.emd_pairs`, which replays POT's network simplex
+    pivot for pivot (same optimal vertex, about 1.9x faster per call); POT
+    itself through gudhi when the extension is not built.
+    """
+    if _emd_pairs is not None and len(Y) and len(D):
+        a = np.ones(len(Y) + 1)
+        a[-1] = len(D)
+        b = np.ones(len(D) + 1)
+        b[-1] = len(Y)
+        rows, cols, status = _emd_pairs(_cost_matrix(Y, D), a, b, 2000000)
+        if status == 1:
+            keep = (rows < len(Y)) & (cols < len(D))
+            return cols[keep].astype(np.int64), rows[keep].astype(np.int64)
     _import_pot()
     from gudhi.wasserstein import wasserstein_distance
 
@@ -107,9 +148,11 @@ def _tied_diagrams(diag_of_x, xi, yi, s, mx, my, dupY, dupX):
     twin has a candidate, or a diagram point has two candidates with exactly
     equal savings."""
     flags = [diag_of_x[mx[dupY[my]]], diag_of_x[xi[dupX[xi]]]]
-    if len(xi):
-        _, inv, cnt = np.unique(np.stack([xi, s.view(np.int64)]), axis=1, return_inverse=True, return_counts=True)
-        flags.append(diag_of_x[xi[cnt[inv.ravel()] > 1]])
+    if len(xi) > 1:
+        bits = s.view(np.int64)
+        o = np.lexsort((bits, xi))  # (x, saving) pairs side by side; np.unique(axis=1) was 20x slower
+        same = (xi[o][1:] == xi[o][:-1]) & (bits[o][1:] == bits[o][:-1])
+        flags.append(diag_of_x[xi[np.union1d(o[1:][same], o[:-1][same])]])
     return np.unique(np.concatenate(flags))
 
 
@@ -252,11 +295,12 @@ def lagrangian_barycenter(diagrams, init=0, *, max_iter: int | None = None, retu
         if len(tied):
             keep = ~np.isin(diag_of_x[mx], tied)
             gx, gy = [mx[keep]], [my[keep]]
-            # POT's solver releases the GIL: threads share the cores, results keep their order
+            # the solver releases the GIL: threads share the cores, results keep their order
             if n_threads > 1 and len(tied) > 1:
                 from concurrent.futures import ThreadPoolExecutor
 
-                _import_pot()
+                if _emd_pairs is None:
+                    _import_pot()
                 with ThreadPoolExecutor(n_threads) as ex:
                     found = list(ex.map(lambda i: _gudhi_matching(Y, X[i]), tied))
             else:
