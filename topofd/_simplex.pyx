@@ -44,7 +44,7 @@ cdef signed char UPPER = -1
 
 
 cdef struct Net:
-    idx_t n1, n2, N, A, root
+    idx_t n2, N, A
     const double* C          # real-arc costs in internal arc order
     double* art_cost
     idx_t* art_src
@@ -252,15 +252,20 @@ cdef inline double reduced(Net* g, idx_t e) noexcept nogil:
     return g.state[e] * (g.C[e] + g.pi[g.n2 + e // g.n2] - g.pi[e % g.n2])
 
 
-cdef inline bint block_done(Net* g, double mn) noexcept nogil:
-    """POT's block-end test: the best arc so far is negative enough."""
+cdef inline double _scale(Net* g) noexcept nogil:
+    """POT's tolerance scale for the current entering candidate:
+    max(|pi_source|, |pi_target|, |cost|)."""
     cdef idx_t e = g.in_arc
     cdef double a = fabs(g.pi[arc_src(g, e)])
     cdef double b = fabs(g.pi[arc_tgt(g, e)])
     a = a if a > b else b
     b = fabs(arc_cost(g, e))
-    a = a if a > b else b
-    return mn < -EPS_BLOCK * a
+    return a if a > b else b
+
+
+cdef inline bint block_done(Net* g, double mn) noexcept nogil:
+    """POT's block-end test: the best arc so far is negative enough."""
+    return mn < -EPS_BLOCK * _scale(g)
 
 
 cdef bint scan(Net* g, idx_t lo, idx_t hi, idx_t B, idx_t* cnt, double* mn, idx_t* stop) noexcept nogil:
@@ -309,18 +314,7 @@ cdef bint find_entering(Net* g, idx_t* next_arc, idx_t B) noexcept nogil:
     if scan(g, next_arc[0], g.A, B, &cnt, &mn, &stop) or scan(g, 0, next_arc[0], B, &cnt, &mn, &stop):
         next_arc[0] = stop
         return True
-    if mn >= -EPS_BLOCK * _scale(g):
-        return False
-    return True
-
-
-cdef inline double _scale(Net* g) noexcept nogil:
-    cdef idx_t e = g.in_arc
-    cdef double a = fabs(g.pi[arc_src(g, e)])
-    cdef double b = fabs(g.pi[arc_tgt(g, e)])
-    a = a if a > b else b
-    b = fabs(arc_cost(g, e))
-    return a if a > b else b
+    return block_done(g, mn)
 
 
 def emd_pairs(const double[:, ::1] M, const double[::1] a, const double[::1] b, long long max_iter=2000000):
@@ -353,7 +347,7 @@ def emd_pairs(const double[:, ::1] M, const double[::1] a, const double[::1] b, 
     cdef double[::1] artv = art
     fwd = np.zeros(N + 1, dtype=np.int8)
     cdef signed char[::1] fwdv = fwd
-    g.n1 = n1; g.n2 = n2; g.N = N; g.A = A; g.root = N
+    g.n2 = n2; g.N = N; g.A = A
     g.C = &Cv[0]
     g.art_cost = &artv[0]
     g.art_src = &iv[0, 0]
@@ -371,12 +365,10 @@ def emd_pairs(const double[:, ::1] M, const double[::1] a, const double[::1] b, 
     g.prev_sib = &iv[7, 0]
     g.stack = &iv[8, 0]
     # supplies in internal node order: node u is graph node N - 1 - u
-    total = 0
     for i in range(n1):
         if not a[i] > 0:
             raise ValueError("every supply must be positive")
         supv[N - 1 - i] = a[i]
-        total += a[i]
     for j in range(n2):
         if not b[j] > 0:
             raise ValueError("every demand must be positive")
