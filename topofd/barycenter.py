@@ -120,7 +120,7 @@ def _gudhi_matching(Y, D):
 
     The transport problem gudhi hands to ``ot.emd`` is solved by
     :func:`topofd._simplex.emd_pairs`, which replays POT's network simplex
-    pivot for pivot (same optimal vertex, about 1.9x faster per call); POT
+    pivot for pivot (same optimal vertex, in less time); POT
     itself through gudhi when the extension is not built.
     """
     if _emd_pairs is not None and len(Y) and len(D):
