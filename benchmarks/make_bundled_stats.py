@@ -1,34 +1,29 @@
-"""Regenerate the bundled reference statistics (topofd/data/cache/).
+"""Regenerate the bundled reference set ``brca-m2c:test``
+(``topofd/data/refs/brca-m2c-test.topofd``).
 
-The real side of the `paper` protocol on the bundled BRCA-M2C test split
-(1,550 patches): per class, the landscape of the gudhi-exact barycenter and
-the covariance of the landscapes.  Cached by content digest, so `compare`
-and `topofd demo` use them only for exactly these layouts and options.
+The BRCA-M2C test protocol on the bundled test split (1,550 windows): names,
+layout keys, counts, H1 diagrams, and the real side of the ``paper``
+protocol per class (the landscape of the gudhi-exact barycenter and the
+covariance of the landscapes) — what ``topofd compare brca-m2c:test`` and any
+folder holding exactly these windows use instead of recomputing.
+``tests/test_parity_brca.py`` checks the stored statistics against the
+published computation's golden values.
 
-    rm -r topofd/data/cache && python benchmarks/make_bundled_stats.py   # ~3-10 min on 2 cores
+    python benchmarks/make_bundled_stats.py   # ~3-10 min on 2 cores
 """
-import shutil
-import tempfile
 from pathlib import Path
 
 import topofd
-from topofd.api import Diagrams, stats_key
 from topofd.demo import bundled_root, real_patches
+from topofd.reference import NAMED, make_reference
 
-DST = Path(topofd.__file__).parent / "data" / "cache"
+DST = Path(topofd.__file__).parent / "data" / "refs" / NAMED["brca-m2c:test"][0]
 
 with bundled_root() as root:
     real = real_patches(root)
-with tempfile.TemporaryDirectory() as tmp:
-    # synthetic side irrelevant: any two layouts; metrics=topofd fills the cache
-    topofd.compare(real, real[:2], metrics=["topofd"], pairing="none", cache_dir=tmp, n_jobs=2)
-    keys = Diagrams(real).keys
-    for k in range(len(real[0].classes)):
-        key = stats_key(keys, "paper", k, 100, 1)
-        src = Path(tmp) / key[:2] / f"{key}.pkl"
-        if not src.exists():
-            print(f"class {k}: already bundled (cache hit), not rewritten")
-            continue
-        (DST / key[:2]).mkdir(parents=True, exist_ok=True)
-        shutil.copy(src, DST / key[:2] / f"{key}.pkl")
-        print(f"class {k}: {key}")
+ev = topofd.Evaluator(("topofd",), n_jobs=2, use_bundled=False)
+ev.update(real, real=True)
+DST.parent.mkdir(parents=True, exist_ok=True)
+meta = make_reference(ev, DST, name="brca-m2c:test", description=topofd.reference.names()["brca-m2c:test"],
+                      source="topofd.demo.real_patches (bundled BRCA-M2C test split, 30 images)")
+print(f"wrote {DST}: {meta['n']} layouts, sha256 {meta['content_sha256'][:16]}…")

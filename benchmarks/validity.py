@@ -1,373 +1,344 @@
-"""Validity study: does each metric measure what it claims?
+"""Validity study at full size: does each score measure what it claims, and
+which protocol should be recommended?
 
-Graded perturbations of real BRCA-M2C test patches, scored against real
-patches from *other* images, so that strength 0 is a genuine real-vs-real
-comparison (the test windows are split by image into halves A and B;
-perturbations act on B; TopoFD and MMD compare A with perturbed B):
+Real set: the BRCA-M2C test protocol (1,550 windows).  Synthetic sets: the
+perturbation families of :mod:`families` (≥ 5 strengths each, several
+independent draws per strength), built and stored by ``draws.py``.  Every
+candidate of :mod:`candidates` is scored on every stored set, plus the
+``paper`` TopoFD (draw 0 of each strength: its barycenters are the
+expensive part), MMD (W1 Gaussian kernel, on a seeded subset) and TCE.
 
-* ``jitter``   every cell moved by rounded N(0, σ²) px (σ = strength);
-* ``replace``  a fraction of cells re-placed uniformly at random;
-* ``dissolve`` lymphocyte clusters (single-linkage at ``LINK`` px, ≥ 3 cells)
-  spread about their centroid by a factor 1 + strength;
-* ``swap``     a fraction of cells get their class labels permuted among
-  themselves (per-class counts unchanged);
-* ``rings``    in each epithelial cluster, cells ordered by angle about its
-  centroid and every k-th removed (strength = 1/k).
+Then, per score and family:
 
-Perturbed layouts are rasterised and read back like files (3x3 squares, so
-nearby cells can merge).  Metrics: TopoFD under both protocols (TopoCellGen
-Eqs. 11–12), MMD (:mod:`topofd.mmd`), with percentile bootstrap 95 % intervals
-from ``compare(bootstrap=...)``; TCE (paired B vs perturbed B).  Reported:
-Spearman ρ with strength, which levels fall above the real-vs-real interval,
-one figure per perturbation, the dependence on the number of patches, and a
-decomposition of the ``paper`` protocol's TopoFD (``--explain``).
+* (a) monotone: Spearman ρ of the mean over draws with the strength;
+* (b) resolving: every pair of adjacent strengths differs by more than two
+  across-draw standard deviations; matched-count random's CV across its
+  draws (≤ 3 % wanted);
+* (c) nearly free of sample-size bias: from ``sample_size.py``;
 
-Usage::
+and the literature's tests: a real-vs-real null (test windows split by
+image; permutation p over random image splits), a mixture ladder and mode
+dropping (families ``mixture``, ``modedrop``), and memorisation (synthetic
+set = train-split windows).  Also the dependence of ``paper`` TopoFD on the
+order of the input (the barycenter starts from the first diagram).
 
-    python benchmarks/validity.py [--n-per-half 100] [--bootstrap 10] [--sizes 100,400,1550] [--explain 200]
+Results are checkpointed (``--out``/rows.json) after every set: a rerun
+resumes.  Usage::
+
+    python benchmarks/draws.py --out /tmp/topofd_draws --jobs 2     # phase 1
+    python benchmarks/validity.py --draws /tmp/topofd_draws --jobs 2  # phase 2
 """
 from __future__ import annotations
 
 import json
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import click
 import numpy as np
-from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
 from scipy.stats import spearmanr
 
-from topofd import compare
-from topofd.api import compute_diagrams
-from topofd.baselines import perturb, rng_for
-from topofd.demo import bundled_root, read_back, real_patches
-from topofd.frechet import frechet_distance, trace_sqrt_product
-from topofd.landscapes import landscapes_own_range
-from topofd.layout import Layout
-from topofd.topo_fd import landscape_stats
+sys.path.insert(0, str(Path(__file__).parent))
+from candidates import CANDIDATES, score  # noqa: E402
+from families import FAMILIES, GENERATORS, image_of, load_set, set_path  # noqa: E402
+from draws import tag_of  # noqa: E402
+
+import topofd  # noqa: E402
+from topofd.io import pair_by_prefix  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-LINK = 20.0  # px: single-linkage radius of a cluster (median nearest-neighbour distance is ~17 px)
-LEVELS = {
-    "jitter": (1, 2, 4, 8),
-    "replace": (0.1, 0.25, 0.5, 1.0),
-    "dissolve": (0.5, 1, 2, 4),
-    "swap": (0.1, 0.25, 0.5, 1.0),
-    "rings": (0.125, 0.25, 0.5),
-}
-LYM, EPI = 0, 1
+CLASSES = ("lym", "epi", "stro")
+MMD_SAMPLES = 200
 
 
-# ------------------------------------------------------------- perturbations
-def _clusters(p: np.ndarray, r: float = LINK) -> np.ndarray:
-    if len(p) == 0:
-        return np.zeros(0, int)
-    pairs = cKDTree(p).query_pairs(r, output_type="ndarray")
-    from scipy.sparse import coo_matrix
-
-    g = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(p), len(p)))
-    return connected_components(g, directed=False)[1]
-
-
-def _clip(p, shape):
-    return np.clip(p, 0, (shape[0] - 1, shape[1] - 1))
-
-
-def perturbed(layout: Layout, kind: str, s: float, seed: int = 0) -> Layout:
-    """``layout`` under perturbation ``kind`` of strength ``s`` (0: unchanged)."""
-    if s == 0:
-        return layout
-    rng = rng_for(f"{kind}:{s}:{layout.name}", seed)
-    H, W = layout.shape
-    pts = [np.array(p) for p in layout.points]
-    if kind == "jitter":
-        pts = [_clip(np.rint(p) + np.rint(rng.normal(0, s, p.shape)), layout.shape) for p in pts]
-    elif kind == "replace":
-        for p in pts:
-            m = rng.random(len(p)) < s
-            p[m] = rng.integers(0, (H, W), size=(m.sum(), 2))
-    elif kind == "dissolve":
-        p = pts[LYM]
-        lab = _clusters(p)
-        for c in np.unique(lab):
-            m = lab == c
-            if m.sum() >= 3:
-                ctr = p[m].mean(axis=0)
-                p[m] = _clip(ctr + (1 + s) * (p[m] - ctr), layout.shape)
-    elif kind == "swap":
-        allp = np.concatenate(pts)
-        lab = np.repeat(np.arange(len(pts)), [len(p) for p in pts])
-        idx = np.flatnonzero(rng.random(len(lab)) < s)
-        lab[idx] = lab[rng.permutation(idx)]
-        pts = [allp[lab == k] for k in range(len(pts))]
-    elif kind == "rings":
-        k = max(2, int(round(1 / s)))
-        p = pts[EPI]
-        lab = _clusters(p)
-        keep = np.ones(len(p), bool)
-        for c in np.unique(lab):
-            ids = np.flatnonzero(lab == c)
-            if len(ids) >= 3:
-                d = p[ids] - p[ids].mean(axis=0)
-                order = ids[np.argsort(np.arctan2(d[:, 0], d[:, 1]))]
-                keep[order[k - 1 :: k]] = False
-        pts[EPI] = p[keep]
-    else:
-        raise ValueError(f"unknown perturbation {kind!r}")
-    return Layout(tuple(pts), layout.classes, layout.shape, layout.name)
+def evaluator_scores(real, synth, metrics, protocol="paper", jobs=1, seed=0, pairing="prefix"):
+    """Per-class and mean values of ``metrics`` through topofd's Evaluator."""
+    ev = topofd.Evaluator(metrics, protocol, n_jobs=jobs, seed=seed, uncertainty=False, mmd_samples=MMD_SAMPLES,
+                          pairing=pairing)
+    for side, is_real in ((real, True), (synth, False)):
+        ev.update_diagrams(side["diagrams"], side["counts"], names=side["names"], keys=side["keys"],
+                           classes=CLASSES, real=is_real)
+    t = ev.compute().table
+    out = {}
+    for m in ("topofd", "mmd", "tce"):
+        if m in t:
+            out[m] = {c: float(t.at[c, m]) for c in t.index if np.isfinite(t.at[c, m])}
+    return out
 
 
-def perturbed_set(layouts, kind, s, seed=0):
-    return layouts if s == 0 else read_back([perturbed(l, kind, s, seed) for l in layouts])
+def candidate_scores(real, synth, pairs, names=CANDIDATES, seed=0) -> dict:
+    out = {}
+    for name in names:
+        vals = {}
+        for k, c in enumerate(CLASSES):
+            vals[c] = float(score(name, [d[k] for d in real["diagrams"]], [d[k] for d in synth["diagrams"]],
+                                  pairs, seed))
+        vals["mean"] = float(np.mean([vals[c] for c in CLASSES]))
+        out[name] = vals
+    return out
 
 
-# --------------------------------------------------------------------- data
-def halves(n_per_half: int | None):
-    """Test windows split by image (alternate images) into A and B."""
-    with bundled_root() as root:
-        allp = real_patches(root)
-    stems = sorted({l.name.rsplit("_r", 1)[0] for l in allp})
-    side = {s: i % 2 for i, s in enumerate(stems)}
-    A = [l for l in allp if side[l.name.rsplit("_r", 1)[0]] == 0]
-    B = [l for l in allp if side[l.name.rsplit("_r", 1)[0]] == 1]
-    return _evenly(A, n_per_half), _evenly(B, n_per_half), allp
-
-
-def _evenly(items, n):
-    if n is None or n >= len(items):
-        return items
-    keep = np.unique(np.linspace(0, len(items) - 1, n).round().astype(int))
-    return [items[i] for i in keep]
-
-
-def _gen(layouts):
-    return [Layout(l.points, l.classes, l.shape, f"{l.name}_gen") for l in layouts]
+def _pairs(real, synth):
+    return pair_by_prefix(real["names"], synth["names"])[0]
 
 
 # ------------------------------------------------------------------ scoring
-def score_level(A, B, kind, s, *, bootstrap, mmd_samples, jobs, cache, seed):
-    """Rows ``{metric, class, value, lo, hi}`` for one perturbation level."""
-    PB = perturbed_set(B, kind, s, seed)
-    rows = []
-    for protocol, metrics in (("paper", ("topofd", "mmd")), ("grid", ("topofd",))):
-        rep = compare(A, PB, metrics=metrics, protocol=protocol, pairing="none", bootstrap=bootstrap,
-                      mmd_samples=mmd_samples, n_jobs=jobs, cache_dir=cache, seed=seed)
-        t = rep.table
-        for m in metrics:
-            name = f"TopoFD {protocol}" if m == "topofd" else "MMD"
-            for c in t.index:
-                rows.append(dict(metric=name, cls=c, value=float(t.at[c, m]),
-                                 lo=float(t.at[c, f"{m}_lo"]) if f"{m}_lo" in t else None,
-                                 hi=float(t.at[c, f"{m}_hi"]) if f"{m}_hi" in t else None))
-    rep = compare(B, _gen(PB), metrics=("counts",))
-    rows.append(dict(metric="TCE", cls="mean", value=float(rep.table.at["mean", "tce"]), lo=None, hi=None))
+def score_all(draws: Path, out: Path, jobs: int, paper_draws: int, families, seed=0):
+    rows_path = out / "rows.json"
+    rows = json.loads(rows_path.read_text()) if rows_path.exists() else {}
+    real = load_set(set_path(draws, "real"))
+    t0 = time.perf_counter()
+
+    def do(tag, synth_fn, with_paper, pairing="prefix"):
+        have = rows.get(tag, {})
+        need_cand = [c for c in CANDIDATES if c not in have]
+        need_ev = [m for m in ("mmd", "tce") if m not in have] + (["paper"] if with_paper and "paper" not in have
+                                                                   else [])
+        if not need_cand and not need_ev:
+            return
+        synth = synth_fn()
+        if synth is None:
+            return
+        pairs = _pairs(real, synth) if pairing == "prefix" else None
+        have.update(candidate_scores(real, synth, pairs or None, need_cand, seed))
+        ms = tuple(m for m in ("mmd",) if m in need_ev) + (("counts",) if "tce" in need_ev and pairs else ())
+        if ms:
+            r = evaluator_scores(real, synth, ms, "grid", jobs, seed, pairing)
+            have.update({k: v for k, v in r.items() if k in ("mmd", "tce")})
+        if "paper" in need_ev:
+            r = evaluator_scores(real, synth, ("topofd",), "paper", jobs, seed, pairing)
+            have["paper"] = r["topofd"]
+        for v in have.values():
+            if isinstance(v, dict) and "mean" not in v:
+                vals = [v[c] for c in CLASSES if c in v]
+                v["mean"] = float(np.mean(vals)) if vals else float("nan")
+        rows[tag] = have
+        rows_path.write_text(json.dumps(rows, indent=0))
+        click.echo(f"{tag:24s} " + "  ".join(f"{k} {v['mean']:.4g}" for k, v in have.items())
+                   + f"  ({time.perf_counter() - t0:.0f} s)", err=True)
+
+    def stored(tag):
+        p = set_path(draws, tag)
+        return (lambda: load_set(p)) if p.exists() else (lambda: None)
+
+    for fam in families:
+        for d in range(64):
+            if not any(set_path(draws, tag_of(fam, s, d)).exists() for s in FAMILIES[fam]):
+                break
+            for s in FAMILIES[fam]:
+                do(tag_of(fam, s, d), stored(tag_of(fam, s, d)), d < paper_draws)
+    for g, (fam, s) in GENERATORS.items():
+        for d in range(64):
+            tag = tag_of(fam, s, d)
+            if not set_path(draws, tag).exists():
+                break
+            do(tag, stored(tag), d < paper_draws)
+    if set_path(draws, "train").exists():
+        do("memorise_train", stored("train"), True, pairing="none")
     return rows
 
 
-def summarise(results: dict) -> list[dict]:
-    """Spearman ρ and separation per (perturbation, metric), on class means."""
-    base = {r["metric"]: r for r in results["real-vs-real"] if r["cls"] == "mean"}
-    out = []
-    for kind, levels in results["perturbations"].items():
-        for metric in base:
-            xs, ys, sep = [0.0], [base[metric]["value"]], []
-            for s, rows in levels:
-                r = next(r for r in rows if r["metric"] == metric and r["cls"] == "mean")
-                xs.append(s)
-                ys.append(r["value"])
-                ref = base[metric]
-                # separated: its interval lies above real-vs-real's (TCE: any error > 0)
-                if metric == "TCE":
-                    sep.append(r["value"] > 0)
-                else:
-                    sep.append((r["lo"] if r["lo"] is not None else r["value"]) > (ref["hi"] if ref["hi"] is not None
-                                                                                      else ref["value"]))
-            rho = spearmanr(xs, ys).statistic if np.ptp(ys) > 0 else float("nan")
-            out.append(dict(perturbation=kind, metric=metric, rho=float(rho), levels=xs[1:], separated=sep,
-                            values=ys))
+def null_study(draws: Path, n_splits: int, seed=0) -> dict:
+    """Real vs real: test windows split by image into two halves; the
+    alternate-image split is 'observed', ``n_splits`` seeded random image
+    splits give the permutation distribution."""
+    real = load_set(set_path(draws, "real"))
+    img = np.array([image_of(n) for n in real["names"]])
+    stems = sorted(set(img))
+    rng = np.random.default_rng(seed)
+
+    def half(sel, suffix):
+        idx = np.flatnonzero(sel)
+        return {"names": [real["names"][i] + suffix for i in idx], "keys": [real["keys"][i] for i in idx],
+                "counts": real["counts"][idx], "diagrams": [real["diagrams"][i] for i in idx]}
+
+    def split_scores(side_a):
+        a = np.isin(img, list(side_a))
+        A, B = half(a, ""), half(~a, "_other")
+        out = {k: v["mean"] for k, v in candidate_scores(A, B, None).items()}
+        ev = evaluator_scores(A, B, ("topofd", "mmd"), "paper", 2, seed, pairing="none")
+        out["paper"] = float(np.mean(list(ev["topofd"].values())))
+        out["mmd"] = float(np.mean(list(ev["mmd"].values())))
+        return out
+
+    observed = split_scores(stems[::2])
+    perms = [split_scores(rng.choice(stems, len(stems) // 2, replace=False)) for _ in range(n_splits)]
+    res = {}
+    for k, v in observed.items():
+        null = np.array([p[k] for p in perms])
+        res[k] = {"observed": v, "null_mean": float(null.mean()), "null_sd": float(null.std(ddof=1)),
+                  "p": float((1 + (null >= v).sum()) / (1 + len(null)))}
+    return res
+
+
+def order_study(draws: Path, n_orders: int, jobs: int) -> dict:
+    """``paper`` TopoFD of one stored synthetic set under ``n_orders`` seeded
+    permutations of the synthetic input order (real side fixed)."""
+    real = load_set(set_path(draws, "real"))
+    out = {}
+    for g in ("random", "jitter"):
+        fam, s = GENERATORS[g]
+        synth = load_set(set_path(draws, tag_of(fam, s, 0)))
+        vals = []
+        for o in range(n_orders + 1):
+            perm = np.arange(len(synth["names"])) if o == 0 else np.random.default_rng([7, o]).permutation(
+                len(synth["names"]))
+            # unnamed layouts keep the given order: the permutation is the input order
+            sp = {"names": None, "keys": [synth["keys"][i] for i in perm], "counts": synth["counts"][perm],
+                  "diagrams": [synth["diagrams"][i] for i in perm]}
+            ev = topofd.Evaluator(("topofd",), "paper", n_jobs=jobs, uncertainty=False, pairing="none")
+            ev.update_diagrams(real["diagrams"], real["counts"], names=real["names"], keys=real["keys"],
+                               classes=CLASSES, real=True)
+            ev.update_diagrams(sp["diagrams"], sp["counts"], keys=sp["keys"], classes=CLASSES, real=False)
+            t = ev.compute().table
+            vals.append({c: float(t.at[c, "topofd"]) for c in t.index})
+            click.echo(f"order {g} {o}: {vals[-1]['mean']:.2f}", err=True)
+        out[g] = vals
     return out
 
 
-def size_study(allp, sizes, shared_train, *, jobs, cache, seed):
-    """TopoFD (both protocols) of real-vs-real and random vs n patches per set."""
-    rows = []
-    for n in sizes:
-        real = _evenly(allp, n)
-        sets = {"random": read_back(_gen([perturb(l, "random", seed=seed) for l in real]))}
-        if shared_train is not None:
-            sets["train-split"] = _evenly(shared_train, len(real))
-        for name, synth in sets.items():
-            for protocol in ("paper", "grid"):
-                t = time.perf_counter()
-                rep = compare(real, synth, metrics=("topofd",), protocol=protocol, pairing="none", n_jobs=jobs,
-                              cache_dir=cache, seed=seed)
-                rows.append(dict(n=len(real), synth=name, protocol=protocol,
-                                 **{c: float(rep.table.at[c, "topofd"]) for c in rep.table.index},
-                                 seconds=time.perf_counter() - t))
-                click.echo(f"size {len(real):5d} {name:12s} {protocol:5s} TopoFD {rows[-1]['mean']:9.2f}", err=True)
-    return rows
+# ------------------------------------------------------------------ summary
+def summarise(rows: dict, families) -> dict:
+    scores = sorted({k for r in rows.values() for k in r})
+    summ = {}
+    for fam in families:
+        for sc in scores:
+            levels, means, sds, ns = [], [], [], []
+            for s in FAMILIES[fam]:
+                vals = [rows[t][sc]["mean"] for t in rows if t.startswith(f"{fam}_{s:g}_d") and sc in rows[t]]
+                if not vals:
+                    continue
+                levels.append(s)
+                means.append(float(np.mean(vals)))
+                sds.append(float(np.std(vals, ddof=1)) if len(vals) > 1 else float("nan"))
+                ns.append(len(vals))
+            if len(levels) < 2:
+                continue
+            rho = float(spearmanr(levels, means).statistic) if np.ptp(means) > 0 else float("nan")
+            gaps = [(means[i + 1] - means[i]) / max(sds[i], sds[i + 1]) if max(sds[i], sds[i + 1]) > 0
+                    else float("inf") * np.sign(means[i + 1] - means[i]) for i in range(len(levels) - 1)]
+            summ.setdefault(fam, {})[sc] = dict(levels=levels, means=means, sds=sds, n=ns, rho=rho,
+                                                gaps=[float(g) for g in gaps],
+                                                resolved=bool(all(g > 2 for g in gaps)) if min(ns) > 1 else None)
+    cv = {}
+    for g, (fam, s) in GENERATORS.items():
+        for sc in scores:
+            vals = [rows[t][sc]["mean"] for t in rows if t.startswith(f"{fam}_{s:g}_d") and sc in rows[t]]
+            if len(vals) > 1:
+                cv.setdefault(g, {})[sc] = dict(mean=float(np.mean(vals)), sd=float(np.std(vals, ddof=1)),
+                                                cv=float(np.std(vals, ddof=1) / abs(np.mean(vals))), n=len(vals))
+    return {"families": summ, "generators": cv}
 
 
-def explain(real, synth_sets: dict, classes) -> list[dict]:
-    """Decompose the ``paper`` protocol's TopoFD per class.
+def markdown(summary: dict, extra: dict) -> str:
+    fams = summary["families"]
+    scores = sorted({sc for f in fams.values() for sc in f})
+    lines = ["### (a) monotone and (b) resolving, per family", "",
+             "Spearman ρ of the mean over draws with the strength; ✓ = every adjacent pair of strengths differs "
+             "by > 2 across-draw sd (✗ otherwise, · = one draw only).", "",
+             "| score | " + " | ".join(fams) + " |", "|---|" + "---:|" * len(fams)]
+    for sc in scores:
+        cells = []
+        for fam in fams:
+            r = fams[fam].get(sc)
+            if r is None:
+                cells.append("—")
+                continue
+            mark = "·" if r["resolved"] is None else ("✓" if r["resolved"] else "✗")
+            cells.append(f"{r['rho']:.2f} {mark}")
+        lines.append(f"| {sc} | " + " | ".join(cells) + " |")
+    gens = summary["generators"]
+    lines += ["", "### Spread across independent draws (1,550 windows)", "",
+              "| score | " + " | ".join(f"{g}: mean ± sd (CV)" for g in gens) + " |", "|---|" + "---:|" * len(gens)]
+    for sc in scores:
+        cells = []
+        for g in gens:
+            r = gens[g].get(sc)
+            cells.append("—" if r is None else f"{r['mean']:.4g} ± {r['sd']:.2g} ({100 * r['cv']:.1f} %)")
+        lines.append(f"| {sc} | " + " | ".join(cells) + " |")
+    if extra.get("null"):
+        lines += ["", "### Real vs real (test windows split by image)", "",
+                  "| score | alternate-image split | random image splits: mean ± sd | permutation p |",
+                  "|---|---:|---:|---:|"]
+        for k, v in extra["null"].items():
+            lines.append(f"| {k} | {v['observed']:.4g} | {v['null_mean']:.4g} ± {v['null_sd']:.2g} | {v['p']:.2f} |")
+    if extra.get("memorise"):
+        lines += ["", "### Memorisation (synthetic set = 1,550 train-split windows, unpaired)", "",
+                  "| score | value | matched-count random (mean over draws) |", "|---|---:|---:|"]
+        for k, (v, ref) in extra["memorise"].items():
+            lines.append(f"| {k} | {v:.4g} | {ref:.4g} |")
+    if extra.get("order"):
+        lines += ["", "### `paper` TopoFD under permutations of the synthetic input order (draw 0)", "",
+                  "| set | sorted order | permuted: mean ± sd | min – max | sd / value |", "|---|---:|---:|---:|---:|"]
+        for g, vals in extra["order"].items():
+            v0 = vals[0]["mean"]
+            p = np.array([v["mean"] for v in vals[1:]])
+            lines.append(f"| {g} | {v0:.2f} | {p.mean():.2f} ± {p.std(ddof=1):.2f} | {p.min():.2f} – {p.max():.2f} | "
+                         f"{100 * p.std(ddof=1) / v0:.1f} % |")
+    return "\n".join(lines) + "\n"
 
-    FD = |μr − μs|² + [tr Σr + tr Σs − 2 tr (Σr Σs)^½].  Under the paper
-    protocol μ is the landscape of the barycenter diagram, sampled on the
-    barycenter's own range, while Σ is the covariance of landscapes each
-    sampled on its own range — around their mean, which is not μ.  Reported:
-    both terms, ``mu_gap`` = |λ(barycenter) − mean λ|² within each set, the
-    FD with μ := mean landscape (own ranges), the diagrams' median range
-    (max death) and median H1 point count.
-    """
-    DR, _ = compute_diagrams(real)
-    out = []
-    for name, synth in synth_sets.items():
-        DS, _ = compute_diagrams(synth)
-        for k, c in enumerate(classes):
-            dr, ds = [d[k] for d in DR], [d[k] for d in DS]
-            sr, ss = landscape_stats(dr, "paper"), landscape_stats(ds, "paper")
-            Lr, _ = landscapes_own_range(dr)
-            Ls, _ = landscapes_own_range(ds)
-            mean_term = float(np.sum((sr.mu - ss.mu) ** 2))
-            cov_term = float(np.trace(sr.sigma) + np.trace(ss.sigma) - 2 * trace_sqrt_product(sr.sigma, ss.sigma))
-            out.append(dict(
-                synth=name, cls=c, topofd=mean_term + cov_term, mean_term=mean_term, cov_term=cov_term,
-                mu_gap_real=float(np.sum((sr.mu - Lr.mean(0)) ** 2)),
-                mu_gap_synth=float(np.sum((ss.mu - Ls.mean(0)) ** 2)),
-                fd_mean_landscape=float(frechet_distance(Lr.mean(0), sr.sigma, Ls.mean(0), ss.sigma)),
-                max_mu_real=float(sr.mu.max()), max_mu_synth=float(ss.mu.max()),
-                max_meanL_real=float(Lr.mean(0).max()), max_meanL_synth=float(Ls.mean(0).max()),
-                median_range_real=float(np.median([d.max() if len(d) else 0 for d in dr])),
-                median_range_synth=float(np.median([d.max() if len(d) else 0 for d in ds])),
-                median_points_real=float(np.median([len(d) for d in dr])),
-                median_points_synth=float(np.median([len(d) for d in ds])),
-                barycenter_points_real=int(len(sr.barycenter)), barycenter_points_synth=int(len(ss.barycenter)),
-            ))
-    return out
 
-
-# ------------------------------------------------------------------ figures
-def figure(kind, levels, base, path):
+def figure(summary: dict, path: Path):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    metrics = ["TopoFD paper", "TopoFD grid", "MMD", "TCE"]
-    fig, axes = plt.subplots(1, 4, figsize=(14, 3.2))
-    for ax, m in zip(axes, metrics):
-        b = next(r for r in base if r["metric"] == m and r["cls"] == "mean")
-        xs = [0.0] + [s for s, _ in levels]
-        rs = [b] + [next(r for r in rows if r["metric"] == m and r["cls"] == "mean") for _, rows in levels]
-        ys = np.array([r["value"] for r in rs])
-        lo = np.array([r["lo"] if r["lo"] is not None else r["value"] for r in rs])
-        hi = np.array([r["hi"] if r["hi"] is not None else r["value"] for r in rs])
-        # percentile intervals of a biased statistic need not contain the point estimate: draw them as a band
-        ax.plot(xs, ys, marker="o", label="value (class mean)")
-        ax.fill_between(xs, lo, hi, alpha=0.3, label="bootstrap 95 %")
-        if b["hi"] is not None:
-            ax.axhspan(b["lo"], b["hi"], color="0.85", label="real vs real 95 %")
-        ax.set_title(m)
-        ax.set_xlabel(f"{kind} strength")
-    axes[0].legend(fontsize=7)
+    fams = summary["families"]
+    scores = sorted({sc for f in fams.values() for sc in f})
+    fig, axes = plt.subplots(len(scores), len(fams), figsize=(2.4 * len(fams), 1.9 * len(scores)), squeeze=False)
+    for i, sc in enumerate(scores):
+        for j, fam in enumerate(fams):
+            ax = axes[i, j]
+            r = fams[fam].get(sc)
+            if r:
+                sd = np.nan_to_num(np.array(r["sds"]))
+                ax.errorbar(r["levels"], r["means"], yerr=2 * sd, marker="o", ms=3, capsize=2)
+            if i == 0:
+                ax.set_title(fam, fontsize=9)
+            if j == 0:
+                ax.set_ylabel(sc, fontsize=8)
+            ax.tick_params(labelsize=6)
+    fig.suptitle("mean over draws ± 2 across-draw sd, vs strength", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=80)
     plt.close(fig)
 
 
-def markdown(summary, sizes_rows, expl, setting) -> str:
-    lines = [f"Setting: {setting}", "", "| perturbation | metric | Spearman ρ | levels | above real-vs-real CI |",
-             "|---|---|---:|---|---|"]
-    for r in summary:
-        lv = ", ".join(f"{x:g}" for x in r["levels"])
-        sep = " ".join("✓" if s else "✗" for s in r["separated"])
-        lines.append(f"| {r['perturbation']} | {r['metric']} | {r['rho']:.2f} | {lv} | {sep} |")
-    if sizes_rows:
-        lines += ["", "| n per set | synthetic | protocol | TopoFD lym | epi | stro | mean |", "|---:|---|---|---:|---:|---:|---:|"]
-        for r in sizes_rows:
-            lines.append(f"| {r['n']} | {r['synth']} | {r['protocol']} | {r['lym']:.1f} | {r['epi']:.1f} | "
-                         f"{r['stro']:.1f} | {r['mean']:.1f} |")
-    if expl:
-        lines += ["", "| vs real | class | TopoFD (paper) | mean term | cov term | FD, μ = mean landscape | "
-                  "max λ(bary) real / synth | max mean λ real / synth | bary pts real / synth | median H1 pts real / synth |",
-                  "|---|---|---:|---:|---:|---:|---|---|---|---|"]
-        for r in expl:
-            lines.append(
-                f"| {r['synth']} | {r['cls']} | {r['topofd']:.1f} | {r['mean_term']:.1f} | {r['cov_term']:.1f} | "
-                f"{r['fd_mean_landscape']:.1f} | {r['max_mu_real']:.2f} / {r['max_mu_synth']:.2f} | "
-                f"{r['max_meanL_real']:.2f} / {r['max_meanL_synth']:.2f} | {r['barycenter_points_real']} / "
-                f"{r['barycenter_points_synth']} | {r['median_points_real']:.0f} / {r['median_points_synth']:.0f} |")
-    return "\n".join(lines) + "\n"
-
-
 @click.command()
-@click.option("--n-per-half", type=int, default=None, help="Patches per half (A, B); default: all (~775).")
-@click.option("--bootstrap", type=int, default=50, show_default=True)
-@click.option("--mmd-samples", type=int, default=300, show_default=True)
-@click.option("--perturbations", default=",".join(LEVELS), show_default=True)
-@click.option("--max-levels", type=int, default=None, help="Keep only the first k levels of each perturbation.")
-@click.option("--sizes", default="100,400,1550", show_default=True, help="Patch counts for the size study ('' = skip).")
-@click.option("--explain", "n_explain", type=int, default=1550, show_default=True,
-              help="Patches for the paper-protocol decomposition (0 = skip).")
-@click.option("--jobs", type=int, default=1, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--shared", type=click.Path(file_okay=False, path_type=Path),
-              default=ROOT.parent / "shared" / "datasets" / "brca-m2c", show_default=True)
+@click.option("--draws", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               default=ROOT / "benchmarks" / "results" / "validity", show_default=True)
-def main(n_per_half, bootstrap, mmd_samples, perturbations, max_levels, sizes, n_explain, jobs, seed, shared, out):
-    """Run the validity study; write results.json, summary.md and one figure per perturbation."""
-    t0 = time.perf_counter()
+@click.option("--jobs", type=int, default=2, show_default=True)
+@click.option("--paper-draws", type=int, default=1, show_default=True, help="Draws per strength scored with paper.")
+@click.option("--families", default=",".join(FAMILIES), show_default=True)
+@click.option("--null-splits", type=int, default=20, show_default=True)
+@click.option("--orders", type=int, default=8, show_default=True, help="Input-order permutations (0: skip).")
+def main(draws, out, jobs, paper_draws, families, null_splits, orders):
     out.mkdir(parents=True, exist_ok=True)
-    A, B, allp = halves(n_per_half)
-    cache = Path(tempfile.mkdtemp(prefix="topofd_validity_"))
-    kw = dict(bootstrap=bootstrap, mmd_samples=mmd_samples, jobs=jobs, cache=cache, seed=seed)
-    try:
-        results = {"real-vs-real": score_level(A, B, "jitter", 0, **kw), "perturbations": {}}
-        click.echo(f"real-vs-real done ({time.perf_counter() - t0:.0f} s)", err=True)
-        for kind in [p.strip() for p in perturbations.split(",") if p.strip()]:
-            levels = LEVELS[kind][:max_levels] if max_levels else LEVELS[kind]
-            results["perturbations"][kind] = []
-            for s in levels:
-                rows = score_level(A, B, kind, s, **kw)
-                results["perturbations"][kind].append((s, rows))
-                m = {r["metric"]: r["value"] for r in rows if r["cls"] == "mean"}
-                click.echo(f"{kind:8s} {s:6g} " + "  ".join(f"{k} {v:.4g}" for k, v in m.items())
-                           + f"  ({time.perf_counter() - t0:.0f} s)", err=True)
-            (out / "results_partial.json").write_text(json.dumps(results, indent=1))
-            try:
-                figure(kind, results["perturbations"][kind], results["real-vs-real"], out / f"validity_{kind}.png")
-            except Exception as e:  # a figure must not cost the run
-                click.echo(f"figure {kind}: {e}", err=True)
-        summary = summarise(results)
-        train = None
-        if (shared / "brca_ds_train.txt").is_file():
-            sys.path.insert(0, str(Path(__file__).parent))
-            from brca_m2c import train_patches
-
-            train = train_patches(shared, None)
-        size_list = [int(x) for x in sizes.split(",") if x.strip()]
-        sizes_rows = size_study(allp, size_list, train, jobs=jobs, cache=cache, seed=seed) if size_list else []
-        expl = []
-        if n_explain:
-            real = _evenly(allp, n_explain)
-            synth = {"random": read_back(_gen([perturb(l, "random", seed=seed) for l in real]))}
-            if train is not None:
-                synth["train-split"] = _evenly(train, len(real))
-            expl = explain(real, synth, real[0].classes)
-    finally:
-        shutil.rmtree(cache, ignore_errors=True)
-    setting = (f"`python benchmarks/validity.py {' '.join(sys.argv[1:])}`: halves of {len(A)} / {len(B)} patches "
-               f"(split by image), bootstrap {bootstrap}, MMD on ≤ {mmd_samples} per set, "
-               f"{time.perf_counter() - t0:.0f} s")
-    (out / "results.json").write_text(json.dumps(dict(setting=setting, results=results, summary=summary,
-                                                      sizes=sizes_rows, explain=expl), indent=1))
-    md = markdown(summary, sizes_rows, expl, setting)
-    (out / "summary.md").write_text(md)
+    fams = [f.strip() for f in families.split(",") if f.strip()]
+    t0 = time.perf_counter()
+    rows = score_all(draws, out, jobs, paper_draws, fams)
+    extra_path = out / "extra.json"
+    extra = json.loads(extra_path.read_text()) if extra_path.exists() else {}
+    if null_splits and "null" not in extra:
+        extra["null"] = null_study(draws, null_splits)
+        extra_path.write_text(json.dumps(extra, indent=1))
+    if orders and "order" not in extra:
+        extra["order"] = order_study(draws, orders, jobs)
+        extra_path.write_text(json.dumps(extra, indent=1))
+    summary = summarise(rows, fams)
+    if "memorise_train" in rows:
+        rnd = summary["generators"].get("random", {})
+        extra["memorise"] = {k: (v["mean"], rnd.get(k, {}).get("mean", float("nan")))
+                             for k, v in rows["memorise_train"].items()}
+    (out / "summary.json").write_text(json.dumps(dict(summary=summary, extra=extra), indent=1))
+    md = markdown(summary, extra)
+    cmd = "python benchmarks/validity.py " + " ".join(sys.argv[1:])
+    (out / "summary.md").write_text(f"Produced by `{cmd}` ({time.perf_counter() - t0:.0f} s this run; "
+                                    "stored sets from `python benchmarks/draws.py`).\n\n" + md)
+    figure(summary, out / "validity.png")
     click.echo(md)
 
 

@@ -57,7 +57,7 @@ def test_console_script_subprocess():
     for c in ("compare", "patches", "baseline", "demo"):
         assert c in out.stdout
     out = subprocess.run([exe, "compare", "/no/such/dir", "/no/such/dir"], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 2 and "does not exist" in out.stderr and "Traceback" not in out.stderr
+    assert out.returncode == 2 and "no such file or folder" in out.stderr and "Traceback" not in out.stderr
 
 
 # ------------------------------------------------------------- baselines
@@ -186,15 +186,17 @@ def test_compare_plumbing_with_fake_api(tmp_path, monkeypatch):
     res = run("compare", real, real, "--metrics", "topofd,counts", "--classes", "lym,epi,stro", "--pairing", "none",
               "--json", tmp_path / "r.json", "--csv", tmp_path / "t.csv", "--plots", tmp_path / "figs",
               "--colors", "lym=red,epi=green,stro=blue", "--x-col", "X", "--canvas", "256x256", "--cache-dir",
-              tmp_path / "cache", "--bootstrap", 10, "--mmd-samples", 50, "--jobs", 2, "--seed", 7, "--skip-bad", "-q")
+              tmp_path / "cache", "--se-groups", 10, "--paper-se-splits", 2, "--mmd-samples", 50, "--jobs", 2, "--seed", 7,
+              "--skip-bad", "-q")
     assert res.exit_code == 0, res.output
     assert seen["metrics"] == ("topofd", "counts") and seen["classes"] == CLASSES and seen["pairing"] == "none"
     assert seen["reader_options"] == {"colors": "lym=red,epi=green,stro=blue", "x_col": "X", "shape": (256, 256)}
-    assert seen["cache_dir"] == str(tmp_path / "cache") and seen["bootstrap"] == 10 and seen["mmd_samples"] == 50
+    assert seen["cache_dir"] == str(tmp_path / "cache") and seen["se_groups"] == 10 and seen["mmd_samples"] == 50
+    assert seen["paper_se_splits"] == 2 and seen["uncertainty"] is True and seen["extrapolate"] is False
     assert seen["n_jobs"] == 2 and seen["seed"] == 7 and seen["skip_bad"] is True and seen["progress"] is False
     out = res.stdout
     assert "TopoFD" in out and "TCE" in out and "protocol: paper" in out and "elapsed:" in out
-    assert out.splitlines()[2].split()[:3] == ["lym", "1.5", "0.1"]
+    assert out.splitlines()[2].split()[:3] == ["lym", "1.500", "0.1000"]
     assert "skipped 1" in res.stderr
     d = json.loads((tmp_path / "r.json").read_text())
     assert d["mean"]["tce"] == 6.0 and d["per_class"][0]["class"] == "lym"
@@ -205,11 +207,13 @@ def test_compare_plumbing_with_fake_api(tmp_path, monkeypatch):
     assert not list(tmp_path.glob(".*tmp")) and not list((tmp_path / "figs").glob(".*"))
 
 
-def test_format_report_bootstrap_intervals():
+def test_format_report_value_pm_se_one_format_per_column():
     rep = FakeReport()
-    rep.table["topofd_lo"], rep.table["topofd_hi"] = rep.table.topofd - 0.5, rep.table.topofd + 0.5
+    rep.table["topofd"] = [194.0, 182.3, 1.25, 125.85]
+    rep.table["topofd_se"] = [3.0, 2.25, 0.5, 1.0]
     text = format_report(rep, 2.0)
-    assert "1.5 [1, 2]" in text and "elapsed: 2.0 s" in text and "note: a note" in text
+    assert "194.0 ± 3.0" in text and "182.3 ± 2.2" in text and "1.2 ± 0.5" in text
+    assert "elapsed: 2.0 s" in text and "note: a note" in text
 
 
 # ------------------------------------------------------ the real compare
@@ -246,11 +250,13 @@ def test_compare_data_errors(sets, tmp_path):
     d, real, synth = sets
     (tmp_path / "empty").mkdir()
     assert "no layout files" in one_error_line(run("compare", real, tmp_path / "empty", "-q"))
-    # no pairs under prefix
+    # no pairs under prefix: counts are skipped with a note, an error only when asked for
     other = _layout_dir(tmp_path / "other", n=3, suffix="_x")
     for f in other.iterdir():
         f.rename(f.with_name("q" + f.name))
-    one_error_line(run("compare", real, other, "-q"))
+    res = run("compare", real, other, "-q", "--paper-se-splits", 0)
+    assert res.exit_code == 0 and "count errors skipped" in res.stdout and "CCE" not in res.stdout
+    assert "paired" in one_error_line(run("compare", real, other, "-q", "--metrics", "topofd,counts"))
     # class count mismatch
     two = tmp_path / "two"
     two.mkdir()

@@ -44,7 +44,7 @@ def test_layout_channels_first_and_instances():
     a[0, 1:3, 1:3] = 1
     a[1, 5, 5] = 7  # instance ids
     a[1, 8, 8] = 9
-    lay = Layout.from_array(a, ["a", "b"], channels="first")
+    lay = Layout.from_array(a, ["a", "b"], channels="first", labels="instance")
     assert lay.counts.tolist() == [1, 2]
     assert np.allclose(lay.points[0], [[1.5, 1.5]])
 
@@ -298,13 +298,13 @@ def test_compare_report_and_jobs_independence(tmp_path):
 
 def test_compare_bad_inputs():
     R = _layouts(0, 5)
-    with pytest.raises(ValueError, match="class count mismatch"):
+    with pytest.raises(ValueError, match="cannot match classes"):
         topofd.compare(R, _layouts(1, 5, names=("a", "b", "c")))
     with pytest.raises(ValueError, match="no layouts"):
         topofd.compare(R, [])
     with pytest.raises(ValueError, match="at least 2"):
         topofd.compare(R[:1], R[:1], metrics=["topofd"], pairing="none")
-    with pytest.raises(ValueError, match="no real/synthetic pairs"):
+    with pytest.raises(ValueError, match="count errors need paired layouts"):
         topofd.compare(R, _layouts(1, 5, prefix="q"), metrics=["counts"])
 
 
@@ -313,7 +313,10 @@ def test_compare_empty_classes_are_defined():
     R = [Layout((np.zeros((0, 2)), np.random.default_rng(i).uniform(0, 9, (5, 2))), names, (10, 10), f"r{i}") for i in range(4)]
     S = [Layout((np.zeros((0, 2)), np.random.default_rng(9 + i).uniform(0, 9, (5, 2))), names, (10, 10), f"r{i}_gen") for i in range(4)]
     rep = topofd.compare(R, S)
-    assert rep.table.loc["a", "topofd"] == 0.0
+    # a class with no cells in either set is not scored (and not averaged in as 0), with a note
+    assert np.isnan(rep.table.loc["a", "topofd"]) and np.isnan(rep.table.loc["a", "mmd"])
+    assert rep.table.loc["mean", "topofd"] == rep.table.loc["b", "topofd"]
+    assert any("class a is empty in both sets" in n for n in rep.meta["notes"])
     assert np.isfinite(rep.table.loc["b", "topofd"])
 
 

@@ -1,16 +1,27 @@
 """On-disk cache of per-layout diagrams and per-set landscape statistics.
 
-Entries are keyed by content (file bytes or layout coordinates) plus every
-option that changes the value, so a changed file simply misses; scoring many
-synthetic sets against one real set computes the real side once.
+Entries are keyed by content (layout coordinates) plus every option that
+changes the value, so a changed file simply misses; scoring many synthetic
+sets against one real set computes the real side once.  Entries are
+``.npz`` arrays read with ``allow_pickle=False`` (:mod:`topofd.store`): a
+cache folder may be shared, and reading it must never run code.  Entries
+that cannot be read are treated as misses.
+
+The bundled reference sets (:mod:`topofd.reference`) answer as read-only
+entries: their diagrams by layout key, their statistics by statistics key,
+so a folder holding exactly the bundled BRCA-M2C test patches is scored
+without recomputing its side.
 """
 from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 import tempfile
 from pathlib import Path
+
+import numpy as np
+
+from .store import load_npz, pack_diagrams, save_npz, unpack_diagrams
 
 __all__ = ["Cache", "digest"]
 
@@ -26,55 +37,92 @@ def digest(*parts) -> str:
     return h.hexdigest()
 
 
-# Read-only entries shipped with the package: the real-side statistics of the
-# bundled BRCA-M2C test protocol (what torch-fidelity calls cached reference
-# statistics).  Keys are content digests, so they only ever answer for exactly
-# those 1,550 layouts under exactly those options.
-BUNDLED = Path(__file__).parent / "data" / "cache"
-
-
 class Cache:
-    """A folder of pickled values, one file per key; ``None`` folder = no
-    writable cache (the bundled read-only entries are still consulted)."""
+    """A folder of ``.npz`` entries, one file per key; ``None`` folder = no
+    writable cache (the bundled reference sets are still consulted)."""
 
     def __init__(self, folder: str | os.PathLike | None, bundled: bool = True):
-        self.bundled = BUNDLED if bundled else None
+        self.bundled = bundled
         self.folder = Path(folder) if folder is not None else None
         if self.folder is not None:
             try:
                 self.folder.mkdir(parents=True, exist_ok=True)
             except OSError as e:
                 raise ValueError(f"{self.folder}: cannot create cache folder ({e.strerror})") from None
+            if not os.access(self.folder, os.W_OK | os.X_OK):
+                raise ValueError(f"{self.folder}: cache folder is not writable")
         self.hits = 0
         self.misses = 0
 
-    @staticmethod
-    def _path_in(root: Path, key: str) -> Path:
-        return root / key[:2] / f"{key}.pkl"
-
     def _path(self, key: str) -> Path:
-        return self._path_in(self.folder, key)
+        return self.folder / key[:2] / f"{key}.npz"
 
-    def get(self, key: str):
-        for root in (self.folder, self.bundled):
-            if root is None:
-                continue
-            try:
-                with open(self._path_in(root, key), "rb") as fh:
-                    value = pickle.load(fh)
-            except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError):
-                continue
-            self.hits += 1
-            return value
-        self.misses += 1
-        return None
+    def _read(self, key: str):
+        if self.folder is None:
+            return None
+        try:
+            return load_npz(self._path(key))
+        except ValueError:
+            return None
 
-    def put(self, key: str, value) -> None:
+    def _write(self, key: str, arrays: dict, meta: dict) -> None:
         if self.folder is None:
             return
         p = self._path(key)
         p.parent.mkdir(exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=p.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, p)
+        save_npz(p, arrays, meta)
+
+    def _count(self, value):
+        if value is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return value
+
+    # ---------------------------------------------------------- diagrams
+    def get_diagrams(self, key: str):
+        """Per-class H1 diagrams of one layout, or ``None``."""
+        got = self._read(key)
+        if got is not None and got[1].get("kind") == "diagrams":
+            a = got[0]
+            try:
+                return self._count(unpack_diagrams(a["points"], a["sizes"])[0])
+            except (KeyError, ValueError, IndexError):
+                pass
+        if self.bundled:
+            from .reference import bundled_diagrams
+
+            d = bundled_diagrams(key)
+            if d is not None:
+                return self._count(d)
+        return self._count(None)
+
+    def put_diagrams(self, key: str, diagrams) -> None:
+        pts, sizes = pack_diagrams([diagrams])
+        self._write(key, {"points": pts, "sizes": sizes}, {"kind": "diagrams"})
+
+    # -------------------------------------------------------- statistics
+    def get_stats(self, key: str):
+        """Landscape statistics of one class of a set, or ``None``."""
+        from .topo_fd import LandscapeStats
+
+        got = self._read(key)
+        if got is not None and got[1].get("kind") == "stats":
+            a = got[0]
+            try:
+                return self._count(LandscapeStats(a["mu"], a["sigma"], int(a["n"]), a["barycenter"], a["mu_x"]))
+            except KeyError:
+                pass
+        if self.bundled:
+            from .reference import bundled_stats
+
+            s = bundled_stats(key)
+            if s is not None:
+                return self._count(s)
+        return self._count(None)
+
+    def put_stats(self, key: str, s) -> None:
+        empty = np.zeros((0, 2))
+        self._write(key, {"mu": s.mu, "sigma": s.sigma, "n": np.int64(s.n),
+                          "barycenter": s.barycenter if s.barycenter is not None else empty,
+                          "mu_x": s.mu_x if s.mu_x is not None else np.zeros(0)}, {"kind": "stats"})

@@ -23,6 +23,8 @@ import click
 import numpy as np
 
 from . import __version__
+from .errors import DataError, data_errors, one_line
+from .report import format_report, format_table  # noqa: F401  (re-exported: the CLI prints them)
 
 METRICS = ("topofd", "mmd", "counts")
 PROTOCOLS = ("paper", "grid")
@@ -30,37 +32,8 @@ DEMO_MMD_SAMPLES = 100
 
 
 # --------------------------------------------------------------- plumbing
-class DataError(click.ClickException):
-    """A problem with the data or the file system: exit 1, one line."""
-
-    exit_code = 1
-
-    def show(self, file=None):
-        click.echo(f"topofd: error: {self.format_message()}", err=True)
-
-
-def _one_line(e: BaseException) -> str:
-    msg = " ".join(str(e).split()) or e.__class__.__name__
-    if isinstance(e, OSError) and e.filename and str(e.filename) not in msg:
-        msg = f"{e.filename}: {msg}"
-    return msg
-
-
-def data_errors(f):
-    """Turn ``ValueError``/``OSError`` raised by the data into :class:`DataError`."""
-
-    @functools.wraps(f)
-    def wrapper(*args, **kwargs):
-        try:
-            return f(*args, **kwargs)
-        except click.ClickException:
-            raise
-        except (ValueError, OSError) as e:
-            if os.environ.get("TOPOFD_DEBUG"):
-                raise
-            raise DataError(_one_line(e)) from None
-
-    return wrapper
+def _one_line(e: BaseException) -> str:  # kept for callers of the old name
+    return one_line(e)
 
 
 def _warn(msg: str) -> None:
@@ -98,11 +71,22 @@ def _check_writable_dir(path: Path | None, what: str) -> None:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path = Path(path)
+    """Write ``data`` under a temporary name beside the file, then rename.
+    A symlink is written through (its target is replaced, the link kept);
+    the file gets the mode of the file it replaces, or 0666 less the umask
+    like any new file (mkstemp's own 0600 would hide reports from others)."""
+    path = Path(os.path.realpath(path))
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -181,88 +165,25 @@ def _nan_to_none(o):
 
 
 # ------------------------------------------------------------- reporting
-def _fmt(v) -> str:
-    try:
-        v = float(v)
-    except (TypeError, ValueError):
-        return "-"
-    if not math.isfinite(v):
-        return "-"
-    return f"{v:.4g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.3e}"
-
-
-def format_table(table) -> str:
-    """The report table as aligned text: a row per class and the mean, with
-    TopoFD, MMD, CCE (per class) and TCE (mean row); bootstrap intervals in
-    brackets when present."""
-    cols = []
-    for key, title in (("topofd", "TopoFD"), ("mmd", "MMD"), ("cce", "CCE"), ("tce", "TCE")):
-        if key in table.columns:
-            cols.append((key, title))
-    header = ["class"] + [t for _, t in cols]
-    rows = []
-    for idx, r in table.iterrows():
-        cells = [str(idx)]
-        for key, _ in cols:
-            s = _fmt(r.get(key))
-            lo, hi = r.get(f"{key}_lo"), r.get(f"{key}_hi")
-            if s != "-" and lo is not None and hi is not None and _fmt(lo) != "-":
-                s += f" [{_fmt(lo)}, {_fmt(hi)}]"
-            cells.append(s)
-        rows.append(cells)
-    widths = [max(len(x[i]) for x in [header] + rows) for i in range(len(header))]
-    line = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-    out = [line(header), "  ".join("-" * w for w in widths)]
-    for k, cells in enumerate(rows):
-        if cells[0] == "mean" and k:
-            out.append("  ".join("-" * w for w in widths))
-        out.append(line(cells))
-    return "\n".join(out)
-
-
-def format_report(report, elapsed: float | None = None) -> str:
-    """Table plus the run's protocol, sigma, file counts, elapsed time and notes."""
-    meta = getattr(report, "meta", {}) or {}
-    lines = [format_table(report.table), ""]
-    proto = meta.get("protocol", "?")
-    lines.append(f"protocol: {proto}")
-    sigma = meta.get("sigma")
-    if isinstance(sigma, dict) and sigma:
-        lines.append("sigma (MMD kernel): " + ", ".join(f"{k}={_fmt(v)}" for k, v in sigma.items()))
-    elif isinstance(sigma, (int, float)):
-        lines.append(f"sigma (MMD kernel): {_fmt(sigma)}")
-    files = f"files: real {meta.get('n_real', '?')}, synthetic {meta.get('n_synth', '?')}"
-    if meta.get("n_pairs") is not None:
-        files += f", pairs {meta['n_pairs']}"
-    un = {k: v for k, v in meta.items() if k.startswith("unmatched")}
-    for k, v in un.items():
-        n = len(v) if isinstance(v, (list, tuple)) else v
-        if isinstance(n, dict):
-            n = ", ".join(f"{a} {b}" for a, b in n.items())
-        files += f", {k.replace('_', ' ')} {n}"
-    skipped = meta.get("skipped") or []
-    n_sk = sum(len(v) for v in skipped.values()) if isinstance(skipped, dict) else len(skipped)
-    if n_sk:
-        files += f", skipped {n_sk}"
-    lines.append(files)
-    secs = elapsed if elapsed is not None else meta.get("seconds")
-    if secs is not None:
-        lines.append(f"elapsed: {float(secs):.1f} s")
-    for n in meta.get("notes") or []:
-        lines.append(f"note: {n}")
-    return "\n".join(lines)
-
-
 def _report_skipped(report) -> None:
+    """Unreadable files (--skip-bad) listed one by one; files that are not
+    layouts (a README, a report) summed up in one line."""
     skipped = (getattr(report, "meta", {}) or {}).get("skipped") or []
     items = [x for v in skipped.values() for x in v] if isinstance(skipped, dict) else list(skipped)
-    if items:
-        _warn(f"skipped {len(items)} unreadable file(s):")
-        for s in items:
-            click.echo(f"  {s}", err=True)
+    from .io import Skipped
+
+    bad = [x for x in items if not isinstance(x, Skipped) or x.unreadable]
+    other = [x for x in items if isinstance(x, Skipped) and not x.unreadable]
+    if bad:
+        _warn(f"skipped {len(bad)} unreadable file(s):")
+        for x in bad:
+            click.echo(f"  {x}", err=True)
+    if other:
+        names = ", ".join(Path(x.path).name for x in other[:3]) + (", ..." if len(other) > 3 else "")
+        _warn(f"skipped {len(other)} file(s) that are not layouts ({names})")
 
 
-def write_outputs(report, json_path=None, csv_path=None, plots_dir=None) -> list[Path]:
+def write_outputs(report, json_path=None, csv_path=None, plots_dir=None, html_path=None) -> list[Path]:
     written = []
     if json_path is not None:
         d = _nan_to_none(json.loads(json.dumps(report.to_dict(), default=_json_default)))
@@ -272,10 +193,35 @@ def write_outputs(report, json_path=None, csv_path=None, plots_dir=None) -> list
         atomic_write_bytes(csv_path, report.table.to_csv(index_label="class").encode())
         written.append(csv_path)
     if plots_dir is not None:
-        from .plots import write_plots
+        written.extend(_write_plots_atomically(report, Path(plots_dir)))
+    if html_path is not None:
+        from .html import report_html
 
-        written.extend(write_plots(report, plots_dir))
+        atomic_write_bytes(html_path, report_html(report).encode("utf-8"))
+        written.append(html_path)
     return written
+
+
+def _write_plots_atomically(report, plots_dir: Path) -> list[Path]:
+    """Figures drawn into a temporary folder beside ``plots_dir``, then moved
+    in: an interrupted run leaves no partial set of figures."""
+    import shutil
+
+    from .plots import write_plots
+
+    parent = plots_dir.parent if str(plots_dir.parent) else Path(".")
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{plots_dir.name}.", dir=parent))
+    try:
+        drawn = write_plots(report, tmp)
+        plots_dir.mkdir(parents=True, exist_ok=True)
+        out = []
+        for f in drawn:
+            os.replace(f, plots_dir / f.name)
+            out.append(plots_dir / f.name)
+        return out
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 # ------------------------------------------------------------------ group
@@ -285,18 +231,23 @@ def cli():
     """Topological evaluation of generated multi-class cell layouts.
 
     \b
-    topofd compare REAL SYNTH    score a synthetic set against a real one
-    topofd patches LABELS ...    the paper's 256x256 / stride-32 patch protocol
-    topofd baseline KIND REAL    matched-count reference sets (random/jitter/shuffle)
-    topofd demo                  the whole thing on the bundled BRCA-M2C test split
-  topofd leaderboard R.json... rank compare reports in the paper's Table 1 layout
+    topofd compare REAL SYNTH     score a synthetic set against a real one (value ± se)
+    topofd stats REAL --out F     precompute a real set once (a .topofd reference file)
+    topofd refs                   named reference sets shipped with topofd
+    topofd patches LABELS ...     the paper's 256x256 / stride-32 patch protocol
+    topofd baseline KIND REAL     matched-count reference sets (random/jitter/shuffle)
+    topofd demo                   the whole thing on the bundled BRCA-M2C test split
+    topofd leaderboard R.json...  rank compare reports in the paper's Table 1 layout
 
     Run `topofd COMMAND --help` for a command's options.
     """
 
 
 # ---------------------------------------------------------------- compare
-def _reader_options(colors, x_col, y_col, class_col, canvas, channels, threshold) -> dict:
+def _reader_options(colors, x_col, y_col, class_col, canvas, channels, threshold, instances=None) -> dict:
+    """The ``read_layouts`` options of the reader flags.  ``instances``: the
+    ``--instances`` flag; ``None`` takes it from the command's context, where
+    :func:`reader_options` keeps it (so commands need no parameter for it)."""
     opts = {}
     if colors is not None:
         from .readers.png import parse_colors
@@ -313,9 +264,22 @@ def _reader_options(colors, x_col, y_col, class_col, canvas, channels, threshold
         opts["shape"] = canvas
     if channels != "auto":
         opts["channels"] = channels
+    if instances is None:
+        ctx = click.get_current_context(silent=True)
+        instances = bool(ctx is not None and ctx.meta.get("topofd.instances"))
+    if instances and threshold is not None:
+        raise click.BadParameter("instance ids are not grey levels: use --instances or --threshold, not both",
+                                 param_hint="--instances")
+    if instances:
+        opts["labels"] = "instance"
     if threshold is not None:
         opts["threshold"] = threshold
     return opts
+
+
+def _keep_instances(ctx, param, value):
+    ctx.meta["topofd.instances"] = value
+    return value
 
 
 def reader_options(f):
@@ -324,10 +288,12 @@ def reader_options(f):
         click.option("--format", "fmt", type=click.Choice(("auto", "npy", "png", "csv", "txt", "geojson", "mat")),
                      default="auto", show_default=True,
                      help="Layout file format; auto picks by suffix: .npy/.npz arrays, .png colour-coded, "
-                          ".csv/.tsv point tables, .txt BRCA-M2C labels, .geojson/.json QuPath, .mat Lizard/CoNSeP."),
+                          ".csv/.tsv point tables, .txt BRCA-M2C labels, .geojson/.json QuPath, .mat Lizard/CoNSeP. "
+                          "Files that are not layouts (README.txt, report.json, ...) are skipped and listed."),
         click.option("--classes", metavar="A,B,...",
                      help="Class names in channel / label order (default: the format's own, e.g. class1..classC "
-                          "for arrays, lym,epi,stro for BRCA-M2C .txt)."),
+                          "for arrays, lym,epi,stro for BRCA-M2C .txt). Needed when one set names its classes in "
+                          "its files (.csv, .geojson) and the other only numbers them (.npy, .png)."),
         click.option("--colors", metavar="NAME=#RRGGBB,...",
                      help="PNG class colours, 'name=colour' pairs or bare colours in class order. "
                           "Default: red, green, blue (then yellow, magenta, cyan, orange, violet)."),
@@ -336,11 +302,46 @@ def reader_options(f):
         click.option("--class-col", default="class", show_default=True,
                      help="Point tables: column of the class (names, or integers 1..C)."),
         click.option("--canvas", metavar="HxW",
-                     help="Canvas size for formats that do not store one (.csv, .txt, .geojson)."),
+                     help="Canvas size for formats that do not store one (.csv, .txt, .geojson); cells outside "
+                          "it are an error."),
         click.option("--channels", type=click.Choice(("auto", "last", "first")), default="auto", show_default=True,
                      help="Arrays: (H, W, C) 'last' or (C, H, W) 'first'; auto uses the smaller axis."),
         click.option("--threshold", type=float,
-                     help="Arrays: foreground is value > THRESHOLD (for non-binary, non-instance arrays)."),
+                     help="Arrays: foreground is value > THRESHOLD (grey-level or probability maps). Without it "
+                          "every channel must be a mask: one non-zero value (0/1, 0/255, bool)."),
+        click.option("--instances", is_flag=True, expose_value=False, callback=_keep_instances,
+                     help="Arrays: integer channels are instance-label maps, each positive id one cell "
+                          "(without it, a channel with several non-zero values is an error)."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def _real_source(value: str) -> str:
+    """REAL of ``compare``: a folder or file, a ``.topofd`` reference file or
+    a named reference set."""
+    from .reference import NAMED
+
+    if value in NAMED or Path(value).exists():
+        return value
+    hint = f"; named reference sets: {', '.join(NAMED)}" if ":" in value else ""
+    raise click.BadParameter(f"{value!r}: no such file or folder{hint}", param_hint="REAL")
+
+
+def uncertainty_options(f):
+    """Options of the intervals, shared by compare and demo."""
+    opts = [
+        click.option("--no-se", "no_se", is_flag=True,
+                     help="No standard errors or intervals (they are on by default: see --help of compare)."),
+        click.option("--se-groups", type=click.IntRange(min=2), default=20, show_default=True, metavar="G",
+                     help="Jackknife groups for the intervals of grid TopoFD and MMD."),
+        click.option("--paper-se-splits", type=click.IntRange(min=0), default=3, show_default=True, metavar="B",
+                     help="Split halves for the interval of paper TopoFD (each costs about one more synthetic "
+                          "barycenter per class; 0: no interval)."),
+        click.option("--extrapolate", is_flag=True,
+                     help="Also report TopoFD∞, the value extrapolated to infinitely many layouts (fit against 1/n "
+                          "on nested subsets; paper protocol: 16 more barycenters per class, no interval)."),
     ]
     for o in reversed(opts):
         f = o(f)
@@ -348,13 +349,14 @@ def reader_options(f):
 
 
 @cli.command()
-@click.argument("real", type=click.Path(exists=True, path_type=Path))
+@click.argument("real", callback=lambda ctx, param, v: _real_source(v), metavar="REAL")
 @click.argument("synth", type=click.Path(exists=True, path_type=Path))
-@click.option("--metrics", default="topofd,mmd,counts", show_default=True, metavar="LIST",
+@click.option("--metrics", default=None, metavar="LIST",
               help="Comma-separated metrics: topofd (Fréchet distance of persistence landscapes), "
-                   "mmd (kernel MMD of persistence diagrams), counts (CCE per class, TCE).")
+                   "mmd (kernel MMD of persistence diagrams), counts (CCE per class, TCE).  [default: all; "
+                   "counts are skipped with a note when no names pair]")
 @click.option("--protocol", type=click.Choice(PROTOCOLS), default="paper", show_default=True,
-              help="paper: the published evaluation; grid: the resolution-grid variant (see docs).")
+              help="paper: the published evaluation; grid: one landscape sampling shared by every diagram.")
 @click.option("--pairing", type=click.Choice(("prefix", "none")), default="prefix", show_default=True,
               help="prefix: a synthetic file pairs with the real file whose name is the longest prefix of its "
                    "own (X <-> X_gen), needed for counts; none: compare the sets as unpaired samples.")
@@ -362,22 +364,24 @@ def reader_options(f):
 @click.option("--jobs", "-j", type=click.IntRange(min=-1), default=1, show_default=True, callback=_jobs,
               help="Worker processes (-1: all cores).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the full report (table and metadata) as JSON.")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the table as CSV.")
+              help="Write the full report (table with se/lo/hi, metadata) as JSON.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the table (with se/lo/hi columns) as CSV.")
 @click.option("--plots", "plots_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write PNG figures per class: barycenter diagrams, mean landscapes, count scatter (paired).")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a one-file HTML report: table, figures and provenance, viewable offline.")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Cache persistence diagrams here, keyed by file contents and protocol, so the real set is "
                    "computed once across runs.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for every random choice.")
-@click.option("--bootstrap", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
-              help="Add 95% percentile intervals for TopoFD and MMD from N resamplings of the patches.")
+@uncertainty_options
 @click.option("--mmd-sigma", type=click.FloatRange(min=0, min_open=True),
               help="MMD kernel bandwidth (default: the protocol's per-class choice, printed under the table).")
 @click.option("--mmd-samples", type=click.IntRange(min=2), metavar="N",
               help="Estimate MMD on N randomly drawn layouts per set (faster on large sets).")
 @click.option("--permutations", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
-              help="Permutation test with N permutations (p-values in the report).")
+              help="MMD permutation test with N permutations (p-values in the table).")
 @click.option("--skip-bad", is_flag=True, help="Skip unreadable files with a warning instead of stopping.")
 @click.option("--scheduler", metavar="ADDRESS",
               help="Run the per-patch work on a Dask distributed cluster at ADDRESS (needs topofd[dask]; every "
@@ -385,30 +389,37 @@ def reader_options(f):
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @data_errors
 def compare(real, synth, metrics, protocol, pairing, fmt, classes, colors, x_col, y_col, class_col, canvas,
-            channels, threshold, jobs, json_path, csv_path, plots_dir, cache_dir, seed, bootstrap, mmd_sigma,
-            mmd_samples, permutations, skip_bad, scheduler, quiet):
+            channels, threshold, jobs, json_path, csv_path, plots_dir, html_path, cache_dir, seed, no_se, se_groups,
+            paper_se_splits, extrapolate, mmd_sigma, mmd_samples, permutations, skip_bad, scheduler, quiet):
     """Score the synthetic layouts in SYNTH against the real ones in REAL.
 
-    REAL and SYNTH are folders of layout files (or single files). Prints one
-    table, a row per class and the mean: TopoFD, MMD, CCE per class and TCE,
-    with the protocol, the MMD kernel sigma, file counts and elapsed time
-    under it.
+    REAL is a folder of layout files (or a single file), a reference file
+    made by `topofd stats` (*.topofd), or a named reference set (`topofd
+    refs` lists them, e.g. brca-m2c:test); SYNTH is a folder or file.
+    Prints one table, a row per class and the mean: TopoFD, MMD, CCE per
+    class and TCE, each as value ± standard error, with the protocol, how
+    each interval was computed, file counts and elapsed time under it.
+
+    The standard error describes another draw of the synthetic set from the
+    same generator, real set fixed: delete-a-group jackknife (grid TopoFD,
+    MMD), split halves (paper TopoFD), analytic (count errors); 95 %
+    intervals (t) are in --json and --csv.  Each set is put in file-name
+    order; the paper protocol's barycenter starts from the first file.
 
     \b
     Example:
       topofd compare real/ synth/ --json report.json --plots figs/
+      topofd compare brca-m2c:test synth/
     """
-    metrics = _csv_list(metrics, "--metrics", METRICS)
-    if metrics == ("counts",) and pairing == "none":
-        raise click.BadParameter("count errors compare paired layouts; use --pairing prefix", param_hint="--pairing")
+    if metrics is not None:
+        metrics = _csv_list(metrics, "--metrics", METRICS)
+        if metrics == ("counts",) and pairing == "none":
+            raise click.BadParameter("count errors compare paired layouts; use --pairing prefix",
+                                     param_hint="--pairing")
     classes = _csv_list(classes, "--classes")
     opts = _reader_options(colors, x_col, y_col, class_col, _canvas(canvas), channels, threshold)
-    for p, what in ((json_path, "--json"), (csv_path, "--csv")):
-        _check_writable_file(p, what)
-    if json_path is not None and csv_path is not None and json_path.resolve() == csv_path.resolve():
-        raise click.BadParameter("--json and --csv name the same file", param_hint="--csv")
-    _check_writable_dir(plots_dir, "--plots")
-    if plots_dir is not None and "topofd" not in metrics:
+    _check_outputs(json_path=json_path, csv_path=csv_path, html_path=html_path, plots_dir=plots_dir)
+    if plots_dir is not None and metrics is not None and "topofd" not in metrics:
         _warn("--plots draws the TopoFD barycenters and landscapes; add topofd to --metrics to get them")
     from .api import compare as run_compare
 
@@ -430,8 +441,9 @@ def compare(real, synth, metrics, protocol, pairing, fmt, classes, colors, x_col
         jobs = max(jobs, sum(client.nthreads().values()), 2)
     with backend:
         report = run_compare(
-            str(real), str(synth), metrics=metrics, protocol=protocol, classes=classes, pairing=pairing, format=fmt,
-            n_jobs=jobs, seed=seed, cache_dir=None if cache_dir is None else str(cache_dir), bootstrap=bootstrap,
+            real, str(synth), metrics=metrics, protocol=protocol, classes=classes, pairing=pairing, format=fmt,
+            n_jobs=jobs, seed=seed, cache_dir=None if cache_dir is None else str(cache_dir),
+            uncertainty=not no_se, se_groups=se_groups, paper_se_splits=paper_se_splits, extrapolate=extrapolate,
             mmd_sigma=mmd_sigma, mmd_samples=mmd_samples, permutations=permutations, skip_bad=skip_bad,
             progress=_progress(quiet), reader_options=opts or None,
         )
@@ -439,8 +451,83 @@ def compare(real, synth, metrics, protocol, pairing, fmt, classes, colors, x_col
     _report_skipped(report)
     click.echo(format_report(report, elapsed))
     sys.stdout.flush()  # the table before the 'wrote' lines when both streams share a terminal
-    for p in write_outputs(report, json_path, csv_path, plots_dir):
+    for p in write_outputs(report, json_path, csv_path, plots_dir, html_path):
         click.echo(f"wrote {p}", err=True)
+
+
+def _check_outputs(**paths) -> None:
+    """Every output path writable and no two the same, before any computation."""
+    files = {k: v for k, v in paths.items() if k != "plots_dir" and v is not None}
+    for k, p in files.items():
+        _check_writable_file(p, "--" + k[:-5])
+    seen = {}
+    for k, p in files.items():
+        r = Path(os.path.realpath(p))
+        if r in seen:
+            raise click.BadParameter(f"--{k[:-5]} and --{seen[r][:-5]} name the same file", param_hint=f"--{k[:-5]}")
+        seen[r] = k
+    _check_writable_dir(paths.get("plots_dir"), "--plots")
+
+
+# ------------------------------------------------------------ references
+@cli.command()
+@click.argument("real", type=click.Path(exists=True, path_type=Path))
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Reference file to write (suffix .topofd).")
+@reader_options
+@click.option("--complex", "complex_", type=click.Choice(("rips", "alpha")), default="rips", show_default=True,
+              help="Filtration of the diagrams (compare must use the same).")
+@click.option("--no-paper-stats", is_flag=True,
+              help="Store diagrams and counts only (paper barycenters are then computed at compare time).")
+@click.option("--name", default="", help="A name recorded in the file.")
+@click.option("--jobs", "-j", type=click.IntRange(min=-1), default=1, show_default=True, callback=_jobs,
+              help="Worker processes (-1: all cores).")
+@click.option("--skip-bad", is_flag=True, help="Skip unreadable files with a warning instead of stopping.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@data_errors
+def stats(real, out_path, fmt, classes, colors, x_col, y_col, class_col, canvas, channels, threshold, complex_,
+          no_paper_stats, name, jobs, skip_bad, quiet):
+    """Precompute a real set once: diagrams, counts and paper statistics.
+
+    Writes a reference file that `topofd compare REF.topofd SYNTH/` (and
+    `Evaluator.load_reference`) uses instead of REAL, with the same numbers
+    as recomputing. The file holds plain arrays and a content hash; loading
+    it never runs code.
+
+    \b
+    Example:
+      topofd stats real/ --out real.topofd && topofd compare real.topofd synth/
+    """
+    from .evaluator import Evaluator
+    from .io import read_layouts
+    from .reference import SUFFIX, make_reference
+
+    if out_path.suffix.lower() != SUFFIX:
+        raise click.BadParameter(f"{out_path}: the reference file name must end in {SUFFIX}", param_hint="--out")
+    _check_writable_file(out_path, "--out")
+    opts = _reader_options(colors, x_col, y_col, class_col, _canvas(canvas), channels, threshold)
+    layouts, skipped = read_layouts(real, format=fmt, classes=_csv_list(classes, "--classes"), skip_bad=skip_bad,
+                                    **opts)
+    if skipped:
+        _warn(f"skipped {len(skipped)} unreadable file(s):")
+        for x in skipped:
+            click.echo(f"  {x}", err=True)
+    if not layouts:
+        raise DataError(f"{real}: no readable layouts")
+    ev = Evaluator(("topofd",), complex=complex_, n_jobs=jobs, progress=_progress(quiet))
+    ev.update(layouts, real=True)
+    meta = make_reference(ev, out_path, name=name, source=str(real), paper_stats=not no_paper_stats)
+    click.echo(f"wrote {out_path}: {meta['n']} layouts, classes {', '.join(meta['classes'])}, "
+               f"complex {meta['complex']}" + (", paper statistics" if meta["paper_stats"] else ""))
+
+
+@cli.command()
+def refs():
+    """List the named reference sets shipped with topofd (usable as REAL)."""
+    from .reference import names
+
+    for n, d in names().items():
+        click.echo(f"{n}\t{d}")
 
 
 # ---------------------------------------------------------------- patches
@@ -556,22 +643,30 @@ def baseline(kind, real_dir, out_dir, sigma, seed, cell, fmt, classes, colors, x
 
     \b
     KIND:
-      random   every cell re-placed uniformly at random on the canvas
+      random   every cell re-placed at random pixels, the cells of a class
+               at least CELL+1 px apart so that none merge when drawn
       jitter   every cell moved by rounded Gaussian noise (--sigma), kept on the canvas
       shuffle  class labels permuted among the cells of each layout
 
     Reads every layout of REAL_DIR and writes OUT/<name>_gen.npy, a (H, W, C)
     uint8 array, so `topofd compare REAL_DIR OUT` pairs them by prefix.
-    Layouts need a canvas size (--canvas for point formats).
+    Layouts need a canvas size (--canvas for point formats). random keeps
+    every layout's per-class counts in the files; jitter and shuffle keep
+    them on the points, and a warning says how many cells merged when drawn.
     """
     from .io import read_layouts
 
     opts = _reader_options(colors, x_col, y_col, class_col, _canvas(canvas), channels, threshold)
     layouts, skipped = read_layouts(real_dir, format=fmt, classes=_csv_list(classes, "--classes"),
                                     skip_bad=skip_bad, **opts)
-    if skipped:
-        _warn(f"skipped {len(skipped)} unreadable file(s):")
-        for s in skipped:
+    others = [s for s in skipped if not getattr(s, "unreadable", True)]
+    if others:
+        names = ", ".join(Path(s.path).name for s in others[:5]) + (", ..." if len(others) > 5 else "")
+        _warn(f"skipped {len(others)} file(s) that are not layouts: {names}")
+    bad = [s for s in skipped if getattr(s, "unreadable", True)]
+    if bad:
+        _warn(f"skipped {len(bad)} unreadable file(s):")
+        for s in bad:
             click.echo(f"  {s}", err=True)
     if not layouts:
         raise DataError(f"{real_dir}: no readable layouts")
@@ -587,18 +682,32 @@ def baseline(kind, real_dir, out_dir, sigma, seed, cell, fmt, classes, colors, x
     n_chunks = 1 if workers == 1 else 4 * workers
     chunks = [layouts[i::n_chunks] for i in range(n_chunks)]
     bar = tqdm(total=len(layouts), desc=f"{kind} baseline", unit="layout", disable=not _progress(quiet))
-    for n in _map(_write_baselines, [(c, kind, sigma, seed, cell, out_dir) for c in chunks if c], jobs):
+    lost_layouts = lost_cells = 0
+    for n, nl, nc in _map(_write_baselines, [(c, kind, sigma, seed, cell, out_dir) for c in chunks if c], jobs):
         bar.update(n)
+        lost_layouts += nl
+        lost_cells += nc
     bar.close()
+    if lost_cells:
+        _warn(f"{kind}: {lost_cells} cells of {lost_layouts} layouts touch another cell of their class when drawn as "
+              f"{cell}x{cell} squares, so those files read back with fewer cells than the real layouts")
     click.echo(f"wrote {len(layouts)} {kind} layouts to {out_dir}")
 
 
-def _write_baselines(layouts, kind, sigma, seed, cell, out_dir) -> int:
+def _write_baselines(layouts, kind, sigma, seed, cell, out_dir) -> tuple[int, int, int]:
+    """Write the baselines of ``layouts``; ``(written, layouts that lose
+    cells when read back, cells lost)``."""
     from .demo import baseline_array
+    from .layout import Layout
 
+    lost_layouts = lost_cells = 0
     for lay in layouts:
-        atomic_save_npy(out_dir / f"{lay.name}_gen.npy", baseline_array(lay, kind, sigma=sigma, seed=seed, cell=cell))
-    return len(layouts)
+        arr = baseline_array(lay, kind, sigma=sigma, seed=seed, cell=cell)
+        lost = int(lay.counts.sum() - Layout.from_array(arr).counts.sum())
+        lost_layouts += lost > 0
+        lost_cells += lost
+        atomic_save_npy(out_dir / f"{lay.name}_gen.npy", arr)
+    return len(layouts), lost_layouts, lost_cells
 
 
 # -------------------------------------------------------------------- demo
@@ -612,9 +721,11 @@ def _write_baselines(layouts, kind, sigma, seed, cell, out_dir) -> int:
               help="Worker processes (-1: all cores); the numbers do not depend on it.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the JSON report.")
 @click.option("--plots", "plots_dir", type=click.Path(file_okay=False, path_type=Path), help="Also write the figures.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the one-file HTML report.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @data_errors
-def demo(n_patches, mmd_samples, seed, jobs, json_path, plots_dir, quiet):
+def demo(n_patches, mmd_samples, seed, jobs, json_path, plots_dir, html_path, quiet):
     """Run the full comparison on the bundled BRCA-M2C test split.
 
     Cuts the 30 bundled test images (BRCA-M2C, BSD-3-Clause, Abousamra et al.
@@ -626,8 +737,7 @@ def demo(n_patches, mmd_samples, seed, jobs, json_path, plots_dir, quiet):
     from .api import compare as run_compare
     from .demo import demo_sets
 
-    _check_writable_file(json_path, "--json")
-    _check_writable_dir(plots_dir, "--plots")
+    _check_outputs(json_path=json_path, html_path=html_path, plots_dir=plots_dir)
     t0 = time.perf_counter()
     progress = _progress(quiet)
     real, synth = demo_sets(n_patches, seed=seed, progress=progress)
@@ -643,7 +753,7 @@ def demo(n_patches, mmd_samples, seed, jobs, json_path, plots_dir, quiet):
     click.echo("\nThe random baseline keeps each patch's counts but not its spatial structure: a useful "
                "generator should score below it on TopoFD and MMD.")
     sys.stdout.flush()
-    for p in write_outputs(report, json_path, None, plots_dir):
+    for p in write_outputs(report, json_path, None, plots_dir, html_path):
         click.echo(f"wrote {p}", err=True)
 
 

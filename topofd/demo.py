@@ -2,13 +2,19 @@
 
 The real set is the paper's protocol (:mod:`topofd.patches`) on the 30
 bundled test images: 1,550 windows of 256 x 256, each rasterised to the
-published ``(H, W, C)`` array and read back with :meth:`Layout.from_array`;
-the synthetic set re-places every cell of each patch uniformly at random
-(continuous positions, same per-class counts; :mod:`topofd.baselines`),
-named ``<patch>_gen``.
-Both are built in memory: the layouts are the ones ``topofd patches`` then
-``topofd baseline random`` would write and ``topofd compare`` would read back,
-without 600 MB of temporary files.
+published ``(H, W, C)`` array and read back with :meth:`Layout.from_array`,
+sorted by name; the synthetic set, ``<patch>_gen``, re-places the cells of
+each patch at random pixels, the cells of a class at least 4 px apart
+(:func:`topofd.baselines.perturb` with ``separate=3``), and is rasterised and
+read back the same way, so its per-class counts equal the real ones.
+
+Both are built in memory, and are exactly the layouts that ``topofd patches``
+then ``topofd baseline random`` write and ``topofd compare`` reads back
+(without 600 MB of temporary files): the demo's numbers are those of
+``topofd compare real/ synth/ --mmd-samples 100 --seed SEED`` on those
+folders (``tests/test_patches.py`` checks it on a subset).  The class names
+differ: the demo names them lym, epi, stro; files read without
+``--classes`` have class1..class3.
 """
 from __future__ import annotations
 
@@ -59,8 +65,8 @@ def read_back(layouts: list[Layout], cell: int = 3) -> list[Layout]:
 
 
 def real_patches(root: Path, n_patches: int | None = None, progress: bool = False) -> list[Layout]:
-    """The real demo set (see module docstring); ``n_patches`` keeps an evenly
-    spread subset (for quick runs)."""
+    """The real demo set (see module docstring), sorted by name as a folder
+    is read; ``n_patches`` keeps an evenly spread subset (for quick runs)."""
     from tqdm import tqdm
 
     sizes = read_sizes(root / "image_sizes.tsv")
@@ -69,6 +75,7 @@ def real_patches(root: Path, n_patches: int | None = None, progress: bool = Fals
     for stem in tqdm(split, desc="cutting patches", unit="image", disable=not progress, leave=False):
         im = brca.read_image(label_file(root / "labels", stem), sizes[stem])
         wins.extend(window_layouts(im, brca.CLASSES))
+    wins.sort(key=lambda l: l.name)
     if n_patches is not None and n_patches < len(wins):
         keep = np.unique(np.linspace(0, len(wins) - 1, n_patches).round().astype(int))
         wins = [wins[i] for i in keep]
@@ -76,8 +83,11 @@ def real_patches(root: Path, n_patches: int | None = None, progress: bool = Fals
 
 
 def baseline_array(layout: Layout, kind: str, *, sigma: float = 4.0, seed: int = 0, cell: int = 3) -> np.ndarray:
-    """The ``(H, W, C)`` uint8 array ``topofd baseline`` writes for one layout."""
-    return perturb(layout, kind, sigma=sigma, seed=seed).to_array(cell=cell)
+    """The ``(H, W, C)`` uint8 array ``topofd baseline`` writes for one
+    layout; ``random`` keeps the cells of a class ``cell + 1`` px apart, so
+    that the array reads back with the layout's counts."""
+    separate = cell if kind == "random" else None
+    return perturb(layout, kind, sigma=sigma, seed=seed, separate=separate).to_array(cell=cell)
 
 
 def baseline_layout(layout: Layout, kind: str = "random", *, sigma: float = 4.0, seed: int = 0, cell: int = 3) -> Layout:
@@ -90,10 +100,5 @@ def demo_sets(n_patches: int | None = None, *, seed: int = 0, progress: bool = F
     """``(real, synthetic)`` layouts of the demo."""
     with bundled_root() as root:
         real = real_patches(root, n_patches, progress)
-    # matched counts, continuous uniform positions: a random set that is
-    # never rasterised, so it has no lattice ties (see baselines.perturb)
-    synth = [
-        Layout(p.points, p.classes, p.shape, f"{p.name}_gen")
-        for p in (perturb(l, "random", seed=seed, lattice=False) for l in real)
-    ]
+    synth = [baseline_layout(l, "random", seed=seed) for l in real]
     return real, synth

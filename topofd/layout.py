@@ -12,7 +12,18 @@ from typing import Sequence
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["Layout", "default_class_names", "centres_from_mask"]
+__all__ = ["Layout", "default_class_names", "centres_from_mask", "CLASS_ORIGINS", "LABELS"]
+
+# Where a layout's class names come from, which decides how two sets can be
+# matched (:func:`topofd.io.match_sets`):
+#   "default"    placeholders ``class1..classC``: the classes are known by position only;
+#   "positional" real names attached by position (given by the user, or a
+#                format's fixed order such as BRCA-M2C's lym, epi, stro);
+#   "content"    names read from the file itself (point-table or GeoJSON class
+#                names), in alphabetical order: the order carries no meaning.
+CLASS_ORIGINS = ("default", "positional", "content")
+# How array values are read (``Layout.from_array(labels=...)``)
+LABELS = ("mask", "instance")
 
 
 def default_class_names(n: int) -> tuple[str, ...]:
@@ -57,6 +68,50 @@ def centres_from_mask(stack: np.ndarray) -> list[np.ndarray]:
     return [centres[channel == k] for k in range(C)]
 
 
+def _as_mask(stack: np.ndarray, where: str = "") -> np.ndarray:
+    """The foreground of a ``(C, H, W)`` stack read as binary masks (see
+    :meth:`Layout.from_array`), as bool; ``ValueError`` if it is not one.
+
+    A 0/1 stack gives the same centres as the bool (the weights of the centre
+    of mass are the same ones), so binary inputs keep their published centres.
+    """
+    if stack.dtype == bool:
+        return stack
+    fg = stack != 0
+    if stack.dtype.kind == "f":
+        bad = fg & (stack != 1)
+        if bad.any():
+            k = int(np.flatnonzero(bad.any(axis=(1, 2)))[0])
+            lo, hi = stack[k].min(), stack[k].max()
+            raise ValueError(f"{where}layout array is not binary (channel {k + 1} has values in [{lo:g}, {hi:g}]); "
+                             "pass a threshold")
+        return fg
+    top = stack.max(axis=(1, 2))
+    # smallest non-zero value per channel (top where the channel is empty)
+    low = np.min(stack, axis=(1, 2), where=fg, initial=np.iinfo(stack.dtype).max)
+    multi = fg.any(axis=(1, 2)) & (low != top)
+    if multi.any():
+        k = int(np.flatnonzero(multi)[0])
+        n = len(np.unique(stack[k][fg[k]]))
+        raise ValueError(f"{where}channel {k + 1} holds {n} different non-zero values, so it is not a binary mask: "
+                         "for instance-label maps pass labels='instance' (--instances), for grey levels a threshold")
+    return fg
+
+
+def _check_on_canvas(coords: np.ndarray, shape, where: str = "") -> None:
+    if not len(coords):
+        return
+    out = (coords < 0).any(axis=1)
+    what = "negative coordinates"
+    if not out.any() and shape is not None:
+        out = (coords[:, 0] > shape[0]) | (coords[:, 1] > shape[1])
+        what = f"coordinates outside the {shape[0]}x{shape[1]} canvas"
+    if out.any():
+        i = int(np.flatnonzero(out)[0])
+        y, x = coords[i]
+        raise ValueError(f"{where}{int(out.sum())} cell(s) with {what} (first: x={x:g}, y={y:g})")
+
+
 def _instance_centres(stack: np.ndarray) -> list[np.ndarray]:
     """Centres of instance-labelled channels: each positive id is one cell."""
     out = []
@@ -84,6 +139,11 @@ class Layout:
     classes : class names, one per entry of ``points``.
     shape : ``(H, W)`` of the canvas, or ``None`` when unknown.
     name : identifier used for pairing and reporting (usually the file stem).
+    source : the file it was read from (for messages).
+    class_origin : where the class names come from, one of
+        :data:`CLASS_ORIGINS`; left empty (what every constructor but the
+        point-table and GeoJSON readers does), it is ``"default"`` when the
+        names are ``class1..classC`` and ``"positional"`` otherwise.
     """
 
     points: tuple[np.ndarray, ...]
@@ -91,6 +151,7 @@ class Layout:
     shape: tuple[int, int] | None = None
     name: str = ""
     source: str = field(default="", compare=False)
+    class_origin: str = field(default="", compare=False)
 
     def __post_init__(self):
         pts = []
@@ -111,6 +172,10 @@ class Layout:
         object.__setattr__(self, "classes", classes)
         if self.shape is not None:
             object.__setattr__(self, "shape", (int(self.shape[0]), int(self.shape[1])))
+        origin = self.class_origin or ("default" if classes == default_class_names(len(classes)) else "positional")
+        if origin not in CLASS_ORIGINS:
+            raise ValueError(f"class_origin must be one of {', '.join(CLASS_ORIGINS)}, not {origin!r}")
+        object.__setattr__(self, "class_origin", origin)
 
     def _where(self) -> str:
         src = self.source or self.name
@@ -125,6 +190,7 @@ class Layout:
         *,
         channels: str = "auto",
         threshold: float | None = None,
+        labels: str = "mask",
         name: str = "",
         source: str = "",
     ) -> "Layout":
@@ -134,12 +200,20 @@ class Layout:
         format), ``"first"`` for ``(C, H, W)``, ``"auto"`` to decide by the
         smaller axis (ties go to channels-last).  A 2-D array is one class.
 
-        Values: binary (0/1 or bool) channels are split into 4-connected
-        components; integer channels with values above 1 are instance labels
-        (each positive id one cell).  Other values raise ``ValueError`` unless
-        ``threshold`` is given (``value > threshold`` is foreground).
+        Values, with ``labels="mask"`` (the default): every channel is a
+        binary mask, split into 4-connected components (one cell each, centre
+        of mass).  A bool channel, or an integer channel with one non-zero
+        value (0/1, 0/255, 0/k), is a mask; a float channel must hold only 0
+        and 1.  Anything else raises ``ValueError`` unless ``threshold`` is
+        given (``value > threshold`` is foreground).  ``labels="instance"``:
+        integer channels are instance-label maps, each positive id one cell
+        (centre = mean of its pixels), connected or not.
         """
         where = f"{source or name}: " if (source or name) else ""
+        if labels not in LABELS:
+            raise ValueError(f"labels must be one of {', '.join(LABELS)}, not {labels!r}")
+        if labels == "instance" and threshold is not None:
+            raise ValueError("a threshold and instance labels exclude each other: ids are not grey levels")
         a = np.asarray(array)
         if a.ndim == 2:
             a = a[None]
@@ -152,26 +226,24 @@ class Layout:
             a = np.moveaxis(a, -1, 0)
         elif channels != "first":
             raise ValueError(f"channels must be 'auto', 'first' or 'last', not {channels!r}")
+        if a.size == 0:
+            raise ValueError(f"{where}layout array has an empty axis (C, H, W = {a.shape})")
         if a.dtype.kind not in "biuf":
             raise ValueError(f"{where}layout array has non-numeric dtype {a.dtype}")
         if a.dtype.kind == "f" and not np.isfinite(a).all():
             raise ValueError(f"{where}layout array contains NaN or infinite values")
         if threshold is not None:
             a = a > threshold
-        if a.dtype == bool or a.size == 0:
-            centres = centres_from_mask(a)
-        else:
-            lo, hi = a.min(), a.max()
+        if a.dtype != bool:
+            lo = a.min()
             if lo < 0:
-                raise ValueError(f"{where}layout array has negative values (min {lo}); pass a threshold")
-            if hi <= 1 and (a.dtype.kind != "f" or np.isin(a, (0, 1)).all()):
-                centres = centres_from_mask(a)
-            elif a.dtype.kind in "iu":
-                centres = _instance_centres(a)
-            else:
-                raise ValueError(
-                    f"{where}layout array is not binary (values in [{lo:g}, {hi:g}]); pass a threshold"
-                )
+                raise ValueError(f"{where}layout array has negative values (min {lo:g}); pass a threshold")
+        if labels == "instance":
+            if a.dtype.kind == "f" and not np.array_equal(a, np.floor(a)):
+                raise ValueError(f"{where}instance labels must be integers, found fractional values")
+            centres = _instance_centres(a)
+        else:
+            centres = centres_from_mask(_as_mask(a, where))
         C = len(centres)
         names = tuple(classes) if classes is not None else default_class_names(C)
         if len(names) != C:
@@ -188,17 +260,29 @@ class Layout:
         shape: tuple[int, int] | None = None,
         name: str = "",
         source: str = "",
+        class_origin: str = "",
     ) -> "Layout":
-        """Layout from ``(n, 2)`` ``(row, col)`` coordinates and integer class
-        indices ``0..C-1`` (one per point)."""
+        """Layout from ``(n, 2)`` ``(row, col)`` pixel coordinates and integer
+        class indices ``0..C-1`` (one per point).
+
+        Coordinates must lie on the canvas: none negative, and with ``shape``
+        ``(H, W)`` given, ``row <= H`` and ``col <= W`` (the far edge is
+        allowed: continuous coordinates of a cell at the border reach it);
+        otherwise ``ValueError`` naming the first offending cell as ``x``
+        (column) and ``y`` (row), the way point files write them.
+        """
+        where = f"{source or name}: " if (source or name) else ""
         coords = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
         labels = np.asarray(labels).reshape(-1)
         if len(labels) != len(coords):
-            raise ValueError(f"{source or name}: {len(coords)} points but {len(labels)} labels")
+            raise ValueError(f"{where}{len(coords)} points but {len(labels)} labels")
         C = len(classes)
         if len(labels) and (labels.min() < 0 or labels.max() >= C):
-            raise ValueError(f"{source or name}: class index outside 0..{C - 1}")
-        return cls(tuple(coords[labels == k] for k in range(C)), tuple(classes), shape, name, source)
+            raise ValueError(f"{where}class index outside 0..{C - 1}")
+        if not np.isfinite(coords).all():
+            raise ValueError(f"{where}NaN or infinite coordinates")
+        _check_on_canvas(coords, shape, where)
+        return cls(tuple(coords[labels == k] for k in range(C)), tuple(classes), shape, name, source, class_origin)
 
     # ---------------------------------------------------------------- derived
     @property
@@ -210,8 +294,11 @@ class Layout:
         """Number of cells per class."""
         return np.array([len(p) for p in self.points], dtype=np.int64)
 
-    def with_classes(self, classes: Sequence[str]) -> "Layout":
-        return Layout(self.points, tuple(classes), self.shape, self.name, self.source)
+    def with_classes(self, classes: Sequence[str], order: Sequence[int] | None = None) -> "Layout":
+        """The same cells under new class names (positional, as given);
+        ``order``: the old class index of each new class (reorders)."""
+        pts = self.points if order is None else tuple(self.points[i] for i in order)
+        return Layout(pts, tuple(classes), self.shape, self.name, self.source)
 
     def to_array(self, cell: int = 3, channels: str = "last", dtype=np.uint8) -> np.ndarray:
         """Rasterise: value 1 on a ``cell`` x ``cell`` square around each

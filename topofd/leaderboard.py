@@ -273,9 +273,15 @@ def to_csv(df: pd.DataFrame, path: str | Path | None = None) -> str:
               help="JSON list of published rows to quote (see topofd.leaderboard.load_published).")
 @click.option("--no-published", is_flag=True, help="Leave published rows out.")
 @click.option("--per-class", is_flag=True, help="Also show per-class TopoFD columns.")
-def leaderboard_command(reports, md_path, csv_path, group, dataset, published_path, no_published, per_class):
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the table(s) with their notes as a one-file HTML page.")
+def leaderboard_command(reports, md_path, csv_path, group, dataset, published_path, no_published, per_class,
+                        html_path):
     """Rank JSON reports of `topofd compare --json` in the layout of the
     TopoCellGen paper's Table 1, sorted by TopoFD."""
+    from .cli import _check_writable_file, atomic_write_bytes  # late: topofd.cli imports this module
+
+    _check_writable_file(html_path, "--html")
     try:
         data = load_reports(reports)
         published: bool | dict = False if no_published else (load_published(published_path) if published_path else True)
@@ -294,17 +300,14 @@ def leaderboard_command(reports, md_path, csv_path, group, dataset, published_pa
             p = Path(csv_path)
             for k, (g, df) in enumerate(tables.items()):
                 to_csv(df, p.with_name(f"{p.stem}_{g[0]}_{k}{p.suffix or '.csv'}"))
+    if html_path:
+        from .html import leaderboard_html
+
+        atomic_write_bytes(html_path, leaderboard_html(tables).encode("utf-8"))
 
 
 def _data_error(e: Exception) -> click.ClickException:
     """Exit status 1 with one line, as ``topofd`` does for data errors."""
-    msg = " ".join(str(e).split())
-    try:  # imported late: topofd.cli registers this command
-        from .cli import DataError
-    except ImportError:  # pragma: no cover
-        DataError = None
-    if DataError is not None:
-        return DataError(msg)
-    err = click.ClickException(msg)
-    err.exit_code = 1
-    return err
+    from .errors import DataError
+
+    return DataError(" ".join(str(e).split()))

@@ -1,6 +1,7 @@
 """Deterministic chunked parallel map (results in input order, whatever n_jobs)."""
 from __future__ import annotations
 
+import os
 from typing import Callable, Sequence
 
 import numpy as np
@@ -9,8 +10,6 @@ __all__ = ["map_chunks", "resolve_jobs"]
 
 
 def resolve_jobs(n_jobs: int | None) -> int:
-    import os
-
     if n_jobs is None or n_jobs == 0:
         return 1
     if n_jobs < 0:
@@ -18,14 +17,26 @@ def resolve_jobs(n_jobs: int | None) -> int:
     return int(n_jobs)
 
 
-def map_chunks(fn: Callable, items: Sequence, n_jobs: int = 1, *, weights=None, per_job: int = 4) -> list:
+def map_chunks(fn: Callable, items: Sequence, n_jobs: int = 1, *, weights=None, per_job: int = 4,
+               on_result: Callable | None = None) -> list:
     """Apply ``fn`` to contiguous chunks of ``items``; return the list of its
     results, chunk by chunk in order.  ``weights`` (cost estimates per item)
-    balance the chunks.  With one job, ``fn`` gets all items at once."""
+    balance the chunks.  With one job, ``fn`` gets all items at once.
+
+    ``fn`` is sent to worker processes: it must not hold anything that
+    cannot travel (a progress bar, an open file).  ``on_result(chunk,
+    result)`` runs here, in this process, as each chunk's result arrives —
+    the place for progress reporting.
+    """
     n_jobs = resolve_jobs(n_jobs)
     items = list(items)
+    if not items:
+        return []
     if n_jobs == 1 or len(items) < 2:
-        return [fn(items)] if items else []
+        out = fn(items)
+        if on_result is not None:
+            on_result(items, out)
+        return [out]
     n_chunks = min(len(items), n_jobs * per_job)
     w = np.ones(len(items)) if weights is None else np.asarray(weights, dtype=float) + 1e-9
     cuts = np.searchsorted(np.cumsum(w), np.linspace(0, w.sum(), n_chunks + 1)[1:-1])
@@ -33,4 +44,10 @@ def map_chunks(fn: Callable, items: Sequence, n_jobs: int = 1, *, weights=None, 
     chunks = [items[a:b] for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
     from joblib import Parallel, delayed
 
-    return Parallel(n_jobs=n_jobs)(delayed(fn)(c) for c in chunks)
+    results = []
+    gen = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(fn)(c) for c in chunks)
+    for c, r in zip(chunks, gen):
+        results.append(r)
+        if on_result is not None:
+            on_result(c, r)
+    return results

@@ -3,6 +3,13 @@
 Published with "Multi-Class Cell Detection Using Spatial Context
 Representation" (Abousamra et al., ICCV 2021); the TopoCellGen paper
 evaluates on this dataset.  Files are ``<image-stem>_gt_class_coords.txt``.
+
+A ``.txt`` file is a label file when its name ends in ``_gt_class_coords.txt``
+(then an empty file is a layout without cells) or when its first non-blank
+line is three numbers; any other ``.txt`` (a ``README.txt``, an empty
+``notes.txt``) raises :class:`~topofd.readers.NotLayoutFile`, which the
+folder reader skips.  Coordinates must not be negative, nor beyond the
+canvas when its ``shape`` is given.
 """
 from __future__ import annotations
 
@@ -12,6 +19,7 @@ import numpy as np
 
 from ..layout import Layout
 from ..patches import ImagePoints
+from . import NotLayoutFile
 
 SUFFIX = "_gt_class_coords"
 SUFFIXES = (".txt",)
@@ -22,11 +30,19 @@ def read_points(path: str | Path, n_classes: int = 3) -> tuple[np.ndarray, np.nd
     """``(coords (n, 2) as (row, col), 0-based labels)``; raises ``ValueError``
     naming the file on malformed content."""
     path = Path(path)
+    named = path.stem.endswith(SUFFIX)
     try:
         text = path.read_text()
-    except (OSError, UnicodeDecodeError) as e:
+    except UnicodeDecodeError:
+        if not named:
+            raise NotLayoutFile(f"{path}: not a text file") from None
+        raise ValueError(f"{path}: cannot read (not UTF-8 text)") from None
+    except OSError as e:
         raise ValueError(f"{path}: cannot read ({e.__class__.__name__})") from None
     rows = [l.split() for l in text.splitlines() if l.strip()]
+    if not named and not (rows and _numbers(rows[0], 3)):
+        what = "not 'Y X CLASS' lines" if rows else "empty file"
+        raise NotLayoutFile(f"{path}: {what} (and not named *{SUFFIX}.txt)")
     if not rows:
         return np.zeros((0, 2)), np.zeros(0, dtype=np.int64)
     try:
@@ -37,10 +53,21 @@ def read_points(path: str | Path, n_classes: int = 3) -> tuple[np.ndarray, np.nd
         raise ValueError(f"{path}: expected 3 columns 'Y X CLASS'")
     if not np.isfinite(arr).all():
         raise ValueError(f"{path}: NaN or infinite values")
-    labels = arr[:, 2].astype(np.int64) - 1
-    if (labels < 0).any() or (labels >= n_classes).any() or (arr[:, 2] != labels + 1).any():
+    cls = arr[:, 2]
+    # checked as floats: a huge value would not survive the cast to int64
+    if (cls < 1).any() or (cls > n_classes).any() or (cls != np.round(cls)).any():
         raise ValueError(f"{path}: CLASS must be an integer in 1..{n_classes}")
-    return arr[:, :2], labels
+    return arr[:, :2], cls.astype(np.int64) - 1
+
+
+def _numbers(fields, n: int) -> bool:
+    if len(fields) != n:
+        return False
+    try:
+        [float(f) for f in fields]
+    except ValueError:
+        return False
+    return True
 
 
 def image_stem(path: str | Path) -> str:

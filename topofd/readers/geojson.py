@@ -10,6 +10,12 @@ that names it.  GeoJSON coordinates are ``(x, y)``; a :class:`Layout` stores
 ``(row, col) = (y, x)``.  Classes follow the same rules as point tables
 (:mod:`topofd.readers.points`): names, aligned on the folder's union when
 ``classes`` is not given.
+
+A ``.geojson`` file is always read as a layout.  A ``.json`` file is one only
+if its top level is a GeoJSON ``FeatureCollection`` or ``Feature``, or a list
+of features (``[]`` too: an export without objects); any other JSON (a
+``run_config.json``, topofd's own ``report.json``) raises
+:class:`~topofd.readers.NotLayoutFile`, which the folder reader skips.
 """
 from __future__ import annotations
 
@@ -19,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from ..layout import Layout
-from .points import class_indices
+from . import NotLayoutFile
+from .points import class_indices, class_origin
 
 SUFFIXES = (".geojson", ".json")
 INFERS_CLASSES = True
@@ -69,13 +76,17 @@ def _cells(geom, path, k) -> list[tuple[float, float]]:
             return [polygon_centroid([c])]
         if t == "MultiPolygon":
             return [polygon_centroid(c)]
-    except (TypeError, IndexError, ValueError):
+    except (TypeError, IndexError, KeyError, ValueError, OverflowError):
         raise ValueError(f"{path}: feature {k} has malformed {t} coordinates") from None
-    raise ValueError(f"{path}: feature {k} has unsupported geometry type {t!r}")
+    raise ValueError(f"{path}: feature {k} has unsupported geometry type {str(t)[:40]!r}")
 
 
 def _class_name(feat, path, k) -> str:
-    props = feat.get("properties") or {}
+    props = feat.get("properties")
+    if props is None:
+        props = {}
+    if not isinstance(props, dict):
+        raise ValueError(f"{path}: feature {k} has 'properties' that is not an object")
     cl = props.get("classification")
     name = cl.get("name") if isinstance(cl, dict) else cl
     if not isinstance(name, str) or not name.strip():
@@ -83,17 +94,31 @@ def _class_name(feat, path, k) -> str:
     return name.strip()
 
 
+def _features(data):
+    """The feature list of a parsed document, or ``None`` if it is not GeoJSON."""
+    if isinstance(data, dict) and data.get("type") == "FeatureCollection":
+        return data.get("features")
+    if isinstance(data, dict) and data.get("type") == "Feature":
+        return [data]
+    if isinstance(data, list) and all(isinstance(f, dict) and f.get("type") == "Feature" for f in data):
+        return data
+    return None
+
+
 def read(path: str | Path, classes=None, *, shape: tuple[int, int] | None = None) -> Layout:
     path = Path(path)
     try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        data = json.loads(path.read_bytes())
+    except RecursionError:
+        raise ValueError(f"{path}: JSON nested too deeply to be GeoJSON") from None
+    except MemoryError:
+        raise ValueError(f"{path}: JSON too large to load") from None
+    except (OSError, UnicodeDecodeError, ValueError) as e:  # JSONDecodeError is a ValueError
         raise ValueError(f"{path}: corrupt or unreadable JSON ({e.__class__.__name__})") from None
-    if isinstance(data, dict) and data.get("type") == "FeatureCollection":
-        feats = data.get("features")
-    elif isinstance(data, dict) and data.get("type") == "Feature":
-        feats = [data]
-    else:
+    feats = _features(data)
+    if feats is None:
+        if path.suffix.lower() != ".geojson":
+            raise NotLayoutFile(f"{path}: JSON but not GeoJSON (no FeatureCollection, Feature or list of features)")
         feats = data
     if not isinstance(feats, list) or not all(isinstance(f, dict) for f in feats):
         raise ValueError(f"{path}: expected a GeoJSON FeatureCollection or a list of features")
@@ -107,4 +132,5 @@ def read(path: str | Path, classes=None, *, shape: tuple[int, int] | None = None
     if not np.isfinite(rc).all():
         raise ValueError(f"{path}: NaN or infinite coordinates")
     labels, cls = class_indices(names, classes, path)
-    return Layout.from_labelled_points(rc, labels, cls, shape=shape, name=path.stem, source=str(path))
+    return Layout.from_labelled_points(rc, labels, cls, shape=shape, name=path.stem, source=str(path),
+                                       class_origin=class_origin(cls, classes))

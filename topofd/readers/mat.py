@@ -7,7 +7,11 @@ epithelial, lymphocyte, plasma, eosinophil, connective) or ``inst_type``
 (CoNSeP: other, inflammatory, healthy epithelial, dysplastic/malignant
 epithelial, fibroblast, muscle, endothelial).  Without ``classes`` those
 dataset names are used; with ``classes``, values must lie in
-``1..len(classes)``.  The canvas shape comes from ``inst_map`` when present.
+``1..len(classes)``.  Every class of the list is a class of the layout,
+also one without any instance in the file (Lizard images often lack
+neutrophils or eosinophils): it is an empty class, not a missing one.  The
+canvas shape comes from ``inst_map`` when present; centroids off it, or
+negative, are an error.
 """
 from __future__ import annotations
 
@@ -21,6 +25,13 @@ SUFFIXES = (".mat",)
 LIZARD_CLASSES = ("neutrophil", "epithelial", "lymphocyte", "plasma", "eosinophil", "connective")
 CONSEP_CLASSES = ("other", "inflammatory", "healthy_epithelial", "malignant_epithelial", "fibroblast",
                   "muscle", "endothelial")
+
+
+def _numeric(m, key: str, path: Path) -> np.ndarray:
+    a = np.asarray(m[key])
+    if a.dtype.kind not in "biuf":
+        raise ValueError(f"{path}: {key!r} must be a numeric array, found {a.dtype.kind!r} data ({a.dtype})")
+    return a
 
 
 def read(path: str | Path, classes=None) -> Layout:
@@ -41,20 +52,26 @@ def read(path: str | Path, classes=None) -> Layout:
             break
     else:
         raise ValueError(f"{path}: no 'class' (Lizard) or 'inst_type' (CoNSeP) array")
-    xy = np.asarray(m[key], dtype=np.float64)
+    xy = _numeric(m, key, path).astype(np.float64)
     if xy.size == 0:
         xy = xy.reshape(0, 2)
     if xy.ndim != 2 or xy.shape[1] != 2:
         raise ValueError(f"{path}: {key!r} must be (n, 2), got {xy.shape}")
-    t = np.asarray(m[tkey]).reshape(-1)
+    t = _numeric(m, tkey, path).reshape(-1)
     if len(t) != len(xy):
         raise ValueError(f"{path}: {len(xy)} centroids but {len(t)} {tkey!r} values")
-    if t.dtype.kind == "f":
-        if not np.all(np.isfinite(t)) or not np.all(t == np.round(t)):
-            raise ValueError(f"{path}: {tkey!r} values must be integers")
-    t = t.astype(np.int64)
     names = tuple(classes) if classes is not None else default
+    if t.dtype.kind == "f" and not (np.all(np.isfinite(t)) and np.all(t == np.round(t))):
+        raise ValueError(f"{path}: {tkey!r} values must be integers")
+    # range first, then the cast: a huge value would not survive the cast to int64
     if len(t) and (t.min() < 1 or t.max() > len(names)):
-        raise ValueError(f"{path}: {tkey!r} values must lie in 1..{len(names)}, found {t.min()}..{t.max()}")
-    shape = tuple(np.asarray(m["inst_map"]).shape[:2]) if "inst_map" in m else None
+        lo, hi = float(t.min()), float(t.max())
+        raise ValueError(f"{path}: {tkey!r} values must lie in 1..{len(names)}, found {lo:g}..{hi:g}")
+    t = t.astype(np.int64)
+    shape = None
+    if "inst_map" in m:
+        inst = np.asarray(m["inst_map"])
+        if inst.ndim < 2:
+            raise ValueError(f"{path}: 'inst_map' must be an image, got shape {inst.shape}")
+        shape = tuple(inst.shape[:2])
     return Layout.from_labelled_points(xy[:, ::-1], t - 1, names, shape=shape, name=path.stem, source=str(path))

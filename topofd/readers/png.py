@@ -11,6 +11,14 @@ Default colours, in class order: red ``#ff0000``, green ``#00ff00``, blue
 ``#0000ff``, yellow ``#ffff00``, magenta ``#ff00ff``, cyan ``#00ffff``,
 orange ``#ff8000``, violet ``#8000ff``.  Without ``classes`` or ``colors``
 a file is read as three classes (red, green, blue).
+
+An image that cannot be a layout drawn in these colours is an error, not an
+empty layout: one where no pixel has a class colour but the image is not a
+single flat colour (other colours, a greyscale image, ``--colors`` not
+matching), and one where more pixels lie within a few levels of a class
+colour than match it exactly (lossy compression: a JPEG saved as ``.png``).
+A flat image (all one colour, or fully transparent) is a layout with no
+cells.
 """
 from __future__ import annotations
 
@@ -22,6 +30,9 @@ import numpy as np
 from ..layout import Layout, default_class_names
 
 SUFFIXES = (".png",)
+# a pixel this close to a class colour (largest channel difference) without
+# matching it is a near miss; lossy compression turns most cell pixels into those
+NEAR = 48
 PALETTE = ("#ff0000", "#00ff00", "#0000ff", "#ffff00", "#ff00ff", "#00ffff", "#ff8000", "#8000ff")
 DEFAULT_N_CLASSES = 3
 
@@ -89,19 +100,49 @@ def class_colors(classes: Sequence[str] | None = None, colors=None) -> tuple[tup
     return names, cols
 
 
+def _hex(rgb) -> str:
+    return "#%02x%02x%02x" % tuple(int(v) for v in rgb)
+
+
+def _check_colours(path: Path, rgb: np.ndarray, opaque: np.ndarray, stack: np.ndarray, cols, mode: str,
+                   fmt: str | None) -> None:
+    """Refuse an image whose pixels do not carry the class colours (see module docstring)."""
+    exact = int(stack.sum())
+    diff = np.stack([np.abs(rgb.astype(np.int16) - np.array(c, np.int16)).max(axis=-1) for c in cols])
+    near = int(((diff <= NEAR) & (diff > 0) & opaque).sum())
+    lossy = f"the file is a {fmt} image" if fmt and fmt != "PNG" else "lossy compression, e.g. a JPEG saved as .png?"
+    if near > exact:
+        raise ValueError(f"{path}: {near} pixels lie within {NEAR} levels of a class colour but only {exact} match "
+                         f"one exactly ({lossy}); save the layout losslessly")
+    if exact == 0:
+        px = rgb[opaque].astype(np.uint32)
+        packed, n = np.unique((px[:, 0] << 16) | (px[:, 1] << 8) | px[:, 2], return_counts=True)
+        if len(packed) <= 1:
+            return  # a blank canvas: a layout without cells
+        top = packed[np.argsort(-n, kind="stable")[:3]]
+        seen = ", ".join(_hex(((v >> 16) & 255, (v >> 8) & 255, v & 255)) for v in top)
+        kind = f"a greyscale image (mode {mode})" if mode in ("1", "L", "LA", "I", "I;16", "F") else "an image"
+        raise ValueError(f"{path}: no pixel has a class colour ({', '.join(_hex(c) for c in cols)}); it is {kind} "
+                         f"of {len(packed)} colours, most common {seen}: pass --colors")
+
+
 def read(path: str | Path, classes=None, *, colors=None) -> Layout:
     """Layout from a colour-coded image (see module docstring)."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     path = Path(path)
     names, cols = class_colors(classes, colors)
     try:
         with Image.open(path) as im:
             im.load()
+            mode, fmt = im.mode, im.format
             rgba = np.asarray(im.convert("RGBA"))
-    except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as e:
+    except MemoryError:
+        raise ValueError(f"{path}: image too large to load") from None
+    except Exception as e:  # Pillow raises many types on damaged or hostile files (incl. decompression bombs)
         raise ValueError(f"{path}: corrupt or unreadable image ({e.__class__.__name__})") from None
     rgb = rgba[..., :3]
     opaque = rgba[..., 3] > 0  # fully transparent pixels are background whatever their RGB
     stack = np.stack([np.all(rgb == np.array(c, dtype=np.uint8), axis=-1) & opaque for c in cols])
+    _check_colours(path, rgb, opaque, stack, cols, mode, fmt)
     return Layout.from_array(stack, names, channels="first", name=path.stem, source=str(path))

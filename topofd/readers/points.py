@@ -13,7 +13,12 @@ Class values are either names or 1-based integers:
   class still has that class, empty).
 
 The canvas shape is not part of the format; pass ``shape=(H, W)`` when a
-command needs it (baselines).
+command needs it (baselines); cells outside it, or at negative coordinates,
+are an error (:meth:`Layout.from_labelled_points`).
+
+A table is a layout file only if its header has the x, y and class columns:
+any other table (topofd's own ``report.csv``, an empty file) raises
+:class:`~topofd.readers.NotLayoutFile`, which the folder reader skips.
 """
 from __future__ import annotations
 
@@ -23,17 +28,23 @@ from pathlib import Path
 import numpy as np
 
 from ..layout import Layout
+from . import NotLayoutFile
 
 SUFFIXES = (".csv", ".tsv")
 INFERS_CLASSES = True
 _INT = re.compile(r"^\s*\+?(\d+)(\.0*)?\s*$")
+# integer classes are 1-based indices; a larger value is a coordinate or an id in the wrong column
+MAX_INT_CLASS = 1000
 
 
-def _column(df, want: str, path: Path) -> str:
-    for c in df.columns:
-        if str(c).strip().lower() == want.strip().lower():
-            return c
-    raise ValueError(f"{path}: no column {want!r} (columns: {', '.join(map(str, df.columns))})")
+def _column(header: list[str], want: str, path: Path) -> int:
+    for i, c in enumerate(header):
+        if c.strip().lower() == want.strip().lower():
+            return i
+    cols = ", ".join(header)
+    if len(cols) > 120:
+        cols = cols[:117] + "..."
+    raise NotLayoutFile(f"{path}: no column {want!r} (columns: {cols})")
 
 
 def class_indices(values, classes, path) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -44,10 +55,15 @@ def class_indices(values, classes, path) -> tuple[np.ndarray, tuple[str, ...]]:
         raise ValueError(f"{path}: empty class value on row {values.index('') + 2}")
     ints = [_INT.match(v) for v in values]
     if values and all(ints):
+        big = next((m.group(1) for m in ints if len(m.group(1).lstrip("0")) > 6), None)
+        if big is not None:
+            raise ValueError(f"{path}: class {big[:12]} is not a 1-based class index (at most {MAX_INT_CLASS})")
         k = np.array([int(m.group(1)) for m in ints], dtype=np.int64)
         if (k < 1).any():
             raise ValueError(f"{path}: integer classes are 1-based, found {k.min()}")
         if classes is None:
+            if k.max() > MAX_INT_CLASS:
+                raise ValueError(f"{path}: class {k.max()} is not a 1-based class index (at most {MAX_INT_CLASS})")
             names = tuple(f"class{i}" for i in range(1, k.max() + 1))
         else:
             names = tuple(classes)
@@ -60,9 +76,18 @@ def class_indices(values, classes, path) -> tuple[np.ndarray, tuple[str, ...]]:
         names = tuple(classes)
         unknown = sorted(set(values) - set(names))
         if unknown:
-            raise ValueError(f"{path}: class(es) {', '.join(map(repr, unknown))} not in {', '.join(names)}")
+            shown = ", ".join(repr(u[:40]) for u in unknown[:5]) + (", ..." if len(unknown) > 5 else "")
+            raise ValueError(f"{path}: class(es) {shown} not in {', '.join(names)}")
     index = {n: i for i, n in enumerate(names)}
     return np.array([index[v] for v in values], dtype=np.int64), names
+
+
+def class_origin(names, classes) -> str:
+    """:attr:`Layout.class_origin` of names from :func:`class_indices`:
+    ``content`` when they are names found in the file, else inferred."""
+    if classes is not None or names == tuple(f"class{i}" for i in range(1, len(names) + 1)):
+        return ""
+    return "content"
 
 
 def read(path: str | Path, classes=None, *, x_col: str = "x", y_col: str = "y", class_col: str = "class",
@@ -72,17 +97,25 @@ def read(path: str | Path, classes=None, *, x_col: str = "x", y_col: str = "y", 
     path = Path(path)
     sep = "\t" if path.suffix.lower() == ".tsv" else ","
     try:
-        df = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, skipinitialspace=True)
+        # header=None: the header row sets the field count, so a row with more
+        # fields is an error instead of pandas taking its first fields as an index
+        raw = pd.read_csv(path, sep=sep, header=None, dtype=str, keep_default_na=False, skipinitialspace=True)
     except pd.errors.EmptyDataError:
-        raise ValueError(f"{path}: empty file (expected a header with {x_col}, {y_col}, {class_col})") from None
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, ValueError) as e:
+        raise NotLayoutFile(f"{path}: empty file (a point table has a header with {x_col}, {y_col}, {class_col})") from None
+    except MemoryError:
+        raise ValueError(f"{path}: table too large to load") from None
+    except Exception as e:  # pandas' parsers raise many types on damaged input
         raise ValueError(f"{path}: corrupt or unreadable table ({e.__class__.__name__})") from None
-    cx, cy, cc = (_column(df, c, path) for c in (x_col, y_col, class_col))
+    header, body = [str(c) for c in raw.iloc[0]], raw.iloc[1:]
+    cx, cy, cc = (_column(header, c, path) for c in (x_col, y_col, class_col))
+    if len({cx, cy, cc}) < 3:
+        raise ValueError(f"{path}: {x_col!r}, {y_col!r} and {class_col!r} must be three different columns")
     try:
-        xy = df[[cy, cx]].astype(np.float64).to_numpy().reshape(-1, 2)
-    except ValueError:
+        xy = body.iloc[:, [cy, cx]].astype(np.float64).to_numpy().reshape(-1, 2)
+    except (ValueError, TypeError, OverflowError):
         raise ValueError(f"{path}: non-numeric values in {x_col!r} or {y_col!r}") from None
     if not np.isfinite(xy).all():
         raise ValueError(f"{path}: NaN or infinite coordinates")
-    labels, names = class_indices(df[cc].tolist(), classes, path)
-    return Layout.from_labelled_points(xy, labels, names, shape=shape, name=path.stem, source=str(path))
+    labels, names = class_indices(body.iloc[:, cc].tolist(), classes, path)
+    return Layout.from_labelled_points(xy, labels, names, shape=shape, name=path.stem, source=str(path),
+                                       class_origin=class_origin(names, classes))

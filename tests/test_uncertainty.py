@@ -1,0 +1,140 @@
+"""Standard errors and intervals: the estimators against brute force, the
+properties a reader relies on, and the bad-input rules.  Whether the
+intervals *cover* is measured by benchmarks/calibration.py (re-drawn
+synthetic sets), not here."""
+import numpy as np
+import pytest
+
+import topofd
+from topofd import Layout
+from topofd.mmd import mmd2, mmd2_jackknife, mmd2_replicates, pair_mask
+from topofd.uncertainty import MIN_LAYOUTS, assign_groups, halves, interval, jackknife, mean_with_se, split_halves
+
+CLASSES = ("a", "b")
+
+
+def _layouts(n, seed, spread=1.0, prefix="l", suffix=""):
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        pts = [rng.uniform(0, 60 * spread, size=(rng.integers(8, 20), 2)) for _ in CLASSES]
+        out.append(Layout(tuple(pts), CLASSES, (64, 64), f"{prefix}{i:03d}{suffix}"))
+    return out
+
+
+def test_groups_are_balanced_seeded_and_cover_everything():
+    lab = assign_groups(103, 20, seed=3)
+    assert sorted(np.bincount(lab)) == [5] * 17 + [6] * 3
+    assert np.array_equal(lab, assign_groups(103, 20, seed=3))
+    assert not np.array_equal(lab, assign_groups(103, 20, seed=4))
+    assert assign_groups(7, 20, 0).max() == 6  # fewer items than groups: delete-one
+
+
+def test_jackknife_of_a_mean_is_the_analytic_standard_error():
+    x = np.random.default_rng(0).normal(size=40)
+    lab = np.arange(40)  # delete-one
+    reps = [x[lab != g].mean() for g in range(40)]
+    e = jackknife(x.mean(), reps)
+    assert e.se == pytest.approx(x.std(ddof=1) / np.sqrt(40), rel=1e-12)
+    assert mean_with_se(x).se == pytest.approx(e.se, rel=1e-12)
+    assert e.lo < x.mean() < e.hi
+
+
+def test_split_halves_of_a_mean_estimate_its_variance():
+    rng = np.random.default_rng(1)
+    ests = []
+    for rep in range(300):
+        x = rng.normal(size=200)
+        pairs = [(x[a].mean(), x[b].mean()) for a, b in halves(200, 4, seed=rep)]
+        ests.append(split_halves(x.mean(), pairs).se ** 2)
+    # E[(mean_A - mean_B)^2 / 4] = sigma^2 / n for halves of n/2
+    assert np.mean(ests) == pytest.approx(1 / 200, rel=0.1)
+
+
+def test_interval_uses_t_quantiles():
+    lo, hi = interval(10.0, 1.0, 3)
+    assert hi - 10.0 == pytest.approx(3.182446305284263, rel=1e-9)
+    assert 10.0 - lo == pytest.approx(hi - 10.0)
+
+
+@pytest.mark.parametrize("unbiased", [True, False])
+@pytest.mark.parametrize("with_pairs", [False, True])
+def test_mmd_jackknife_closed_form_equals_recomputing(unbiased, with_pairs):
+    rng = np.random.default_rng(2)
+    n, m = 15, 23
+    Z = rng.normal(size=(n + m, 3))
+    K = np.exp(-((Z[:, None] - Z[None]) ** 2).sum(-1))
+    pairs = [(i, i) for i in range(n)] if with_pairs else None
+    cross = pair_mask(n, m, pairs)
+    lab = assign_groups(m, 6, seed=0)
+    fast = mmd2_replicates(K, n, lab, unbiased=unbiased, cross=cross)
+    for g in range(6):
+        keep = np.concatenate([np.arange(n), n + np.flatnonzero(lab != g)])
+        sub_cross = cross[:, lab != g] if cross is not None else None
+        assert fast[g] == pytest.approx(mmd2(K[np.ix_(keep, keep)], n, unbiased=unbiased, cross=sub_cross),
+                                        rel=1e-10, abs=1e-12)
+
+
+def test_mmd_of_a_set_with_itself_is_exactly_zero_when_paired():
+    rng = np.random.default_rng(3)
+    Z = rng.normal(size=(12, 2))
+    K1 = np.exp(-((Z[:, None] - Z[None]) ** 2).sum(-1))
+    K = np.block([[K1, K1], [K1, K1]])
+    assert mmd2(K, 12, cross=pair_mask(12, 12, [(i, i) for i in range(12)])) == 0.0
+    assert mmd2(K, 12) < 0  # unpaired: the cross term meets every layout's own copy
+
+
+def test_compare_reports_se_and_intervals_that_contain_the_value():
+    real = _layouts(30, 0)
+    synth = _layouts(30, 1, spread=0.8, suffix="_gen")
+    for protocol in ("grid", "paper"):
+        rep = topofd.compare(real, synth, protocol=protocol, paper_se_splits=2)
+        t = rep.table
+        for m in ("topofd", "mmd", "cce"):
+            for c in (*CLASSES, "mean"):
+                v, se, lo, hi = (t.at[c, f"{m}{s}"] for s in ("", "_se", "_lo", "_hi"))
+                assert np.isfinite([v, se, lo, hi]).all() and se >= 0 and lo <= v <= hi, (protocol, m, c)
+        assert {"topofd", "mmd", "cce", "tce"} <= set(rep.meta["uncertainty"])
+        d = rep.to_dict()
+        assert {"topofd_se", "topofd_lo", "topofd_hi", "cce_se"} <= set(d["per_class"][0])
+        assert {"tce_se", "tce_lo", "tce_hi", "cce"} <= set(d["mean"])
+
+
+def test_intervals_do_not_depend_on_jobs():
+    real, synth = _layouts(24, 0), _layouts(24, 5, spread=0.7, suffix="_gen")
+    a = topofd.compare(real, synth, protocol="grid", n_jobs=1, seed=3).table
+    b = topofd.compare(real, synth, protocol="grid", n_jobs=2, seed=3).table
+    assert a.equals(b)
+    c = topofd.compare(real, synth, protocol="grid", n_jobs=1, seed=4).table
+    assert np.allclose(a["topofd"], c["topofd"]) and not np.allclose(a["topofd_se"], c["topofd_se"])
+
+
+def test_too_few_layouts_give_the_value_and_a_note_not_an_interval():
+    real, synth = _layouts(MIN_LAYOUTS - 1, 0), _layouts(MIN_LAYOUTS - 1, 1, suffix="_gen")
+    rep = topofd.compare(real, synth, protocol="grid")
+    t = rep.table
+    assert np.isfinite(t.at["mean", "topofd"]) and "topofd_se" not in t
+    assert any("no interval" in n for n in rep.meta["notes"])
+    assert "fewer than" in rep.meta["uncertainty"]["topofd"]
+
+
+def test_folder_against_itself_scores_zero(tmp_path):
+    real = _layouts(15, 0)
+    same = [Layout(l.points, l.classes, l.shape, l.name) for l in real]
+    for protocol in ("grid", "paper"):
+        t = topofd.compare(real, same, protocol=protocol, paper_se_splits=0).table
+        assert (t["topofd"] == 0).all() and (t["mmd"] == 0).all(), protocol
+
+
+def test_extrapolated_topofd_is_reported_with_its_interval():
+    real, synth = _layouts(40, 0), _layouts(40, 1, spread=0.7, suffix="_gen")
+    rep = topofd.compare(real, synth, protocol="grid", metrics="topofd", extrapolate=True)
+    t = rep.table
+    assert np.isfinite(t.at["mean", "topofd_inf"]) and np.isfinite(t.at["mean", "topofd_inf_se"])
+    assert any("TopoFD∞" in n for n in rep.meta["notes"])
+
+
+def test_no_uncertainty_option():
+    real, synth = _layouts(15, 0), _layouts(15, 1, suffix="_gen")
+    t = topofd.compare(real, synth, protocol="grid", uncertainty=False).table
+    assert not [c for c in t.columns if c.endswith("_se")]

@@ -1,0 +1,211 @@
+"""Precomputed reference sets: a real set's diagrams, counts and statistics
+in one file (``.topofd``), made once and shared — what torch-fidelity and
+clean-fid call cached reference statistics.
+
+A reference file is an ``.npz`` archive of plain arrays (names, layout keys,
+per-class counts, the H1 diagrams, and the ``paper`` statistics of each
+class) with a JSON header: format version, topofd version, the diagram
+options (complex, cache version), classes, canvas, and a SHA-256 of every
+array.  Loading it never unpickles; a file whose hash does not match, that
+was made by a newer format, or with other diagram options is refused with
+one line naming the file and the problem.  Scores computed from a reference
+equal those recomputed from the layouts (``tests/test_reference.py``).
+
+Named sets ship with the package (:func:`names`): ``brca-m2c:test`` is the
+BRCA-M2C test protocol (1,550 windows of the 30 test images, Abousamra et al.
+2021, BSD-3-Clause; see ``topofd/data/brca_m2c/LICENSE``).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .store import load_npz, pack_diagrams, save_npz, unpack_diagrams
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "NAMED", "names", "Reference", "make_reference", "load_reference",
+           "is_reference"]
+
+FORMAT = "topofd-reference"
+FORMAT_VERSION = 1
+SUFFIX = ".topofd"
+# name -> (file in topofd/data/refs, one-line description)
+NAMED = {
+    "brca-m2c:test": ("brca-m2c-test.topofd",
+                      "BRCA-M2C test protocol: 1,550 windows 256x256, stride 32, of the 30 test images "
+                      "(lym, epi, stro)"),
+}
+
+
+def names() -> dict[str, str]:
+    """Named reference sets shipped with topofd: ``{name: description}``."""
+    return {k: v[1] for k, v in NAMED.items()}
+
+
+def is_reference(x) -> bool:
+    """Whether ``x`` names a reference set (a known name or a ``.topofd`` file)."""
+    return isinstance(x, (str, Path)) and (str(x) in NAMED or str(x).lower().endswith(SUFFIX))
+
+
+def _stats_prefix(k: int, n_bins: int, n_layers: int) -> str:
+    return f"paper_k{k}_b{n_bins}_l{n_layers}"
+
+
+def _content_hash(arrays: dict[str, np.ndarray]) -> str:
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(name.encode() + b"\0" + a.dtype.str.encode() + b"\0" + repr(a.shape).encode() + b"\0")
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+@dataclass
+class Reference:
+    """A loaded reference set (see module docstring)."""
+
+    path: str
+    meta: dict
+    names: list
+    keys: list
+    counts: np.ndarray
+    diagrams: list
+    classes: tuple
+    shape: tuple | None
+    stats: dict  # (protocol, k, n_bins, n_layers) -> LandscapeStats
+
+    def check_compatible(self, evaluator) -> None:
+        from .evaluator import _CACHE_VERSION
+
+        m = self.meta
+        if m.get("complex") != evaluator.complex:
+            raise ValueError(f"{self.path}: made with complex {m.get('complex')!r}, this run uses "
+                             f"{evaluator.complex!r}; make the reference again with the same options")
+        if m.get("cache_version") != _CACHE_VERSION:
+            raise ValueError(f"{self.path}: diagrams of format {m.get('cache_version')}, this topofd reads "
+                             f"{_CACHE_VERSION}; make the reference again")
+
+
+def make_reference(evaluator, path, *, name: str = "", description: str = "", source: str = "",
+                   paper_stats: bool = True) -> dict:
+    """Write the real set of ``evaluator`` (an :class:`topofd.Evaluator` fed
+    with ``real=True`` batches) as a reference file; with ``paper_stats`` the
+    ``paper`` statistics of every class are computed and stored too.
+    Returns the file's metadata."""
+    from .evaluator import _CACHE_VERSION
+    from . import __version__
+
+    names_, keys, counts, dgms, classes, shape = evaluator.real_state()
+    if not keys:
+        raise ValueError("no real layouts to store")
+    pts, sizes = pack_diagrams(dgms)
+    arrays = {"names": np.array(names_, dtype=str), "keys": np.array(keys, dtype=str),
+              "counts": np.asarray(counts, np.int64), "points": pts, "sizes": sizes}
+    stored = []
+    if paper_stats:
+        for k in range(len(classes)):
+            s = evaluator.real_paper_stats(k)
+            p = _stats_prefix(k, evaluator.n_bins, evaluator.n_layers)
+            arrays.update({f"{p}_mu": s.mu, f"{p}_sigma": s.sigma, f"{p}_barycenter": s.barycenter,
+                           f"{p}_mu_x": s.mu_x})
+            stored.append(p)
+    meta = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "topofd_version": __version__,
+        "cache_version": _CACHE_VERSION, "complex": evaluator.complex, "classes": list(classes),
+        "class_origin": evaluator._real.origin,
+        "shape": list(shape) if shape else None, "n": len(keys), "name": name, "description": description,
+        "source": source, "paper_stats": stored, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "content_sha256": _content_hash(arrays),
+    }
+    save_npz(path, arrays, meta)
+    return meta
+
+
+def _resolve(ref) -> Path:
+    s = str(ref)
+    if s in NAMED:
+        return Path(str(resources.files("topofd") / "data" / "refs" / NAMED[s][0]))
+    if ":" in s and not Path(s).exists() and s.split(":")[0] in {n.split(":")[0] for n in NAMED}:
+        raise ValueError(f"unknown reference set {s!r}; named sets: {', '.join(NAMED)}")
+    return Path(s)
+
+
+def load_reference(ref) -> Reference:
+    """Load a reference file or named set; ``ValueError`` (one line, naming
+    the file) when it is missing, not a reference, tampered or too new."""
+    path = _resolve(ref)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such reference file")
+    st = path.stat()
+    return _load(str(path), st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=4)
+def _load(path: str, mtime_ns: int, size: int) -> Reference:  # stat in the key: an edited file is read again
+    from .topo_fd import LandscapeStats
+
+    arrays, meta = load_npz(path)
+    if meta.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a topofd reference file")
+    v = meta.get("format_version")
+    if not isinstance(v, int) or v > FORMAT_VERSION:
+        raise ValueError(f"{path}: reference format {v} is newer than this topofd reads ({FORMAT_VERSION}); "
+                         "upgrade topofd")
+    if _content_hash(arrays) != meta.get("content_sha256"):
+        raise ValueError(f"{path}: contents do not match the recorded hash (corrupt or edited file)")
+    try:
+        diagrams = unpack_diagrams(arrays["points"], arrays["sizes"])
+        names_ = [str(x) for x in arrays["names"]]
+        keys = [str(x) for x in arrays["keys"]]
+        counts = np.asarray(arrays["counts"], np.int64)
+        classes = tuple(str(c) for c in meta["classes"])
+        stats = {}
+        for p in meta.get("paper_stats", []):
+            _, k, b, l = p.split("_")
+            stats[("paper", int(k[1:]), int(b[1:]), int(l[1:]))] = LandscapeStats(
+                arrays[f"{p}_mu"], arrays[f"{p}_sigma"], len(keys), arrays[f"{p}_barycenter"], arrays[f"{p}_mu_x"])
+    except (KeyError, ValueError, IndexError):
+        raise ValueError(f"{path}: incomplete reference file") from None
+    if not (len(names_) == len(keys) == len(counts) == len(diagrams)) or counts.shape[1:] != (len(classes),):
+        raise ValueError(f"{path}: inconsistent reference file (array lengths differ)")
+    shape = tuple(meta["shape"]) if meta.get("shape") else None
+    return Reference(path, meta, names_, keys, counts, diagrams, classes, shape, stats)
+
+
+# ----------------------------------------------- bundled sets as cache entries
+@lru_cache(maxsize=1)
+def _bundled_index():
+    out = []
+    for name in NAMED:
+        try:
+            ref = load_reference(name)
+        except ValueError:
+            continue
+        out.append(ref)
+    by_key = {}
+    for r in out:
+        for i, k in enumerate(r.keys):
+            by_key.setdefault(k, (r, i))
+    by_stats = {}
+    from .evaluator import stats_key
+
+    for r in out:
+        for (proto, k, b, l), s in r.stats.items():
+            by_stats[stats_key(r.keys, proto, k, b, l)] = s
+    return by_key, by_stats
+
+
+def bundled_diagrams(key: str):
+    hit = _bundled_index()[0].get(key)
+    return None if hit is None else [d.copy() for d in hit[0].diagrams[hit[1]]]
+
+
+def bundled_stats(key: str):
+    return _bundled_index()[1].get(key)
