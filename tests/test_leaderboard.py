@@ -76,9 +76,13 @@ def test_bad_files(tmp_path):
 def test_published_rows(tmp_path):
     a = _report(tmp_path / "a.json", dataset="brca-m2c", topofd=(10.0, 10.0))
     reps = lb.load_reports([a])
-    # no numbers are bundled: a clear note, never invented rows
+    # the bundled rows: TopoCellGen Table 1, quoted as published, without intervals
     df = lb.build_table(reps)
-    assert len(df) == 1 and "not available here" in " ".join(df.attrs["notes"])
+    quoted = df[df["source"] == lb.QUOTED]
+    assert sorted(quoted["method"]) == sorted(lb.PUBLISHED_METHODS)
+    assert set(lb.PUBLISHED) == {"brca-m2c", "lizard"}
+    assert "TopoFD se" not in df or quoted["TopoFD se"].isna().all()
+    assert any("not recomputed" in n for n in df.attrs["notes"])
     pub = tmp_path / "pub.json"
     pub.write_text(json.dumps([{"dataset": "BRCA-M2C", "method": "M", "topofd": 5.0, "cce": {"a": 1.0},
                                 "tce": 2.0}]))
@@ -89,6 +93,36 @@ def test_published_rows(tmp_path):
     g = _report(tmp_path / "g.json", protocol="grid", dataset="brca-m2c")
     df = lb.build_table(lb.load_reports([g]), lb.load_published(pub))
     assert list(df["method"]) == ["g"]
+
+
+def test_ties_are_marked_by_a_welch_test(tmp_path):
+    def rep(name, v, se):
+        p = _report(tmp_path / f"{name}.json", topofd=(v, v))
+        d = json.loads(p.read_text())
+        d["mean"].update(topofd_se=se, topofd_lo=v - 2 * se, topofd_hi=v + 2 * se)
+        d["meta"]["se_df"] = {"topofd": 19}
+        p.write_text(json.dumps(d))
+        return p
+
+    df = lb.build_table(lb.load_reports([rep("a", 10.0, 1.0), rep("b", 11.0, 1.0), rep("c", 30.0, 1.0)]))
+    assert list(df["method"]) == ["a", "b", "c"]
+    assert df.loc[1, "vs above"].startswith("≈") and df.loc[2, "vs above"].startswith(">")
+    md = lb.to_markdown(df)
+    assert "10.00 ± 1.00" in md and "TopoFD lo" not in md
+    assert "TopoFD lo" in lb.to_csv(df)
+
+
+def test_same_data_via_two_paths_is_one_test_set(tmp_path):
+    a = _report(tmp_path / "a.json", test_set=None)
+    b = _report(tmp_path / "b.json", test_set=None)
+    c = _report(tmp_path / "c.json", test_set=None)
+    for p, real, h in ((a, "/data/real", "h1"), (b, "/data/./real/", "h1"), (c, "/data/real", "h2")):
+        d = json.loads(p.read_text())
+        d["meta"].update(real=real, real_hash=h)
+        p.write_text(json.dumps(d))
+    assert len(lb.build_table(lb.load_reports([a, b]))) == 2
+    with pytest.raises(ValueError, match="different protocols or test sets"):
+        lb.build_table(lb.load_reports([a, c]))
 
 
 def test_command(tmp_path):
@@ -103,6 +137,9 @@ def test_command(tmp_path):
     assert len(list(tmp_path.glob("l_*.csv"))) == 2
     r = CliRunner().invoke(lb.leaderboard_command, [str(tmp_path / "missing.json")])
     assert r.exit_code == 2
+    r = CliRunner().invoke(lb.leaderboard_command, [str(a), "--md", str(tmp_path / "nodir" / "l.md")])
+    assert r.exit_code == 1 and "does not exist" in r.output and "Traceback" not in r.output
+    assert "| method" not in r.output  # checked before printing anything
 
 
 def test_real_report_roundtrip(tmp_path):

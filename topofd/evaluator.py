@@ -33,7 +33,7 @@ from .parallel import map_chunks
 from .persistence import diagrams as _diagrams
 from .report import Report
 from .topo_fd import PROTOCOLS, LandscapeStats, landscape_stats, topofd_from_stats
-from .uncertainty import MIN_LAYOUTS, Estimate, assign_groups, halves, jackknife, mean_with_se, split_halves
+from .uncertainty import MIN_LAYOUTS, Estimate, Plan, plan, split_halves
 from .wasserstein import pairwise_wasserstein
 
 __all__ = ["Evaluator", "METRICS", "COMPLEXES", "layout_key", "stats_key"]
@@ -115,6 +115,11 @@ class _View:
     def cls(self, k: int, idx=None) -> list:
         rows = self.diagrams if idx is None else [self.diagrams[i] for i in idx]
         return [d[k] for d in rows]
+
+    def subset(self, idx) -> "_View":
+        idx = list(idx)
+        return _View([self.names[i] for i in idx], [self.keys[i] for i in idx], self.counts[idx],
+                     [self.diagrams[i] for i in idx])
 
     def reordered(self, order) -> "_View":
         """The set with its classes in ``order`` (old index per new class)."""
@@ -511,15 +516,23 @@ class Evaluator:
         unc: dict = {}
         meta_sigma: dict = {}
         counts_real = counts_synth = None
+        self._dfs: dict = {}
+        feats = _partner_features(R, pairs, len(S.keys))
+        self._plan = plan(len(S.keys), self.seed, feats)
 
         if "counts" in metrics:
             counts_real = np.array([R.counts[i] for i, _ in pairs])
             counts_synth = np.array([S.counts[j] for _, j in pairs])
-            self._counts(table, counts_real, counts_synth, names, unc, notes)
+            # count pairs are the synthetic layouts in pair order: a plan of their own
+            cplan = plan(len(pairs), self.seed, _partner_features(R, [(i, q) for q, (i, _) in enumerate(pairs)],
+                                                                  len(pairs)))
+            self._counts(table, counts_real, counts_synth, names, unc, notes, cplan)
         if "topofd" in metrics:
             self._topofd(table, R, S, names, both_empty, artifacts, unc, notes)
         if "mmd" in metrics:
             self._mmd(table, R, S, names, both_empty, pairs, meta_sigma, unc, notes)
+        if self.uncertainty and unc:
+            unc["resampling"] = self._plan.describe()
 
         meta = {
             "topofd_version": _version(),
@@ -540,6 +553,9 @@ class Evaluator:
             "order": "each set sorted by layout name (the paper barycenter starts from the first diagram)",
             "uncertainty": unc,
             "reference": (self._reference or {}).get("meta"),
+            "real_hash": digest("real-set", *sorted(R.keys)),
+            **_named_set(R.keys),
+            "se_df": dict(self._dfs),
             "notes": notes,
             "seconds": time.perf_counter() - t0,
         }
@@ -568,17 +584,19 @@ class Evaluator:
         return notes
 
     # ------------------------------------------------------------ counts
-    def _counts(self, table, cr, cs, names, unc, notes):
+    def _counts(self, table, cr, cs, names, unc, notes, cplan: Plan):
         err = (cs - cr).astype(float)
-        est = mean_with_se if self.uncertainty else (lambda x: Estimate(float(np.mean(x))))
+        est = cplan.mean if self.uncertainty else (lambda x: Estimate(float(np.mean(x))))
         for k, c in enumerate(names):
             _put(table, c, "cce", est(np.abs(err[:, k])))
-        _put(table, "mean", "cce", est(np.abs(err).mean(axis=1)))
+        _put(table, "mean", "cce", est(np.abs(err).mean(axis=1)), self._dfs)
         tce = est(np.abs(err.sum(axis=1)))
-        _put(table, "mean", "tce", tce)
+        _put(table, "mean", "tce", tce, self._dfs)
         if self.uncertainty:
-            unc["cce"] = unc["tce"] = (f"analytic: se = sd/sqrt(N) of the per-pair absolute errors, N = {len(err)} "
-                                       "pairs, t interval")
+            unc["cce"] = unc["tce"] = (
+                f"analytic over the N = {len(err)} pairs: se² = sum of squared twin differences of the per-pair "
+                "absolute errors / N², t interval" if cplan.mode == "twins" else
+                f"analytic: se = sd/sqrt(N) of the per-pair absolute errors, N = {len(err)} pairs, t interval")
         if tce.why:
             notes.append(f"count errors: {tce.why}")
 
@@ -591,14 +609,14 @@ class Evaluator:
         values, reps = [], []
         want_se = self.uncertainty and nS >= MIN_LAYOUTS
         if self.protocol == "paper":
-            splits = halves(nS, self.paper_se_splits, self.seed) if want_se and self.paper_se_splits else []
+            splits = self._plan.halves(self.paper_se_splits) if want_se and self.paper_se_splits else []
             method = (f"split halves: {len(splits)} seeded splits of the synthetic set into halves, each half's "
                       f"barycenter from its own first diagram; se = rms(half difference)/2, t_{len(splits)} interval"
                       if splits else None)
         else:
-            lab = assign_groups(nS, self.se_groups, self.seed) if want_se else None
+            lab = self._plan.groups(self.se_groups) if want_se else None
             method = (f"delete-a-group jackknife over the synthetic set, {lab.max() + 1} groups, real set fixed, "
-                      f"t_{lab.max()} interval" if lab is not None else None)
+                      "t interval" if lab is not None else None)
         inf_vals, inf_reps = [], []
         for k, c in enumerate(names):
             if both_empty[k]:
@@ -639,7 +657,7 @@ class Evaluator:
                     v, r = self._grid_infinity(Lr, Ls, lab)
                     inf_vals.append(v)
                     inf_reps.append(r)
-        combine = split_halves if self.protocol == "paper" else jackknife
+        combine = split_halves if self.protocol == "paper" else self._plan.jackknife
         self._fill(table, "topofd", names, values, reps, combine, want_se and bool(method))
         if method:
             unc["topofd"] = method
@@ -650,10 +668,10 @@ class Evaluator:
             notes.append(f"TopoFD: no interval ({why})")
         if self.extrapolate:
             if self.protocol == "grid":
-                self._fill(table, "topofd_inf", names, inf_vals, inf_reps, jackknife, lab is not None)
+                self._fill(table, "topofd_inf", names, inf_vals, inf_reps, self._plan.jackknife, lab is not None)
                 unc["topofd_inf"] = "delete-a-group jackknife of the whole extrapolation" if lab is not None else "none"
             else:
-                self._fill(table, "topofd_inf", names, inf_vals, inf_reps, jackknife, False)
+                self._fill(table, "topofd_inf", names, inf_vals, inf_reps, None, False)
                 unc["topofd_inf"] = ("none: each jackknife replicate would recompute 2 x 8 barycenters per class; "
                                      "use the grid protocol for an extrapolated value with an interval")
             from .extrapolate import FRACTIONS
@@ -677,7 +695,7 @@ class Evaluator:
         if with_se and all(reps[k] for k in defined):
             mr = np.mean([np.asarray(reps[k], float) for k in defined], axis=0)
             mr = [tuple(x) for x in mr] if mr.ndim == 2 else list(mr)
-            _put(table, "mean", col, combine(mv, mr))
+            _put(table, "mean", col, combine(mv, mr), self._dfs)
         else:
             _put(table, "mean", col, Estimate(mv))
 
@@ -730,7 +748,9 @@ class Evaluator:
         if unbiased and (nr < 2 or ns < 2):
             raise ValueError(f"the unbiased MMD needs at least 2 layouts per set (real {nr}, synthetic {ns})")
         want_se = self.uncertainty and ns >= MIN_LAYOUTS
-        lab = assign_groups(ns, self.se_groups, self.seed) if want_se else None
+        mplan = self._plan if len(sub_s) == nS else plan(
+            ns, self.seed, _partner_features(R.subset(sub_r), sub_pairs, ns))
+        lab = mplan.groups(self.se_groups) if want_se else None
         values, reps = [], []
         for k, c in enumerate(names):
             if both_empty[k]:
@@ -755,11 +775,11 @@ class Evaluator:
             if self.permutations:
                 table.loc[c, "mmd_p"] = permutation_p(K, nr, v, self.permutations, self.seed, unbiased=unbiased,
                                                       pairs=sub_pairs)
-        self._fill(table, "mmd", names, values, reps, jackknife, lab is not None)
+        self._fill(table, "mmd", names, values, reps, mplan.jackknife, lab is not None)
         if "mmd_p" in table:
             table.loc["mean", "mmd_p"] = np.nan
         unc["mmd"] = (f"delete-a-group jackknife over the synthetic set, {lab.max() + 1} groups, real set and kernel "
-                      f"width fixed, t_{lab.max()} interval" if lab is not None
+                      "width fixed, t interval" if lab is not None
                       else f"none ({ns} synthetic layouts: fewer than {MIN_LAYOUTS})" if self.uncertainty else "none")
         if self.mmd_samples is not None and (self.mmd_samples < nR or self.mmd_samples < nS):
             notes.append(f"MMD on a random subset of at most {self.mmd_samples} layouts per set (seed {self.seed})")
@@ -796,14 +816,47 @@ class _ChunkFn:
         return _diagram_chunk(point_sets, self.complex)
 
 
+def _partner_features(R: _View, pairs, n_synth: int) -> np.ndarray | None:
+    """Per synthetic layout, a summary of its real partner — per class: cell
+    count, number of H1 points, total and largest H1 persistence — for
+    matching twins; ``None`` unless every synthetic layout has a partner."""
+    if not pairs:
+        return None
+    partner = np.full(n_synth, -1)
+    for i, j in pairs:
+        partner[j] = i
+    if (partner < 0).any():
+        return None
+    C = R.counts.shape[1]
+    F = np.zeros((len(R.keys), 4 * C))
+    for i, row in enumerate(R.diagrams):
+        for k, d in enumerate(row):
+            p = d[:, 1] - d[:, 0] if len(d) else np.zeros(0)
+            F[i, 4 * k:4 * k + 4] = (R.counts[i, k], len(d), p.sum(), p.max() if len(p) else 0.0)
+    return F[partner]
+
+
+def _named_set(keys) -> dict:
+    """``dataset`` / ``test_set`` of the report when the real set is exactly a
+    named reference set (published rows can then join its leaderboard)."""
+    from .reference import bundled_match
+
+    name = bundled_match(keys)
+    if name is None:
+        return {}
+    return {"dataset": name.split(":")[0], "test_set": name}
+
+
 def _gauss(L: np.ndarray):
     return L.mean(axis=0), np.atleast_2d(np.cov(L, rowvar=False))
 
 
-def _put(table, row, col, e: Estimate) -> None:
+def _put(table, row, col, e: Estimate, dfs: dict | None = None) -> None:
     table.loc[row, col] = e.value
     if e.se is not None:
         table.loc[row, [f"{col}_se", f"{col}_lo", f"{col}_hi"]] = [e.se, e.lo, e.hi]
+        if dfs is not None and row == "mean":
+            dfs[col] = e.df
 
 
 _COLUMN_ORDER = ("topofd", "topofd_inf", "mmd", "cce", "tce")

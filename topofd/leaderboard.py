@@ -7,15 +7,23 @@ Reports computed under different protocols or on different test sets are
 never ranked together: :func:`build_table` refuses them with a ``ValueError``
 and :func:`build_tables` groups them, one table per (protocol, test set).
 
+Recomputed rows carry their standard errors (``TopoFD se`` etc., from the
+reports' intervals); the column ``vs above`` marks a row whose mean TopoFD
+is not distinguishable from the row above it: a two-sided Welch t-test on
+the two rows' standard errors (independent synthetic sets scored against the
+same real set, so the variance of the difference is the sum), p ≥ 0.05.
+
 Published rows (numbers quoted from a paper, never recomputed) come from
-:data:`PUBLISHED` or from a user file (:func:`load_published`) and are marked
-``published, not recomputed``.  They join a table only under the ``paper``
-protocol on the dataset they were published for.
+:data:`PUBLISHED` (the TopoCellGen paper's Table 1, both datasets) or from a
+user file (:func:`load_published`) and are marked ``published, not
+recomputed``, without intervals (none were published).  They join a table
+only under the ``paper`` protocol on the dataset they were published for.
 """
 from __future__ import annotations
 
 import json
 import math
+from importlib import resources
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -30,14 +38,21 @@ __all__ = [
 RECOMPUTED = "recomputed"
 QUOTED = "published, not recomputed"
 
-# The TopoCellGen paper's Table 1 rows (ADM, TMCCG, Spatial Diffusion,
-# TopoCellGen) per dataset.  ``None``: the paper could not be consulted where
-# this module was written (no network; the text found offline stops before
-# the table), so no number is quoted rather than one from memory.  Fill a
-# list of row dicts (keys as in :func:`load_published`) with the page they
-# come from to enable them.
-PUBLISHED: dict[str, list[dict] | None] = {"brca-m2c": None, "lizard": None}
 PUBLISHED_METHODS = ("ADM", "TMCCG", "Spatial Diffusion", "TopoCellGen")
+
+
+def _bundled_published() -> dict[str, list[dict]]:
+    # Table 1 of Xu et al., "TopoCellGen", CVPR 2025, as printed (both datasets)
+    text = (resources.files("topofd") / "data" / "published" / "topocellgen_cvpr2025_table1.json").read_text()
+    out: dict[str, list[dict]] = {}
+    for r in json.loads(text):
+        out.setdefault(str(r["dataset"]).lower(), []).append(r)
+    return out
+
+
+# The TopoCellGen paper's Table 1 rows per dataset ({dataset: [row]}, keys as
+# in :func:`load_published`): quoted, never recomputed.
+PUBLISHED: dict[str, list[dict]] = _bundled_published()
 
 
 # --------------------------------------------------------------------- input
@@ -104,6 +119,9 @@ def report_group(report: dict) -> tuple[str, str]:
     it, else the real source and its number of layouts."""
     meta = report.get("meta", {})
     test = meta.get("test_set") or f"{meta.get('real', '?')} (n={meta.get('n_real', '?')})"
+    if meta.get("real_hash"):
+        # the data decide, not the typed path: a content hash of the real set
+        test = f"{meta.get('test_set') or 'real set'} (n={meta.get('n_real', '?')}, {str(meta['real_hash'])[:12]})"
     return str(report["protocol"]), str(test)
 
 
@@ -124,11 +142,15 @@ def _row(report: dict, classes: Sequence[str]) -> dict:
     row = {"method": method_name(report), "source": RECOMPUTED}
     for c in classes:
         row[f"CCE {c}"] = _num(per.get(c, {}).get("cce"))
-    row["TCE"] = _num(mean.get("tce"))
-    row["TopoFD"] = _num(mean.get("topofd"))
+    dfs = meta.get("se_df") or {}
+    for col, key in (("TCE", "tce"), ("TopoFD", "topofd"), ("MMD", "mmd")):
+        row[col] = _num(mean.get(key))
+        if mean.get(f"{key}_se") is not None:
+            row[f"{col} se"] = _num(mean.get(f"{key}_se"))
+            row[f"{col} lo"], row[f"{col} hi"] = _num(mean.get(f"{key}_lo")), _num(mean.get(f"{key}_hi"))
+            row[f"{col} df"] = dfs.get(key)
     for c in classes:
         row[f"TopoFD {c}"] = _num(per.get(c, {}).get("topofd"))
-    row["MMD"] = _num(mean.get("mmd"))
     fid = mean.get("fid", meta.get("fid"))
     if fid is not None:
         row["FID"] = _num(fid)
@@ -193,24 +215,52 @@ def build_table(reports: Sequence[dict], published: bool | dict = True, *, datas
         quoted = table.get(dataset)
         if quoted:
             rows += _published_rows(quoted, classes)
-        elif dataset in PUBLISHED and not isinstance(published, dict):
-            notes.append(f"published rows for {dataset} ({', '.join(PUBLISHED_METHODS)}): not available here "
-                         "(the paper's Table 1 could not be consulted offline; no number is quoted from memory)")
+        elif not isinstance(published, dict):
+            notes.append(f"no published rows for dataset {dataset!r}")
+        if quoted:
+            notes.append("published rows: as printed in their paper (TopoCellGen, CVPR 2025, Table 1 for the "
+                         "bundled ones), not recomputed, no intervals published")
     elif published is not False and protocol != "paper":
         notes.append(f"published rows are shown only under the paper protocol (this table: {protocol})")
     df = pd.DataFrame(rows)
     if not per_class_topofd:
-        df = df.drop(columns=[c for c in df.columns if c.startswith("TopoFD ")])
+        df = df.drop(columns=[f"TopoFD {c}" for c in classes if f"TopoFD {c}" in df])
     for col in ("n_real", "n_synth", "mmd_samples"):
         if col in df and df[col].isna().all():
             df = df.drop(columns=col)
     df = df.sort_values("TopoFD", na_position="last", kind="stable").reset_index(drop=True)
+    if "TopoFD se" in df:
+        df["vs above"] = _ties(df)
+        notes.append("vs above: '≈' = mean TopoFD not distinguishable from the row above (two-sided Welch t-test "
+                     "on the rows' standard errors, p ≥ 0.05); '>' = higher than the row above at p < 0.05")
     mmd_n = {r.get("meta", {}).get("mmd_samples") for r in reports}
     if mmd_n - {None}:
         notes.append("MMD on a random subset of at most " + "/".join(str(x) for x in sorted(mmd_n - {None}))
                      + " layouts per set")
     df.attrs.update(protocol=protocol, test_set=test_set, dataset=dataset, notes=notes)
     return df
+
+
+def _ties(df: pd.DataFrame) -> list[str]:
+    from scipy import stats
+
+    out = [""]
+    for i in range(1, len(df)):
+        a, b = df.iloc[i - 1], df.iloc[i]
+        sa, sb = _num(a.get("TopoFD se")), _num(b.get("TopoFD se"))
+        if not (math.isfinite(sa) and math.isfinite(sb)) or sa + sb == 0:
+            out.append("")
+            continue
+        da, db = a.get("TopoFD df"), b.get("TopoFD df")
+        va, vb = sa**2, sb**2
+        if da and db and math.isfinite(_num(da)) and math.isfinite(_num(db)):
+            dof = (va + vb) ** 2 / (va**2 / float(da) + vb**2 / float(db))
+        else:
+            dof = math.inf
+        t = (b["TopoFD"] - a["TopoFD"]) / math.sqrt(va + vb)
+        p = float(2 * stats.t.sf(abs(t), dof)) if math.isfinite(dof) else float(2 * stats.norm.sf(abs(t)))
+        out.append(f"≈ (p={p:.2f})" if p >= 0.05 else f"> (p={p:.3f})")
+    return out
 
 
 def build_tables(reports: Sequence[dict], published: bool | dict = True, **kw) -> dict[tuple[str, str], pd.DataFrame]:
@@ -235,9 +285,14 @@ def _fmt(v, col: str) -> str:
     return f"{v:.2f}"
 
 
+_DETAIL = (" se", " lo", " hi", " df")
+
+
 def to_markdown(df: pd.DataFrame, title: str | None = None) -> str:
-    """A GitHub Markdown table; ``df.attrs`` notes follow it as a list."""
-    cols = list(df.columns)
+    """A GitHub Markdown table (``value ± se`` where a row has an interval;
+    bounds and degrees of freedom stay in the CSV); ``df.attrs`` notes
+    follow it as a list."""
+    cols = [c for c in df.columns if not c.endswith(_DETAIL)]
     lines = []
     if title is None and df.attrs.get("protocol"):
         title = f"protocol `{df.attrs['protocol']}`, test set: {df.attrs.get('test_set', '?')}"
@@ -245,8 +300,15 @@ def to_markdown(df: pd.DataFrame, title: str | None = None) -> str:
         lines += [f"**{title}**", ""]
     lines.append("| " + " | ".join(cols) + " |")
     lines.append("|" + "|".join("---" if c in ("method", "source") else "---:" for c in cols) + "|")
+    def cell(r, c):
+        s = _fmt(r[c], c)
+        se = r.get(f"{c} se")
+        if s != "—" and se is not None and not (isinstance(se, float) and math.isnan(se)):
+            s += f" ± {_fmt(se, c)}"
+        return s
+
     for _, r in df.iterrows():
-        lines.append("| " + " | ".join(_fmt(r[c], c) for c in cols) + " |")
+        lines.append("| " + " | ".join(cell(r, c) for c in cols) + " |")
     notes = df.attrs.get("notes") or []
     if notes:
         lines.append("")
@@ -257,7 +319,9 @@ def to_markdown(df: pd.DataFrame, title: str | None = None) -> str:
 def to_csv(df: pd.DataFrame, path: str | Path | None = None) -> str:
     text = df.to_csv(index=False, float_format="%.6g")
     if path is not None:
-        Path(path).write_text(text)
+        from .files import atomic_write_bytes
+
+        atomic_write_bytes(Path(path), text.encode())
     return text
 
 
@@ -279,9 +343,10 @@ def leaderboard_command(reports, md_path, csv_path, group, dataset, published_pa
                         html_path):
     """Rank JSON reports of `topofd compare --json` in the layout of the
     TopoCellGen paper's Table 1, sorted by TopoFD."""
-    from .cli import _check_writable_file, atomic_write_bytes  # late: topofd.cli imports this module
+    from .files import atomic_write_bytes, check_writable_file
 
-    _check_writable_file(html_path, "--html")
+    for p, what in ((md_path, "--md"), (csv_path, "--csv"), (html_path, "--html")):
+        check_writable_file(Path(p) if p else None, what)
     try:
         data = load_reports(reports)
         published: bool | dict = False if no_published else (load_published(published_path) if published_path else True)
@@ -292,7 +357,7 @@ def leaderboard_command(reports, md_path, csv_path, group, dataset, published_pa
     md = "\n".join(to_markdown(df) for df in tables.values())
     click.echo(md, nl=False)
     if md_path:
-        Path(md_path).write_text(md)
+        atomic_write_bytes(Path(md_path), md.encode())
     if csv_path:
         if len(tables) == 1:
             to_csv(next(iter(tables.values())), csv_path)

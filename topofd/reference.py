@@ -202,6 +202,19 @@ def _bundled_index():
     return by_key, by_stats
 
 
+def bundled_match(keys) -> str | None:
+    """The named set whose layouts are exactly ``keys`` (any order), or ``None``."""
+    want = sorted(keys)
+    for name in NAMED:
+        try:
+            ref = load_reference(name)
+        except ValueError:
+            continue
+        if len(ref.keys) == len(want) and sorted(ref.keys) == want:
+            return name
+    return None
+
+
 def bundled_diagrams(key: str):
     hit = _bundled_index()[0].get(key)
     return None if hit is None else [d.copy() for d in hit[0].diagrams[hit[1]]]

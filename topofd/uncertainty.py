@@ -38,7 +38,7 @@ import numpy as np
 from scipy import stats
 
 __all__ = ["MIN_LAYOUTS", "Estimate", "assign_groups", "jackknife", "split_halves", "mean_with_se", "interval",
-           "halves"]
+           "halves", "match_twins", "Plan", "plan"]
 
 MIN_LAYOUTS = 10
 LEVEL = 0.95
@@ -127,3 +127,143 @@ def grouped(value: float, n: int, n_groups: int, seed: int, leave_out: Callable[
         return Estimate(value, why=f"{n} synthetic layouts: fewer than {MIN_LAYOUTS}, no interval")
     lab = assign_groups(n, n_groups, seed)
     return jackknife(value, [leave_out(lab != g) for g in range(lab.max() + 1)])
+
+
+# ------------------------------------------------- conditional resampling
+def match_twins(features: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pair items whose conditions are alike: greedy nearest-neighbour
+    matching on the standardised ``features`` (one row per item).  Returns
+    ``(pairs (P, 2), leftover indices)``; ties are broken by a seeded
+    random order, so the result depends only on the features and ``seed``."""
+    from scipy.spatial import cKDTree
+
+    F = np.asarray(features, float)
+    n = len(F)
+    sd = F.std(axis=0)
+    Z = (F[:, sd > 0] - F[:, sd > 0].mean(axis=0)) / sd[sd > 0] if (sd > 0).any() else np.zeros((n, 1))
+    g = np.random.default_rng([int(seed), 0x7713])
+    jitter = g.random(n)  # the tie-break order
+    free = np.ones(n, dtype=bool)
+    pairs = []
+    k = min(n, 12)
+    tree = cKDTree(Z)
+    while free.sum() > 1:
+        ids = np.flatnonzero(free)
+        d, nb = tree.query(Z[ids], k=min(k, n))
+        d, nb = d.reshape(len(ids), -1), nb.reshape(len(ids), -1)
+        i_rep = np.repeat(ids, nb.shape[1])
+        cand = np.stack([i_rep, nb.ravel(), d.ravel()], axis=1)
+        cand = cand[(cand[:, 0] != cand[:, 1])]
+        order = np.lexsort((jitter[cand[:, 0].astype(int)] + jitter[cand[:, 1].astype(int)], cand[:, 2]))
+        made = 0
+        for i, j, _ in cand[order]:
+            i, j = int(i), int(j)
+            if free[i] and free[j]:
+                pairs.append((i, j))
+                free[i] = free[j] = False
+                made += 1
+        if made == 0:
+            if k >= n:  # nothing left to reach: pair the rest in their random order
+                rest = np.flatnonzero(free)[np.argsort(jitter[free])]
+                pairs += [(int(a), int(b)) for a, b in zip(rest[0::2], rest[1::2])]
+                free[rest[: 2 * (len(rest) // 2)]] = False
+                break
+            k = min(n, 2 * k)
+    return np.array(pairs, dtype=np.int64).reshape(-1, 2), np.flatnonzero(free)
+
+
+@dataclass
+class Plan:
+    """How the synthetic set of one comparison is resampled.
+
+    ``iid`` (unpaired sets): the synthetic layouts are treated as an
+    independent sample of the generator; seeded random groups and halves.
+
+    ``twins`` (every synthetic layout generated from, and paired with, a real
+    one): the conditions are fixed by the real set, so the spread a reader
+    cares about is the *conditional* one, without the differences between
+    the real windows the layouts were generated from (which the iid
+    jackknife would count, making intervals too wide).  Synthetic layouts
+    whose real partners are alike (:func:`match_twins` on the partners'
+    counts and H1 summaries) form twin pairs; the two members always land in
+    twin groups (2h, 2h+1) or in opposite halves, and the variance comes
+    from differences between twins only — the matched-pair difference
+    estimator of a conditional variance (cf. Abadie & Imbens 2006), applied
+    to jackknife pseudo-values.
+    """
+
+    n: int
+    seed: int
+    twins: np.ndarray | None = None  # (P, 2) pairs of synthetic indices
+    leftover: np.ndarray | None = None
+
+    @property
+    def mode(self) -> str:
+        return "iid" if self.twins is None else "twins"
+
+    def groups(self, n_groups: int) -> np.ndarray:
+        if self.twins is None:
+            return assign_groups(self.n, n_groups, self.seed)
+        G = max(2, min(n_groups - n_groups % 2, 2 * len(self.twins)))
+        g = np.random.default_rng([int(self.seed), 0x6A4C])
+        lab = np.empty(self.n, dtype=np.int64)
+        order = g.permutation(len(self.twins))
+        flip = g.random(len(self.twins)) < 0.5
+        h = np.arange(len(self.twins)) % (G // 2)
+        a, b = self.twins[order, 0], self.twins[order, 1]
+        lab[np.where(flip, b, a)] = 2 * h
+        lab[np.where(flip, a, b)] = 2 * h + 1
+        if self.leftover is not None and len(self.leftover):
+            lab[self.leftover] = g.integers(0, G, len(self.leftover))
+        return lab
+
+    def jackknife(self, value: float, replicates) -> Estimate:
+        r = np.asarray(replicates, float)
+        if self.twins is None:
+            return jackknife(value, r)
+        G = len(r)
+        pseudo = G * value - (G - 1) * r
+        d = pseudo[0::2] - pseudo[1::2]
+        if len(d) < 1:
+            return Estimate(value, why="fewer than 2 jackknife groups")
+        se = np.sqrt(np.mean(d**2) / (2 * G))
+        return _estimate(value, se, len(d))
+
+    def halves(self, n_splits: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        if self.twins is None:
+            return halves(self.n, n_splits, self.seed)
+        g = np.random.default_rng([int(self.seed), 0x5A20])
+        out = []
+        for _ in range(n_splits):
+            flip = g.random(len(self.twins)) < 0.5
+            A = list(np.where(flip, self.twins[:, 1], self.twins[:, 0]))
+            B = list(np.where(flip, self.twins[:, 0], self.twins[:, 1]))
+            for i in (self.leftover if self.leftover is not None else []):
+                (A if g.random() < 0.5 else B).append(int(i))
+            out.append((np.sort(np.array(A, dtype=np.int64)), np.sort(np.array(B, dtype=np.int64))))
+        return out
+
+    def mean(self, x: np.ndarray) -> Estimate:
+        """Mean of per-item values (count errors) with its standard error."""
+        x = np.asarray(x, float)
+        if self.twins is None or len(self.twins) < MIN_LAYOUTS // 2:
+            return mean_with_se(x)
+        d = x[self.twins[:, 0]] - x[self.twins[:, 1]]
+        se = np.sqrt(np.sum(d**2)) / len(x)
+        return _estimate(float(x.mean()), float(se), len(d))
+
+    def describe(self) -> str:
+        if self.twins is None:
+            return "synthetic layouts resampled as an independent sample (unpaired sets)"
+        return (f"conditional on the real set: {len(self.twins)} twin pairs of synthetic layouts whose real "
+                "partners are alike (counts and H1 summaries), variance from differences between twins")
+
+
+def plan(n: int, seed: int, partner_features: np.ndarray | None = None) -> Plan:
+    """The resampling plan of a synthetic set of ``n`` layouts
+    (``partner_features``: per synthetic layout, features of its real
+    partner; ``None`` when the sets are not paired one to one)."""
+    if partner_features is None or n < 4:
+        return Plan(n, seed)
+    tw, left = match_twins(partner_features, seed)
+    return Plan(n, seed, tw, left)
