@@ -8,19 +8,24 @@ sample-size bias.
                 (topofd's ``grid`` protocol);
 * ``grid20``    the same with 20 bins;
 * ``grid_inf``  ``grid`` extrapolated to infinitely many layouts
-                (:mod:`topofd.extrapolate`);
+                (:mod:`topofd.extrapolate`; paired sets subsampled by pairs);
 * ``pca10``     FD of the ``grid`` landscapes projected on the real set's top
                 10 principal components;
+* ``gridq``     FD of landscapes sampled on [0, 99th percentile of the real
+                deaths] (fixed by the real set alone: a range that converges
+                with the number of windows), 100 bins; ``gridq20``: 20 bins;
+                ``gridq20_inf``: ``gridq20`` extrapolated;
 * ``kid_land``  unbiased MMD² with the cubic polynomial kernel
                 k(x, y) = (xᵀy / d + 1)³ (the KID kernel, Bińkowski et al.
-                2018) on landscapes sampled on the real set's range
-                [0, max real death] (100 bins), scaled by the real set's RMS
-                landscape value;
+                2018) on landscapes sampled on [0, 99th percentile of the real
+                deaths] (100 bins: a range that converges with the number of
+                windows, where a maximum keeps growing), scaled by the real
+                set's RMS landscape value;
 * ``rbf_land``  unbiased MMD² with a Gaussian kernel on the same vectors,
                 bandwidth² = 2 tr Σ_real (the mean squared distance between
                 two real landscapes);
 * ``kid_pi``    KID on persistence images (Adams et al. 2017: birth ×
-                persistence, 20 × 20 pixels on the real set's range,
+                persistence, 20 × 20 pixels on the real set's 99th-percentile range,
                 Gaussian σ = one pixel, linear persistence weight).
 
 All MMD-type candidates leave each synthetic layout's own real counterpart
@@ -36,7 +41,8 @@ from topofd.frechet import FrechetTo, frechet_distance
 from topofd.landscapes import landscapes_on, shared_sampling
 from topofd.mmd import mmd2, pair_mask
 
-CANDIDATES = ("grid", "grid20", "grid_inf", "pca10", "kid_land", "rbf_land", "kid_pi")
+CANDIDATES = ("grid", "grid20", "grid_inf", "pca10", "gridq", "gridq20", "gridq20_inf", "kid_land", "rbf_land",
+              "kid_pi")
 
 
 def _gauss(L):
@@ -48,9 +54,15 @@ def _grid_L(dr, ds, n_bins):
     return landscapes_on(dr, t), landscapes_on(ds, t)
 
 
+def _real_top(dr, col=1, q=0.99):
+    """A range end that converges as the set grows: the 99th percentile of
+    the real deaths (a maximum keeps growing with the number of windows)."""
+    vals = np.concatenate([d[:, col] if col < 2 else d[:, 1] - d[:, 0] for d in dr if len(d)] or [np.ones(1)])
+    return float(np.quantile(vals, q)) or 1.0
+
+
 def _real_range_L(dr, ds, n_bins=100):
-    top = max((float(d[:, 1].max()) for d in dr if len(d)), default=1.0)
-    t = np.linspace(0.0, top, n_bins)
+    t = np.linspace(0.0, _real_top(dr), n_bins)
     return landscapes_on(dr, t), landscapes_on(ds, t)
 
 
@@ -100,7 +112,15 @@ def score(name: str, dr, ds, pairs=None, seed: int = 0) -> float:
         def fd(ir, js):
             return FrechetTo(*_gauss(Lr[ir]))(*_gauss(Ls[js]))
 
-        return extrapolated(fd, len(Lr), len(Ls), FRACTIONS, seed=seed)[0]
+        one_to_one = pairs if pairs and len(pairs) == len(Lr) == len(Ls) else None
+        return extrapolated(fd, len(Lr), len(Ls), FRACTIONS, seed=seed, pairs=one_to_one)[0]
+    if name in ("gridq", "gridq20", "gridq20_inf"):
+        Lr, Ls = _real_range_L(dr, ds, 100 if name == "gridq" else 20)
+        if name != "gridq20_inf":
+            return frechet_distance(*_gauss(Lr), *_gauss(Ls))
+        one_to_one = pairs if pairs and len(pairs) == len(Lr) == len(Ls) else None
+        return extrapolated(lambda ir, js: FrechetTo(*_gauss(Lr[ir]))(*_gauss(Ls[js])), len(Lr), len(Ls),
+                            FRACTIONS, seed=seed, pairs=one_to_one)[0]
     if name == "pca10":
         Lr, Ls = _grid_L(dr, ds, 100)
         mu = Lr.mean(axis=0)
@@ -111,9 +131,7 @@ def score(name: str, dr, ds, pairs=None, seed: int = 0) -> float:
         Lr, Ls = _scaled(*_real_range_L(dr, ds))
         return _mmd_vectors(Lr, Ls, "poly" if name == "kid_land" else "rbf", pairs)
     if name == "kid_pi":
-        nz = [d for d in dr if len(d)]
-        b_max = max((float(d[:, 0].max()) for d in nz), default=1.0) or 1.0
-        p_max = max((float((d[:, 1] - d[:, 0]).max()) for d in nz), default=1.0) or 1.0
+        b_max, p_max = _real_top(dr, 0), _real_top(dr, 2)
         Ir, Is = _scaled(persistence_images(dr, b_max, p_max), persistence_images(ds, b_max, p_max))
         return _mmd_vectors(Ir, Is, "poly", pairs)
     raise ValueError(f"unknown candidate {name!r}")

@@ -138,3 +138,39 @@ def test_no_uncertainty_option():
     real, synth = _layouts(15, 0), _layouts(15, 1, suffix="_gen")
     t = topofd.compare(real, synth, protocol="grid", uncertainty=False).table
     assert not [c for c in t.columns if c.endswith("_se")]
+
+
+def test_twin_plan_estimates_the_conditional_spread():
+    """Paired sets: the synthetic layout i is generated from real window i,
+    so another draw keeps the windows; the spread wanted excludes the
+    differences between windows.  Simulated: condition c_i heterogeneous,
+    value e_i = c_i / 10 + N(0, 1) noise; the spread over redraws of the mean
+    is 1/sqrt(N), the iid standard error counts the window heterogeneity too."""
+    from topofd.uncertainty import plan
+
+    rng = np.random.default_rng(0)
+    N = 400
+    c = rng.uniform(0, 100, N)
+    p = plan(N, seed=1, partner_features=c[:, None])
+    assert p.mode == "twins" and len(p.twins) == N // 2
+    assert np.median(np.abs(c[p.twins[:, 0]] - c[p.twins[:, 1]])) < 1.0  # twins are alike
+    twin_se, iid_se = [], []
+    for _ in range(200):
+        e = c / 10 + rng.normal(size=N)
+        twin_se.append(p.mean(e).se)
+        iid_se.append(mean_with_se(e).se)
+    truth = 1 / np.sqrt(N)
+    assert 0.85 < np.mean(twin_se) / truth < 1.2
+    assert np.mean(iid_se) / truth > 2.5
+    # jackknife over twin groups: a mean statistic gives the same answer
+    lab = p.groups(20)
+    assert set(np.bincount(lab)) <= {N // 20}
+    e = c / 10 + rng.normal(size=N)
+    est = p.jackknife(e.mean(), [e[lab != g].mean() for g in range(20)])
+    assert 0.5 < est.se / truth < 1.6 and est.df == 10
+    # halves keep twins apart
+    for a, b in p.halves(3):
+        assert len(set(a) & set(b)) == 0 and len(a) == len(b) == N // 2
+        side = np.zeros(N, int)
+        side[b] = 1
+        assert (side[p.twins[:, 0]] != side[p.twins[:, 1]]).all()

@@ -103,22 +103,25 @@ def _nan_to_none(o):
 
 
 # ------------------------------------------------------------- reporting
-def _report_skipped(report) -> None:
+def _warn_skipped(items) -> None:
     """Unreadable files (--skip-bad) listed one by one; files that are not
     layouts (a README, a report) summed up in one line."""
-    skipped = (getattr(report, "meta", {}) or {}).get("skipped") or []
-    items = [x for v in skipped.values() for x in v] if isinstance(skipped, dict) else list(skipped)
     from .io import Skipped
 
     bad = [x for x in items if not isinstance(x, Skipped) or x.unreadable]
     other = [x for x in items if isinstance(x, Skipped) and not x.unreadable]
+    if other:
+        names = ", ".join(Path(x.path).name for x in other[:5]) + (", ..." if len(other) > 5 else "")
+        _warn(f"skipped {len(other)} file(s) that are not layouts: {names}")
     if bad:
         _warn(f"skipped {len(bad)} unreadable file(s):")
         for x in bad:
             click.echo(f"  {x}", err=True)
-    if other:
-        names = ", ".join(Path(x.path).name for x in other[:3]) + (", ..." if len(other) > 3 else "")
-        _warn(f"skipped {len(other)} file(s) that are not layouts ({names})")
+
+
+def _report_skipped(report) -> None:
+    skipped = (getattr(report, "meta", {}) or {}).get("skipped") or []
+    _warn_skipped([x for v in skipped.values() for x in v] if isinstance(skipped, dict) else list(skipped))
 
 
 def write_outputs(report, json_path=None, csv_path=None, plots_dir=None, html_path=None) -> list[Path]:
@@ -446,10 +449,7 @@ def stats(real, out_path, fmt, classes, colors, x_col, y_col, class_col, canvas,
     opts = _reader_options(colors, x_col, y_col, class_col, _canvas(canvas), channels, threshold)
     layouts, skipped = read_layouts(real, format=fmt, classes=_csv_list(classes, "--classes"), skip_bad=skip_bad,
                                     **opts)
-    if skipped:
-        _warn(f"skipped {len(skipped)} unreadable file(s):")
-        for x in skipped:
-            click.echo(f"  {x}", err=True)
+    _warn_skipped(skipped)
     if not layouts:
         raise DataError(f"{real}: no readable layouts")
     ev = Evaluator(("topofd",), complex=complex_, n_jobs=jobs, progress=_progress(quiet))
@@ -597,15 +597,7 @@ def baseline(kind, real_dir, out_dir, sigma, seed, cell, fmt, classes, colors, x
     opts = _reader_options(colors, x_col, y_col, class_col, _canvas(canvas), channels, threshold)
     layouts, skipped = read_layouts(real_dir, format=fmt, classes=_csv_list(classes, "--classes"),
                                     skip_bad=skip_bad, **opts)
-    others = [s for s in skipped if not getattr(s, "unreadable", True)]
-    if others:
-        names = ", ".join(Path(s.path).name for s in others[:5]) + (", ..." if len(others) > 5 else "")
-        _warn(f"skipped {len(others)} file(s) that are not layouts: {names}")
-    bad = [s for s in skipped if getattr(s, "unreadable", True)]
-    if bad:
-        _warn(f"skipped {len(bad)} unreadable file(s):")
-        for s in bad:
-            click.echo(f"  {s}", err=True)
+    _warn_skipped(skipped)
     if not layouts:
         raise DataError(f"{real_dir}: no readable layouts")
     missing = [l.name for l in layouts if l.shape is None]

@@ -528,7 +528,7 @@ class Evaluator:
                                                                   len(pairs)))
             self._counts(table, counts_real, counts_synth, names, unc, notes, cplan)
         if "topofd" in metrics:
-            self._topofd(table, R, S, names, both_empty, artifacts, unc, notes)
+            self._topofd(table, R, S, names, both_empty, artifacts, unc, notes, pairs)
         if "mmd" in metrics:
             self._mmd(table, R, S, names, both_empty, pairs, meta_sigma, unc, notes)
         if self.uncertainty and unc:
@@ -601,7 +601,7 @@ class Evaluator:
             notes.append(f"count errors: {tce.why}")
 
     # ------------------------------------------------------------ TopoFD
-    def _topofd(self, table, R, S, names, both_empty, artifacts, unc, notes):
+    def _topofd(self, table, R, S, names, both_empty, artifacts, unc, notes, pairs=None):
         C = len(names)
         nR, nS = len(R.keys), len(S.keys)
         if nR < 2 or nS < 2:
@@ -640,7 +640,7 @@ class Evaluator:
                                     landscape_real=sr.mu, landscape_synth=ss.mu,
                                     landscape_x_real=sr.mu_x, landscape_x_synth=ss.mu_x)
                 if self.extrapolate:
-                    inf_vals.append(self._paper_infinity(dr, ds, R.keys))
+                    inf_vals.append(self._paper_infinity(dr, ds, _one_to_one(pairs, nR, nS)))
                     inf_reps.append(None)
             else:
                 sampling = shared_sampling([*dr, *ds], self.n_bins)
@@ -654,7 +654,7 @@ class Evaluator:
                 artifacts[c].update(landscape_real=sr.mu, landscape_synth=ss.mu,
                                     landscape_x_real=sr.mu_x, landscape_x_synth=ss.mu_x)
                 if self.extrapolate:
-                    v, r = self._grid_infinity(Lr, Ls, lab)
+                    v, r = self._grid_infinity(Lr, Ls, lab, _one_to_one(pairs, nR, nS))
                     inf_vals.append(v)
                     inf_reps.append(r)
         combine = split_halves if self.protocol == "paper" else self._plan.jackknife
@@ -713,21 +713,29 @@ class Evaluator:
             self._cache.put_stats(key, s)
         return s
 
-    def _grid_infinity(self, Lr, Ls, lab):
+    def _grid_infinity(self, Lr, Ls, lab, pairs):
+        """TopoFD∞ and its jackknife replicates.  Paired sets are subsampled
+        by pairs (the same windows on both sides); a replicate leaves out a
+        group of synthetic layouts and, when paired, their real partners."""
         from .extrapolate import FRACTIONS, extrapolated
 
-        def value(Ls_):
-            def score(ir, js):
-                mu_r, s_r = _gauss(Lr[ir])
-                return FrechetTo(mu_r, s_r)(*_gauss(Ls_[js]))
+        def score(ir, js):
+            mu_r, s_r = _gauss(Lr[ir])
+            return FrechetTo(mu_r, s_r)(*_gauss(Ls[js]))
 
-            return extrapolated(score, len(Lr), len(Ls_), FRACTIONS, seed=self.seed)[0]
+        def value(keep):
+            js = np.flatnonzero(keep)
+            if pairs is None:
+                return extrapolated(lambda ir, jj: score(ir, js[jj]), len(Lr), len(js), FRACTIONS,
+                                    seed=self.seed)[0]
+            sub = [(i, j) for i, j in pairs if keep[j]]
+            return extrapolated(score, len(Lr), len(Ls), FRACTIONS, seed=self.seed, pairs=sub)[0]
 
-        v = value(Ls)
-        reps = [value(Ls[lab != g]) for g in range(lab.max() + 1)] if lab is not None else []
+        v = value(np.ones(len(Ls), dtype=bool))
+        reps = [value(lab != g) for g in range(lab.max() + 1)] if lab is not None else []
         return v, reps
 
-    def _paper_infinity(self, dr, ds, keys_r):
+    def _paper_infinity(self, dr, ds, pairs):
         from .extrapolate import FRACTIONS, extrapolated
 
         kw = dict(n_bins=self.n_bins, n_layers=self.n_layers, n_threads=self.n_jobs)
@@ -737,7 +745,7 @@ class Evaluator:
             ss = landscape_stats([ds[j] for j in js], "paper", **kw)
             return topofd_from_stats(sr, ss, self.fd_method)
 
-        return extrapolated(score, len(dr), len(ds), FRACTIONS, seed=self.seed)[0]
+        return extrapolated(score, len(dr), len(ds), FRACTIONS, seed=self.seed, pairs=pairs)[0]
 
     # --------------------------------------------------------------- MMD
     def _mmd(self, table, R, S, names, both_empty, pairs, meta_sigma, unc, notes):
@@ -814,6 +822,14 @@ class _ChunkFn:
 
     def __call__(self, point_sets):
         return _diagram_chunk(point_sets, self.complex)
+
+
+def _one_to_one(pairs, n_real: int, n_synth: int):
+    """``pairs`` when they pair every real with exactly one synthetic layout."""
+    if pairs and len(pairs) == n_real == n_synth and len({j for _, j in pairs}) == n_synth \
+            and len({i for i, _ in pairs}) == n_real:
+        return pairs
+    return None
 
 
 def _partner_features(R: _View, pairs, n_synth: int) -> np.ndarray | None:

@@ -1,0 +1,109 @@
+"""Sample-size dependence of TopoFD, raw and extrapolated (TopoFD∞).
+
+For N = 100, 200, 400, 800, 1550 windows (an evenly spread subset of the
+BRCA-M2C test windows and their paired synthetic windows), the raw TopoFD
+and TopoFD∞ (:mod:`topofd.extrapolate`: fit against 1/n on nested subsets,
+value at 1/n = 0) under both protocols, for matched-count random placement
+and jitter σ = 4 (stored sets of ``draws.py``; ``grid`` over several draws,
+``paper`` over ``--paper-draws``), and the recommended protocol's score.
+Reported: the value at each N and how much each varies over N (range / value
+at 1,550).
+
+    python benchmarks/sample_size.py --draws /tmp/topofd_draws --jobs 2
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from families import GENERATORS, load_set, set_path  # noqa: E402
+from draws import tag_of  # noqa: E402
+
+import topofd  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+CLASSES = ("lym", "epi", "stro")
+SIZES = (100, 200, 400, 800, 1550)
+
+
+def subset(s: dict, idx) -> dict:
+    return {"names": [s["names"][i] for i in idx], "keys": [s["keys"][i] for i in idx],
+            "counts": s["counts"][idx], "diagrams": [s["diagrams"][i] for i in idx]}
+
+
+def scores(real, synth, protocol, metrics, jobs, extrapolate) -> dict:
+    ev = topofd.Evaluator(metrics, protocol, n_jobs=jobs, uncertainty=False, extrapolate=extrapolate)
+    for side, is_real in ((real, True), (synth, False)):
+        ev.update_diagrams(side["diagrams"], side["counts"], names=side["names"], keys=side["keys"],
+                           classes=CLASSES, real=is_real)
+    t = ev.compute().table
+    return {c: float(t.at["mean", c]) for c in t.columns if not c.endswith(("_se", "_lo", "_hi"))}
+
+
+@click.command()
+@click.option("--draws", "draws_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              default=ROOT / "benchmarks" / "results" / "sample_size", show_default=True)
+@click.option("--jobs", type=int, default=2, show_default=True)
+@click.option("--grid-draws", type=int, default=5, show_default=True)
+@click.option("--paper-draws", type=int, default=1, show_default=True)
+@click.option("--generators", default="random,jitter", show_default=True)
+def main(draws_dir, out, jobs, grid_draws, paper_draws, generators):
+    out.mkdir(parents=True, exist_ok=True)
+    rows_path = out / "rows.json"
+    rows = json.loads(rows_path.read_text()) if rows_path.exists() else {}
+    real = load_set(set_path(draws_dir, "real"))
+    t0 = time.perf_counter()
+    gens = [g.strip() for g in generators.split(",") if g.strip()]
+    for protocol, n_draws in (("grid", grid_draws), ("paper", paper_draws)):
+        for g in gens:
+            fam, s = GENERATORS[g]
+            for d in range(n_draws):
+                synth = None
+                for N in SIZES:
+                    key = f"{protocol}|{g}|{d}|{N}"
+                    if key in rows:
+                        continue
+                    synth = synth or load_set(set_path(draws_dir, tag_of(fam, s, d)))
+                    idx = np.unique(np.linspace(0, len(real["names"]) - 1, N).round().astype(int))
+                    t = time.perf_counter()
+                    rows[key] = scores(subset(real, idx), subset(synth, idx), protocol, ("topofd",), jobs, True)
+                    rows_path.write_text(json.dumps(rows, indent=0))
+                    click.echo(f"{key}: {rows[key]}  ({time.perf_counter() - t:.0f} s, total "
+                               f"{time.perf_counter() - t0:.0f} s)", err=True)
+    md = markdown(rows, "python benchmarks/sample_size.py " + " ".join(sys.argv[1:]))
+    (out / "summary.md").write_text(md)
+    click.echo(md)
+
+
+def markdown(rows: dict, cmd: str) -> str:
+    lines = [f"Produced by `{cmd}`.", "",
+             "Mean over classes; mean ± sd over draws where there are several. Variation = (max − min over N) / "
+             "value at N = 1,550.", "",
+             "| protocol | synthetic | score | " + " | ".join(f"N = {n}" for n in SIZES) + " | variation |",
+             "|---|---|---|" + "---:|" * (len(SIZES) + 1)]
+    combos = sorted({tuple(k.split("|")[:2]) for k in rows})
+    for protocol, g in combos:
+        for col, label in (("topofd", "raw"), ("topofd_inf", "∞")):
+            vals = []
+            for N in SIZES:
+                v = [r[col] for k, r in rows.items() if k.startswith(f"{protocol}|{g}|") and k.endswith(f"|{N}")
+                     and col in r]
+                vals.append(v)
+            means = [np.mean(v) if v else np.nan for v in vals]
+            cells = [f"{m:.4g} ± {np.std(v, ddof=1):.2g}" if len(v) > 1 else (f"{m:.4g}" if v else "—")
+                     for m, v in zip(means, vals)]
+            ok = [m for m in means if np.isfinite(m)]
+            var = (max(ok) - min(ok)) / abs(means[-1]) if len(ok) > 1 and np.isfinite(means[-1]) else np.nan
+            lines.append(f"| {protocol} | {g} | {label} | " + " | ".join(cells) + f" | {100 * var:.0f} % |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
