@@ -24,6 +24,8 @@ sample-size bias.
 * ``rbf_land``  unbiased MMD² with a Gaussian kernel on the same vectors,
                 bandwidth² = 2 tr Σ_real (the mean squared distance between
                 two real landscapes);
+* ``rbf_sqrtland`` the same on √λ (compresses the heavy tail of a few tall
+                tents);
 * ``kid_pi``    KID on persistence images (Adams et al. 2017: birth ×
                 persistence, 20 × 20 pixels on the real set's 99th-percentile range,
                 Gaussian σ = one pixel, linear persistence weight).
@@ -42,7 +44,11 @@ from topofd.landscapes import landscapes_on, shared_sampling
 from topofd.mmd import mmd2, pair_mask
 
 CANDIDATES = ("grid", "grid20", "grid_inf", "pca10", "gridq", "gridq20", "gridq20_inf", "kid_land", "rbf_land",
-              "kid_pi")
+              "rbf_sqrtland", "kid_pi")
+# scores derived from stored per-class values: the signed square root (a
+# distance instead of a squared one), averaged over classes
+DERIVED = {"sqrt_rbf_land": "rbf_land", "sqrt_rbf_sqrtland": "rbf_sqrtland", "sqrt_gridq20": "gridq20",
+           "sqrt_grid": "grid", "sqrt_kid_pi": "kid_pi"}
 
 
 def _gauss(L):
@@ -130,8 +136,25 @@ def score(name: str, dr, ds, pairs=None, seed: int = 0) -> float:
     if name in ("kid_land", "rbf_land"):
         Lr, Ls = _scaled(*_real_range_L(dr, ds))
         return _mmd_vectors(Lr, Ls, "poly" if name == "kid_land" else "rbf", pairs)
+    if name == "rbf_sqrtland":
+        Lr, Ls = _real_range_L(dr, ds)
+        return _mmd_vectors(np.sqrt(Lr), np.sqrt(Ls), "rbf", pairs)
     if name == "kid_pi":
         b_max, p_max = _real_top(dr, 0), _real_top(dr, 2)
         Ir, Is = _scaled(persistence_images(dr, b_max, p_max), persistence_images(ds, b_max, p_max))
         return _mmd_vectors(Ir, Is, "poly", pairs)
     raise ValueError(f"unknown candidate {name!r}")
+
+
+def signed_sqrt(x: float) -> float:
+    return float(np.sign(x) * np.sqrt(abs(x)))
+
+
+def derived(row: dict) -> dict:
+    """Derived scores of one stored set's row (``{score: {class: value}}``)."""
+    out = {}
+    for name, base in DERIVED.items():
+        if base in row:
+            per = [signed_sqrt(row[base][c]) for c in ("lym", "epi", "stro") if c in row[base]]
+            out[name] = {"mean": float(np.mean(per))}
+    return out

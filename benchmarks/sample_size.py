@@ -1,11 +1,14 @@
 """Sample-size dependence of TopoFD, raw and extrapolated (TopoFD∞).
 
-For N = 100, 200, 400, 800, 1550 windows (an evenly spread subset of the
-BRCA-M2C test windows and their paired synthetic windows), the raw TopoFD
-and TopoFD∞ (:mod:`topofd.extrapolate`: fit against 1/n on nested subsets,
-value at 1/n = 0) under both protocols, for matched-count random placement
-and jitter σ = 4 (stored sets of ``draws.py``; ``grid`` over several draws,
-``paper`` over ``--paper-draws``), and the recommended protocol's score.
+For N = 100, 200, 400, 800, 1550 windows (a seeded random subset of the
+BRCA-M2C test windows, a new one per draw, and their paired synthetic
+windows), the raw TopoFD and TopoFD∞ (:mod:`topofd.extrapolate`: fit against
+1/n on nested subsets, value at 1/n = 0) under both protocols, for
+matched-count random placement and jitter σ = 4 (stored sets of
+``draws.py``; ``grid`` over several draws, ``paper`` over
+``--paper-draws``), and the candidate protocols of :mod:`candidates`.  The
+mean over draws at each N estimates the expected score at that N: a score
+free of sample-size bias keeps it flat.
 Reported: the value at each N and how much each varies over N (range / value
 at 1,550).
 
@@ -22,6 +25,7 @@ import click
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
+from candidates import score as candidate  # noqa: E402
 from families import GENERATORS, load_set, set_path  # noqa: E402
 from draws import tag_of  # noqa: E402
 
@@ -30,6 +34,7 @@ import topofd  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 CLASSES = ("lym", "epi", "stro")
 SIZES = (100, 200, 400, 800, 1550)
+CANDIDATES = ("grid", "grid_inf", "gridq20", "gridq20_inf", "rbf_land", "kid_pi")
 
 
 def subset(s: dict, idx) -> dict:
@@ -71,9 +76,18 @@ def main(draws_dir, out, jobs, grid_draws, paper_draws, generators):
                     if key in rows:
                         continue
                     synth = synth or load_set(set_path(draws_dir, tag_of(fam, s, d)))
-                    idx = np.unique(np.linspace(0, len(real["names"]) - 1, N).round().astype(int))
+                    n_all = len(real["names"])
+                    idx = np.arange(n_all) if N >= n_all else np.sort(
+                        np.random.default_rng([N, d, 11]).choice(n_all, N, replace=False))
                     t = time.perf_counter()
-                    rows[key] = scores(subset(real, idx), subset(synth, idx), protocol, ("topofd",), jobs, True)
+                    r_sub, s_sub = subset(real, idx), subset(synth, idx)
+                    rows[key] = scores(r_sub, s_sub, protocol, ("topofd",), jobs, True)
+                    if protocol == "grid":
+                        pairs = [(q, q) for q in range(len(idx))]
+                        for c in CANDIDATES:
+                            rows[key][c] = float(np.mean([candidate(c, [x[k] for x in r_sub["diagrams"]],
+                                                                    [x[k] for x in s_sub["diagrams"]], pairs)
+                                                          for k in range(len(CLASSES))]))
                     rows_path.write_text(json.dumps(rows, indent=0))
                     click.echo(f"{key}: {rows[key]}  ({time.perf_counter() - t:.0f} s, total "
                                f"{time.perf_counter() - t0:.0f} s)", err=True)
@@ -90,7 +104,10 @@ def markdown(rows: dict, cmd: str) -> str:
              "|---|---|---|" + "---:|" * (len(SIZES) + 1)]
     combos = sorted({tuple(k.split("|")[:2]) for k in rows})
     for protocol, g in combos:
-        for col, label in (("topofd", "raw"), ("topofd_inf", "∞")):
+        cols = [("topofd", "raw"), ("topofd_inf", "∞")]
+        if protocol == "grid":
+            cols += [(c, f"candidate {c}") for c in CANDIDATES]
+        for col, label in cols:
             vals = []
             for N in SIZES:
                 v = [r[col] for k, r in rows.items() if k.startswith(f"{protocol}|{g}|") and k.endswith(f"|{N}")

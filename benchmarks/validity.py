@@ -40,7 +40,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 sys.path.insert(0, str(Path(__file__).parent))
-from candidates import CANDIDATES, score  # noqa: E402
+from candidates import CANDIDATES, derived, score  # noqa: E402
 from families import FAMILIES, GENERATORS, image_of, load_set, set_path  # noqa: E402
 from draws import tag_of  # noqa: E402
 
@@ -84,17 +84,17 @@ def _pairs(real, synth):
 
 
 # ------------------------------------------------------------------ scoring
-def score_all(draws: Path, out: Path, jobs: int, paper_draws: int, families, seed=0):
+def score_all(draws: Path, out: Path, jobs: int, paper_draws: int, families, seed=0, mmd_draws: int = 2):
     rows_path = out / "rows.json"
     rows = json.loads(rows_path.read_text()) if rows_path.exists() else {}
     real = load_set(set_path(draws, "real"))
     t0 = time.perf_counter()
 
-    def do(tag, synth_fn, with_paper, pairing="prefix"):
+    def do(tag, synth_fn, with_paper, pairing="prefix", with_mmd=True):
         have = rows.get(tag, {})
         need_cand = [c for c in CANDIDATES if c not in have]
-        need_ev = [m for m in ("mmd", "tce") if m not in have] + (["paper"] if with_paper and "paper" not in have
-                                                                   else [])
+        need_ev = [m for m in ("mmd", "tce") if m not in have and (m != "mmd" or with_mmd)] + (
+            ["paper"] if with_paper and "paper" not in have else [])
         if not need_cand and not need_ev:
             return
         synth = synth_fn()
@@ -129,13 +129,14 @@ def score_all(draws: Path, out: Path, jobs: int, paper_draws: int, families, see
                 if not any(set_path(draws, tag_of(fam, s, d)).exists() for s in FAMILIES[fam]):
                     break
                 for s in FAMILIES[fam]:
-                    do(tag_of(fam, s, d), stored(tag_of(fam, s, d)), with_paper and d < paper_draws)
+                    do(tag_of(fam, s, d), stored(tag_of(fam, s, d)), with_paper and d < paper_draws,
+                       with_mmd=d < mmd_draws)
         for g, (fam, s) in GENERATORS.items():
             for d in range(64):
                 tag = tag_of(fam, s, d)
                 if not set_path(draws, tag).exists():
                     break
-                do(tag, stored(tag), with_paper and d < paper_draws)
+                do(tag, stored(tag), with_paper and d < paper_draws, with_mmd=d < mmd_draws)
         if set_path(draws, "train").exists():
             do("memorise_train", stored("train"), with_paper, pairing="none")
     return rows
@@ -202,6 +203,7 @@ def order_study(draws: Path, n_orders: int, jobs: int) -> dict:
 
 # ------------------------------------------------------------------ summary
 def summarise(rows: dict, families) -> dict:
+    rows = {t: {**r, **derived(r)} for t, r in rows.items()}
     scores = sorted({k for r in rows.values() for k in r})
     summ = {}
     for fam in families:
@@ -314,14 +316,16 @@ def figure(summary: dict, path: Path):
               default=ROOT / "benchmarks" / "results" / "validity", show_default=True)
 @click.option("--jobs", type=int, default=2, show_default=True)
 @click.option("--paper-draws", type=int, default=1, show_default=True, help="Draws per strength scored with paper.")
+@click.option("--mmd-draws", type=int, default=2, show_default=True,
+              help="Draws per strength scored with MMD (pairwise W1: the cheap pass's largest cost).")
 @click.option("--families", default=",".join(FAMILIES), show_default=True)
 @click.option("--null-splits", type=int, default=20, show_default=True)
 @click.option("--orders", type=int, default=8, show_default=True, help="Input-order permutations (0: skip).")
-def main(draws, out, jobs, paper_draws, families, null_splits, orders):
+def main(draws, out, jobs, paper_draws, mmd_draws, families, null_splits, orders):
     out.mkdir(parents=True, exist_ok=True)
     fams = [f.strip() for f in families.split(",") if f.strip()]
     t0 = time.perf_counter()
-    rows = score_all(draws, out, jobs, paper_draws, fams)
+    rows = score_all(draws, out, jobs, paper_draws, fams, mmd_draws=mmd_draws)
     extra_path = out / "extra.json"
     extra = json.loads(extra_path.read_text()) if extra_path.exists() else {}
     if null_splits and "null" not in extra:

@@ -119,7 +119,7 @@ def test_api_and_cli_columns_in_the_documented_order(sets):
     real, synth = sets
     rep = topofd.compare(str(real), str(synth), protocol="grid")
     metrics = [c for c in rep.table.columns if not c.endswith(("_se", "_lo", "_hi", "_p"))]
-    assert metrics == ["topofd", "mmd", "cce", "tce"]
+    assert metrics == ["topofd", "topokd", "mmd", "cce", "tce"]
     d = rep.to_dict()
     assert "cce" in d["mean"] and "tce" not in d["per_class"][0]
 

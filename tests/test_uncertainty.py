@@ -174,3 +174,17 @@ def test_twin_plan_estimates_the_conditional_spread():
         side = np.zeros(N, int)
         side[b] = 1
         assert (side[p.twins[:, 0]] != side[p.twins[:, 1]]).all()
+
+
+def test_topokd_kernel_sums_equal_the_kernel_matrix():
+    from topofd.topokd import _gauss_block, kernel_sums
+
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(30, 5)), rng.normal(size=(25, 5)) + 0.3
+    pairs = [(i, i) for i in range(20)]
+    lab = assign_groups(25, 5, 0)
+    ks = kernel_sums(X, Y, 2.0, pairs=pairs, labels=lab)
+    Z = np.vstack([X, Y])
+    K = _gauss_block(Z, Z, 2.0)
+    assert ks.mmd2() == pytest.approx(mmd2(K, 30, cross=pair_mask(30, 25, pairs)), rel=1e-12)
+    assert np.allclose(ks.replicates(lab), mmd2_replicates(K, 30, lab, cross=pair_mask(30, 25, pairs)), rtol=1e-10)

@@ -27,7 +27,7 @@ from .errors import DataError, data_errors, one_line
 from .files import _check_writable_dir, _check_writable_file, atomic_save_npy, atomic_write_bytes  # noqa: F401
 from .report import format_report, format_table  # noqa: F401  (re-exported: the CLI prints them)
 
-METRICS = ("topofd", "mmd", "counts")
+from .evaluator import METRICS  # noqa: E402  (one list of metric names)
 PROTOCOLS = ("paper", "grid")
 DEMO_MMD_SAMPLES = 100
 
@@ -293,7 +293,8 @@ def uncertainty_options(f):
 @click.argument("real", callback=lambda ctx, param, v: _real_source(v), metavar="REAL")
 @click.argument("synth", type=click.Path(exists=True, path_type=Path))
 @click.option("--metrics", default=None, metavar="LIST",
-              help="Comma-separated metrics: topofd (Fréchet distance of persistence landscapes), "
+              help="Comma-separated metrics: topofd (Fréchet distance of persistence landscapes, under "
+                   "--protocol), topokd (the recommended kernel distance of landscapes, protocol-free), "
                    "mmd (kernel MMD of persistence diagrams), counts (CCE per class, TCE).  [default: all; "
                    "counts are skipped with a note when no names pair]")
 @click.option("--protocol", type=click.Choice(PROTOCOLS), default="paper", show_default=True,

@@ -38,7 +38,7 @@ from .wasserstein import pairwise_wasserstein
 
 __all__ = ["Evaluator", "METRICS", "COMPLEXES", "layout_key", "stats_key"]
 
-METRICS = ("topofd", "mmd", "counts")
+METRICS = ("topofd", "topokd", "mmd", "counts")
 COMPLEXES = ("rips", "alpha")
 _CACHE_VERSION = 2  # 2: diagrams in gudhi persistence() order
 
@@ -529,6 +529,8 @@ class Evaluator:
             self._counts(table, counts_real, counts_synth, names, unc, notes, cplan)
         if "topofd" in metrics:
             self._topofd(table, R, S, names, both_empty, artifacts, unc, notes, pairs)
+        if "topokd" in metrics:
+            self._topokd(table, R, S, names, both_empty, pairs, unc)
         if "mmd" in metrics:
             self._mmd(table, R, S, names, both_empty, pairs, meta_sigma, unc, notes)
         if self.uncertainty and unc:
@@ -544,6 +546,7 @@ class Evaluator:
             "n_synth": len(S.keys),
             "n_pairs": len(pairs) if pairs is not None else None,
             "sigma": meta_sigma,
+            "topokd": getattr(self, "_topokd_info", None) if "topokd" in metrics else None,
             "mmd_samples": self.mmd_samples,
             "mmd_estimator": self.mmd_estimator if "mmd" in metrics else None,
             "seed": self.seed,
@@ -747,6 +750,34 @@ class Evaluator:
 
         return extrapolated(score, len(dr), len(ds), FRACTIONS, seed=self.seed, pairs=pairs)[0]
 
+    # ------------------------------------------------------------ TopoKD
+    def _topokd(self, table, R, S, names, both_empty, pairs, unc):
+        from .topokd import bandwidth2, features, kernel_sums, sampling, signed_sqrt
+
+        nS = len(S.keys)
+        want_se = self.uncertainty and nS >= MIN_LAYOUTS
+        lab = self._plan.groups(self.se_groups) if want_se else None
+        values, reps, info = [], [], {}
+        for k, c in enumerate(names):
+            if both_empty[k]:
+                values.append(np.nan)
+                reps.append(None)
+                continue
+            dr, ds = R.cls(k), S.cls(k)
+            t = sampling(dr, ds)
+            Fr, Fs = features(dr, t), features(ds, t)
+            h2 = bandwidth2(Fr)
+            ks = kernel_sums(Fr, Fs, h2, pairs=pairs, labels=lab)
+            values.append(float(signed_sqrt(ks.mmd2())))
+            reps.append(list(signed_sqrt(ks.replicates(lab))) if lab is not None else [])
+            info[c] = {"range": float(t[-1]), "h2": h2}
+        self._fill(table, "topokd", names, values, reps, self._plan.jackknife, lab is not None)
+        self._topokd_info = info
+        if self.uncertainty:
+            unc["topokd"] = (f"delete-a-group jackknife over the synthetic set, {lab.max() + 1} groups, real set "
+                             "fixed, t interval" if lab is not None
+                             else f"none ({nS} synthetic layouts: fewer than {MIN_LAYOUTS})")
+
     # --------------------------------------------------------------- MMD
     def _mmd(self, table, R, S, names, both_empty, pairs, meta_sigma, unc, notes):
         nR, nS = len(R.keys), len(S.keys)
@@ -875,7 +906,7 @@ def _put(table, row, col, e: Estimate, dfs: dict | None = None) -> None:
             dfs[col] = e.df
 
 
-_COLUMN_ORDER = ("topofd", "topofd_inf", "mmd", "cce", "tce")
+_COLUMN_ORDER = ("topofd", "topofd_inf", "topokd", "mmd", "cce", "tce")
 
 
 def _ordered(table: pd.DataFrame) -> pd.DataFrame:

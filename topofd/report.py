@@ -1,7 +1,7 @@
 """The result of a comparison and its text form.
 
 ``Report.table``: one row per class plus ``mean``; metric columns
-(``topofd``, ``topofd_inf``, ``mmd``, ``cce``, ``tce``) each followed, where
+(``topofd``, ``topofd_inf``, ``topokd``, ``mmd``, ``cce``, ``tce``) each followed, where
 an interval was computed, by ``<metric>_se``, ``<metric>_lo`` and
 ``<metric>_hi`` (the 95 % interval of :mod:`topofd.uncertainty`);
 ``mmd_p`` is the permutation p-value.  The text table prints
@@ -17,8 +17,8 @@ import pandas as pd
 
 __all__ = ["Report", "format_table", "format_report", "METRIC_TITLES"]
 
-METRIC_TITLES = {"topofd": "TopoFD", "topofd_inf": "TopoFD∞", "mmd": "MMD", "mmd_p": "MMD p", "cce": "CCE",
-                 "tce": "TCE"}
+METRIC_TITLES = {"topofd": "TopoFD", "topofd_inf": "TopoFD∞", "topokd": "TopoKD", "mmd": "MMD", "mmd_p": "MMD p",
+                 "cce": "CCE", "tce": "TCE"}
 _SUFFIXES = ("_se", "_lo", "_hi")
 
 
@@ -81,7 +81,7 @@ def format_table(table: pd.DataFrame, protocol: str | None = None) -> str:
     """The report table as aligned text: a row per class and the mean, each
     metric as ``value ± se`` (``—``: not defined), one number format per
     column."""
-    cols = [c for c in ("topofd", "topofd_inf", "mmd", "mmd_p", "cce", "tce") if c in table.columns]
+    cols = [c for c in ("topofd", "topofd_inf", "topokd", "mmd", "mmd_p", "cce", "tce") if c in table.columns]
     header = ["class"]
     for c in cols:
         t = METRIC_TITLES[c]

@@ -185,8 +185,11 @@ def test_critical_pixels_reproduce_gudhi_diagram(backend, kind):
     assert np.array_equal(ours, ref)
 
 
+@pytest.mark.parametrize("solver", ["rectangular", "sparse"])
 @pytest.mark.parametrize("seed", range(8))
-def test_matching_equals_gudhi(seed):
+def test_matching_equals_gudhi(seed, solver, monkeypatch):
+    if solver == "sparse":  # the path taken when both diagrams are large
+        monkeypatch.setattr(L, "_DENSE_ENTRIES", 0)
     rng = np.random.default_rng(seed)
 
     def dgm(n, spread=0.6):
