@@ -37,6 +37,7 @@ MMD_SAMPLES = 300
 # (label, Evaluator options): what is calibrated
 SETTINGS = {
     "grid": dict(metrics=("topofd", "mmd", "counts"), protocol="grid", mmd_samples=MMD_SAMPLES),
+    "topokd": dict(metrics=("topokd",), protocol="grid"),
     "paper": dict(metrics=("topofd",), protocol="paper"),
 }
 
@@ -91,8 +92,11 @@ def markdown(cov: list[dict], cmd: str) -> str:
         pooled = np.mean([r["coverage"] for r in per]) if per else float("nan")
         label = f"{m} ({s})" if m.startswith("topofd") else m
         if mean:
-            lines.append(f"| {g} | {label} | {mean['K']} | {mean['mean']:.4g} ± {mean['sd']:.2g} | "
-                         f"{100 * mean['coverage']:.0f} % | {100 * pooled:.0f} % | {mean['se_ratio']:.2f} |")
+            few = " (K too small to judge)" if mean["K"] < 20 else ""
+            pooled_s = "—" if not np.isfinite(pooled) else f"{100 * pooled:.0f} %"
+            ratio = "—" if not np.isfinite(mean["se_ratio"]) else f"{mean['se_ratio']:.2f}"
+            lines.append(f"| {g} | {label} | {mean['K']}{few} | {mean['mean']:.4g} ± {mean['sd']:.2g} | "
+                         f"{100 * mean['coverage']:.0f} % | {pooled_s} | {ratio} |")
     allc = [r["coverage"] for r in cov]
     lines += ["", f"All {len(allc)} (generator, metric, class) cells: median coverage "
                   f"{100 * np.median(allc):.0f} %, range {100 * min(allc):.0f}–{100 * max(allc):.0f} %."]

@@ -84,7 +84,8 @@ def _pairs(real, synth):
 
 
 # ------------------------------------------------------------------ scoring
-def score_all(draws: Path, out: Path, jobs: int, paper_draws: int, families, seed=0, mmd_draws: int = 2):
+def score_all(draws: Path, out: Path, jobs: int, paper_draws: int, families, seed=0, mmd_draws: int = 2,
+              paper_families=None):
     rows_path = out / "rows.json"
     rows = json.loads(rows_path.read_text()) if rows_path.exists() else {}
     real = load_set(set_path(draws, "real"))
@@ -129,7 +130,8 @@ def score_all(draws: Path, out: Path, jobs: int, paper_draws: int, families, see
                 if not any(set_path(draws, tag_of(fam, s, d)).exists() for s in FAMILIES[fam]):
                     break
                 for s in FAMILIES[fam]:
-                    do(tag_of(fam, s, d), stored(tag_of(fam, s, d)), with_paper and d < paper_draws,
+                    do(tag_of(fam, s, d), stored(tag_of(fam, s, d)),
+                       with_paper and d < paper_draws and (paper_families is None or fam in paper_families),
                        with_mmd=d < mmd_draws)
         for g, (fam, s) in GENERATORS.items():
             for d in range(64):
@@ -319,13 +321,16 @@ def figure(summary: dict, path: Path):
 @click.option("--mmd-draws", type=int, default=2, show_default=True,
               help="Draws per strength scored with MMD (pairwise W1: the cheap pass's largest cost).")
 @click.option("--families", default=",".join(FAMILIES), show_default=True)
+@click.option("--paper-families", default=None,
+              help="Families whose levels get the paper pass (default: all; its barycenters are the cost).")
 @click.option("--null-splits", type=int, default=20, show_default=True)
 @click.option("--orders", type=int, default=8, show_default=True, help="Input-order permutations (0: skip).")
-def main(draws, out, jobs, paper_draws, mmd_draws, families, null_splits, orders):
+def main(draws, out, jobs, paper_draws, mmd_draws, families, paper_families, null_splits, orders):
     out.mkdir(parents=True, exist_ok=True)
     fams = [f.strip() for f in families.split(",") if f.strip()]
     t0 = time.perf_counter()
-    rows = score_all(draws, out, jobs, paper_draws, fams, mmd_draws=mmd_draws)
+    pfams = None if paper_families is None else {f.strip() for f in paper_families.split(",") if f.strip()}
+    rows = score_all(draws, out, jobs, paper_draws, fams, mmd_draws=mmd_draws, paper_families=pfams)
     extra_path = out / "extra.json"
     extra = json.loads(extra_path.read_text()) if extra_path.exists() else {}
     if null_splits and "null" not in extra:
