@@ -184,6 +184,27 @@ class GaussianDiffusion:
         return {"loss": (mse + vb).mean(), "mse": mse.mean(), "vb": vb.mean(), "x_t": x_t, "eps": eps}
 
     # ------------------------------------------------------------------ sampling
+    def start(self, noise: torch.Tensor, x0_mean: torch.Tensor | None = None) -> torch.Tensor:
+        """The sampler's x_T from standard normal ``noise``.
+
+        ``x0_mean=None``: ``noise`` itself, the usual N(0, I) prior.  Given the
+        expected clean layout (per pixel or broadcastable), the moment-matched
+        prior N(sqrt(alpha_bar_T) E[x0], (1 - alpha_bar_T) I) instead: the
+        forward marginal q(x_T) has exactly this mean, and its covariance
+        differs from (1 - alpha_bar_T) I only by alpha_bar_T Cov(x0).  The
+        cosine schedule leaves alpha_bar_T > 0 at the first respaced step
+        (0.0058 at t = 950 of 1000), so for layouts that are ~99 % background
+        (x0 = -1) real x_T carry a mean offset of about -0.076 per pixel,
+        which a network picks up over tens of thousands of pixels; started
+        from N(0, I) an incompletely trained one reads "half foreground" from
+        the missing offset (the signal-leak bias: Lin et al., WACV 2024;
+        Everaert et al., WACV 2024).
+        """
+        if x0_mean is None:
+            return noise
+        ac = float(self.alphas_cumprod[-1])
+        return math.sqrt(ac) * x0_mean + math.sqrt(1.0 - ac) * noise
+
     @torch.no_grad()
     def sample(self, model, noise, counts, *, sampler="ddim", eta=0.0, generator=None, clip=True, progress=False):
         """Run the reverse process from ``noise`` (B, C, H, W) at x_T to x_0.

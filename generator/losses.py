@@ -214,9 +214,11 @@ def w2_matching(pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray
     only when ``|p - t|^2 < diag(p) + diag(t)``, which needs ``|p - t|`` below
     ``sqrt(2 diag(p))`` or ``sqrt(2 diag(t))``: k-d tree ball queries with
     each point's own radius list these candidate pairs, and the usual
-    augmented assignment problem (points may go to the diagonal) is solved
-    exactly on the sparse graph they span (LAPJVsp, scipy's
-    ``min_weight_full_bipartite_matching``) instead of the dense
+    assignment problem (points may go to the diagonal) is solved exactly on
+    the points they involve, as a rectangular assignment with the smaller
+    side as rows (scipy's ``linear_sum_assignment``), or, when both sides are
+    large, on the sparse augmented graph they span (LAPJVsp, scipy's
+    ``min_weight_full_bipartite_matching``), never on the dense
     ``(n + m)``-square matrix.  Where the optimum is not unique (repeated
     points), another optimal matching of the same cost may be returned.
     """
@@ -249,6 +251,55 @@ def w2_matching(pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray
     rows, cols, sq = rows[keep], cols[keep], sq[keep]
     if len(rows) == 0:
         return total, match
+    up, ut = np.unique(rows), np.unique(cols)
+    small = min(len(up), len(ut))
+    if small * (len(up) + len(ut)) <= _DENSE_ENTRIES:
+        match = _rectangular_matching(pred, target, diag_p, diag_t, rows, cols, sq, up, ut)
+    else:
+        match = _sparse_matching(n, m, diag_p, diag_t, rows, cols, sq)
+    hit = match >= 0
+    total = float(((pred[hit] - target[match[hit]]) ** 2).sum() + diag_p[~hit].sum()
+                  + np.delete(diag_t, match[hit]).sum())
+    return total, match
+
+
+# Above this many entries of the reduced dense problem, the sparse solver is used.
+_DENSE_ENTRIES = 4_000_000
+
+
+def _rectangular_matching(pred, target, diag_p, diag_t, rows, cols, sq, up, ut) -> np.ndarray:
+    """The optimal matching as a rectangular assignment on the points that
+    have a candidate partner (every other point goes to the diagonal in any
+    optimum).  The smaller side are the rows; each row takes a point of the
+    other side or its own diagonal slot, at cost ``|p - t|^2 - diag(other)``
+    or ``diag(own)``, so that the assignment cost plus the other side's
+    diagonal costs is the W2^2 of the matching.  Its size is (small) x
+    (small + large): a garbage prediction with thousands of H1 points against
+    a real target with tens stays cheap, where the augmented square problem
+    (LAPJVsp) was seen to take minutes."""
+    from scipy.optimize import linear_sum_assignment
+
+    pi, ti = np.searchsorted(up, rows), np.searchsorted(ut, cols)
+    pred_rows = len(up) <= len(ut)
+    a, b = (len(up), len(ut)) if pred_rows else (len(ut), len(up))
+    r_idx, c_idx = (pi, ti) if pred_rows else (ti, pi)
+    own = diag_p[up] if pred_rows else diag_t[ut]
+    other = diag_t[ut] if pred_rows else diag_p[up]
+    cost = np.full((a, b + a), np.inf)
+    cost[r_idx, c_idx] = sq - other[c_idx]
+    cost[np.arange(a), b + np.arange(a)] = own
+    rr, cc = linear_sum_assignment(cost)
+    real = cc < b
+    match = np.full(len(pred), -1, dtype=np.int64)
+    if pred_rows:
+        match[up[rr[real]]] = ut[cc[real]]
+    else:
+        match[up[cc[real]]] = ut[rr[real]]
+    return match
+
+
+def _sparse_matching(n, m, diag_p, diag_t, rows, cols, sq) -> np.ndarray:
+    """The optimal matching on the sparse augmented graph (LAPJVsp)."""
     # Sparse augmented graph: rows = predicted points + diagonal copies of the
     # target points, columns = target points + diagonal copies of the
     # predicted points.  The zero-cost copy-to-copy edges are needed only for
@@ -260,11 +311,9 @@ def w2_matching(pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray
     V = np.concatenate([sq, diag_p, diag_t, np.zeros(len(rows))]) + 1.0
     r, c = min_weight_full_bipartite_matching(csr_matrix((V, (R, C)), shape=(n + m, m + n)))
     real = (r < n) & (c < m)
+    match = np.full(n, -1, dtype=np.int64)
     match[r[real]] = c[real]
-    hit = match >= 0
-    total = float(((pred[hit] - target[match[hit]]) ** 2).sum() + diag_p[~hit].sum()
-                  + np.delete(diag_t, match[hit]).sum())
-    return total, match
+    return match
 
 
 def _normalised_dt(mask: np.ndarray) -> np.ndarray | None:

@@ -88,7 +88,8 @@ def postprocess(x: np.ndarray, threshold: float = 0.0, min_area: int = 3, cell: 
 
 def read_conditions(classes, counts_from=None, counts_csv=None) -> list[tuple[str, np.ndarray]]:
     """``(name, per-class counts)`` from a folder of real layouts (any format
-    :func:`topofd.io.read_layouts` reads) or a CSV ``name,<class 1>,...,<class C>``."""
+    :func:`topofd.io.read_layouts` reads) or a CSV ``name,<class 1>,...,<class C>``
+    (header line first); counts must be non-negative integers."""
     C = len(classes)
     if (counts_from is None) == (counts_csv is None):
         raise ValueError("give exactly one of --counts-from and --counts")
@@ -98,35 +99,60 @@ def read_conditions(classes, counts_from=None, counts_csv=None) -> list[tuple[st
             if l.n_classes != C:
                 raise ValueError(f"{l.source or l.name}: {l.n_classes} classes, the model has {C}")
         return [(l.name, l.counts) for l in layouts]
-    with open(counts_csv, newline="") as fh:
-        rows = [r for r in csv.reader(fh) if r]
-    out = []
+    try:
+        with open(counts_csv, newline="") as fh:
+            rows = [r for r in csv.reader(fh) if r]
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise ValueError(f"{counts_csv}: cannot read ({e.__class__.__name__})") from None
+    if rows and len(rows[0]) != C + 1:
+        raise ValueError(f"{counts_csv}: header has {len(rows[0]) - 1} class columns, the model has {C} "
+                         f"({', '.join(classes)})")
+    out, seen = [], set()
     for i, r in enumerate(rows[1:], start=2):
         try:
             if len(r) != C + 1:
                 raise ValueError
-            out.append((r[0].strip(), np.array([int(v) for v in r[1:]], dtype=np.int64)))
+            v = np.array([int(x) for x in r[1:]], dtype=np.int64)
+            if (v < 0).any() or not r[0].strip():
+                raise ValueError
         except ValueError:
-            raise ValueError(f"{counts_csv}:{i}: expected 'name' and {C} integer counts") from None
+            raise ValueError(f"{counts_csv}:{i}: expected a name and {C} non-negative integer counts") from None
+        name = r[0].strip()
+        if name in seen:
+            raise ValueError(f"{counts_csv}:{i}: name {name!r} appears twice")
+        seen.add(name)
+        out.append((name, v))
     if not out:
         raise ValueError(f"{counts_csv}: no rows after the header")
     return out
 
 
 def load_generator(ckpt, device):
-    """``(model with EMA weights, diffusion, config)`` from ``last.pt`` or ``ema_*.pt``."""
-    import torch
-
+    """``(model with EMA weights, diffusion, config)`` from ``last.pt``, ``ema_*.pt``
+    or a shipped checkpoint; ``ValueError`` naming the file when it is not one
+    or its weights do not fit its config."""
     from . import build
+    from .train import load_checkpoint
 
+    state = load_checkpoint(ckpt, ("ema", "config"))
+    cfg = state["config"]
     try:
-        state = torch.load(ckpt, map_location="cpu", weights_only=False)
-        cfg, weights = state["config"], state["ema"]
-    except (OSError, RuntimeError, KeyError, TypeError) as e:
-        raise ValueError(f"{ckpt}: not a generator checkpoint ({e.__class__.__name__})") from None
-    model, diffusion = build(cfg)
-    model.load_state_dict(weights)
+        model, diffusion = build(cfg)
+        model.load_state_dict(state["ema"])
+    except (RuntimeError, ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{ckpt}: its weights do not fit the model of its config ({e.__class__.__name__})") from None
     return model.to(device).eval(), diffusion, cfg
+
+
+def file_digest(path) -> str:
+    """Short SHA-256 of a file's bytes."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
 
 
 def _save_npy(path: Path, arr: np.ndarray) -> None:
@@ -158,11 +184,21 @@ def _seed(*keys: int) -> int:
 
 def sample_folder(ckpt, out, *, counts_from=None, counts_csv=None, steps=None, batch_size=None, seed=0,
                   device="auto", sampler=None, progress=True) -> dict:
-    """Generate ``<name>_gen.npy`` for every condition whose file is missing
-    (resumable); returns the ``counts.json`` content."""
-    import torch
+    """Generate ``<name>_gen.npy`` for every condition; returns the
+    ``counts.json`` content.
+
+    Resumable: a folder that already holds layouts of the same run (same
+    checkpoint file, seed, steps and sampler, recorded in ``meta/counts.json``)
+    is completed, only missing files being generated (with DDIM a layout
+    depends only on the run and its index, not on batching; ancestral
+    sampling's per-step noise also depends on the batch it falls in).  A folder holding layouts of any
+    other run, or layouts without that record, is refused.  Everything is
+    checked before the first file is written, and every file is written
+    atomically.
+    """
     from matplotlib.image import imsave
 
+    from .evaluate import generate
     from .train import resolve_device
 
     dev = resolve_device(device)
@@ -170,43 +206,52 @@ def sample_folder(ckpt, out, *, counts_from=None, counts_csv=None, steps=None, b
     sc, classes = cfg["sample"], list(cfg["data"]["classes"])
     steps, batch_size, sampler = steps or sc["steps"], batch_size or sc["batch_size"], sampler or sc["sampler"]
     conds = read_conditions(classes, counts_from, counts_csv)
+    run = {"checkpoint": file_digest(ckpt), "seed": int(seed), "steps": int(steps), "sampler": sampler}
     out = Path(out)
     meta = out / "meta"
-    meta.mkdir(parents=True, exist_ok=True)
     record_path = meta / "counts.json"
-    record = json.loads(record_path.read_text()) if record_path.is_file() else {"classes": classes, "layouts": {}}
+    existing = sorted(out.glob("*_gen.npy")) if out.is_dir() else []
+    record = {"classes": classes, "run": run, "layouts": {}}
+    if existing:
+        try:
+            old = json.loads(record_path.read_text())
+        except (OSError, ValueError):
+            old = None
+        if not isinstance(old, dict) or old.get("run") != run:
+            raise ValueError(f"{out}: already holds {len(existing)} layouts of another sampling run (or without its "
+                             f"record {record_path}); choose another --out or empty it")
+        record = old
+    names = {name for name, _ in conds}
     todo = []
     for i, (name, c) in enumerate(conds):
         f = out / f"{name}_gen.npy"
         if not f.is_file():
             todo.append((i, name, c))
+        elif name in record["layouts"] and record["layouts"][name]["condition"] != c.tolist():
+            raise ValueError(f"{f}: generated for the counts {record['layouts'][name]['condition']}, this run asks "
+                             f"for {c.tolist()}; choose another --out")
         elif name not in record["layouts"]:
             record["layouts"][name] = {"condition": c.tolist(),
                                        "generated": Layout.from_array(np.load(f), channels="last").counts.tolist()}
-    spec = f"ddim{steps}" if sampler == "ddim" else str(steps)
-    process = diffusion.respaced(spec)
-    S, C = cfg["model"]["image_size"], cfg["model"]["num_classes"]
-    bf16 = bool(cfg["train"]["bf16"]) and dev.type == "cuda"
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=len(todo), desc="sample", disable=not progress)
-    for b0 in range(0, len(todo), batch_size):
-        chunk = todo[b0:b0 + batch_size]
-        # a layout's starting noise depends only on (seed, its index): batching and resuming keep it
-        noise = torch.stack([torch.randn(C, S, S, generator=torch.Generator().manual_seed(_seed(seed, i)))
-                             for i, _, _ in chunk]).to(dev)
-        gen = torch.Generator(device=dev).manual_seed(_seed(seed, chunk[0][0], 1))
-        counts = torch.tensor(np.stack([c for _, _, c in chunk]), dtype=torch.float32, device=dev)
-        with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=bf16):
-            x = process.sample(model, noise, counts, sampler=sampler, generator=gen)
-        for (i, name, c), xi in zip(chunk, x.float().cpu().numpy()):
-            arr = postprocess(xi, sc["threshold"], sc["min_area"], cfg["data"]["cell"])
-            imsave(meta / f"{name}_gen.png", _preview(arr))
-            _save_npy(out / f"{name}_gen.npy", arr)
-            record["layouts"][name] = {"condition": c.tolist(),
-                                       "generated": Layout.from_array(arr, channels="last").counts.tolist()}
-        _write_json(record_path, record)
-        bar.update(len(chunk))
-    bar.close()
+    stray = [f.name for f in existing if f.name[: -len("_gen.npy")] not in names]
+    if stray:
+        raise ValueError(f"{out}: holds {stray[0]}, which is not one of this run's conditions; choose another --out")
+    meta.mkdir(parents=True, exist_ok=True)
+    # the run's record comes first, so an interrupted run is always recognised as resumable
+    _write_json(record_path, record)
+    by_index = {i: (name, c) for i, name, c in todo}
+    done_in_batch = 0
+    for i, arr in generate(model, diffusion, cfg, np.stack([c for _, c in conds]), steps=steps, sampler=sampler,
+                           batch_size=batch_size, seed=seed, indices=[i for i, _, _ in todo], device=dev,
+                           progress=progress):
+        name, c = by_index[i]
+        imsave(meta / f"{name}_gen.png", _preview(arr))
+        _save_npy(out / f"{name}_gen.npy", arr)
+        record["layouts"][name] = {"condition": c.tolist(),
+                                   "generated": Layout.from_array(arr, channels="last").counts.tolist()}
+        done_in_batch += 1
+        if done_in_batch == batch_size:
+            _write_json(record_path, record)
+            done_in_batch = 0
     _write_json(record_path, record)
     return record

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import copy
 import csv
+import hashlib
+import json
 import os
 import signal
 import time
@@ -21,7 +23,7 @@ import yaml
 from . import build
 from .data import LayoutCrops
 
-__all__ = ["compute_losses", "train", "resolve_device", "save_atomic", "TOPO_TERMS"]
+__all__ = ["compute_losses", "train", "resolve_device", "save_atomic", "config_hash", "load_checkpoint", "TOPO_TERMS"]
 
 TOPO_TERMS = ("count", "intra", "inter")
 LOG_COLUMNS = ("step", "loss", "mse", "vb") + TOPO_TERMS + ("sec_per_step",)
@@ -34,6 +36,42 @@ def resolve_device(spec: str) -> torch.device:
     if spec.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"train.device is {spec!r} but no CUDA device is available (set device: cpu or auto)")
     return torch.device(spec)
+
+
+# what only sets how long a run goes on, where it runs or how often it writes:
+# changing it never makes a checkpoint belong to another model
+_RUN_KEYS = ("steps", "save_every", "log_every", "device", "threads")
+
+
+def config_hash(cfg: dict) -> str:
+    """Short SHA-256 of what determines a run's weights: the config without
+    its ``sample`` section, the data's location (``data.root``) and the
+    run-length and bookkeeping keys (``train.steps``, ``save_every``,
+    ``log_every``, ``device``, ``threads``): two configs with the same hash
+    train the same model the same way on the same split."""
+    c = copy.deepcopy(cfg)
+    c.pop("sample", None)
+    c.get("data", {}).pop("root", None)
+    for k in _RUN_KEYS:
+        c.get("train", {}).pop(k, None)
+    return hashlib.sha256(json.dumps(c, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def load_checkpoint(path, keys=("config",)) -> dict:
+    """A checkpoint written by :func:`train` (tensors and plain data only, no
+    code is unpickled); ``ValueError`` naming the file when it is unreadable,
+    truncated or lacks ``keys``, or when its config does not match its hash."""
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises many types for a torn or foreign file
+        raise ValueError(f"{path}: not a readable generator checkpoint ({e.__class__.__name__})") from None
+    if not isinstance(state, dict) or any(k not in state for k in keys) or not isinstance(state.get("config"), dict):
+        raise ValueError(f"{path}: not a generator checkpoint (expected keys {', '.join(keys)})")
+    stored = state.get("config_hash")
+    if stored is not None and stored != config_hash(state["config"]):
+        raise ValueError(f"{path}: corrupted (its config does not match its recorded config hash {stored})")
+    return state
 
 
 def compute_losses(model, diffusion, x0, counts, cfg: dict, step: int, noise=None, t=None) -> dict:
@@ -86,14 +124,22 @@ def _trim_log(path: Path, step: int) -> None:
             w.writerows(rows)
 
 
-def train(cfg: dict, out_dir, *, resume: bool = False) -> Path:
+def train(cfg: dict, out_dir, *, resume: bool = False, max_seconds: float | None = None) -> Path:
     """Train per ``cfg`` into ``out_dir`` (``config.yaml``, ``last.pt`` with the
-    full state, ``ema_<step>.pt`` snapshots, ``log.csv``); returns ``last.pt``.
+    full state, ``ema_<step>.pt`` snapshots from step 0 on, ``stage1.pt`` with
+    the full state at the end of stage 1, ``log.csv``); returns ``last.pt``.
 
-    Under ``torchrun`` (``WORLD_SIZE`` > 1) each process trains with
-    ``train.batch_size`` samples through DistributedDataParallel.
+    ``max_seconds``: stop (and save) once this much wall time has passed in
+    this call; ``--resume`` continues.  ``train.threads`` (optional): torch's
+    intra-op thread count.  ``train.stage2_lr`` (optional): the learning rate
+    from ``stage1_steps`` on (default ``train.lr`` throughout).  Under ``torchrun`` (``WORLD_SIZE`` > 1) each
+    process trains with ``train.batch_size`` samples through
+    DistributedDataParallel.
     """
+    t_start = time.perf_counter()
     tc, out = cfg["train"], Path(out_dir)
+    if not isinstance(tc.get("steps"), int) or isinstance(tc["steps"], bool) or tc["steps"] < 1:
+        raise ValueError(f"train.steps must be a positive integer, got {tc.get('steps')!r}")
     if len(cfg["data"]["classes"]) != cfg["model"]["num_classes"]:
         raise ValueError(f"data.classes has {len(cfg['data']['classes'])} names but model.num_classes is "
                          f"{cfg['model']['num_classes']}")
@@ -104,6 +150,12 @@ def train(cfg: dict, out_dir, *, resume: bool = False) -> Path:
         raise ValueError(f"{last}: no checkpoint to resume from")
     if not resume and last.is_file():
         raise ValueError(f"{out} already holds a run; pass --resume or choose another --out")
+    state = load_checkpoint(last, ("model", "ema", "opt", "step", "config")) if resume else None
+    if state is not None and config_hash(state["config"]) != config_hash(cfg):
+        raise ValueError(f"{last}: trained with another config (hash {config_hash(state['config'])}, this one "
+                         f"{config_hash(cfg)}); resume with {out / 'config.yaml'} or choose another --out")
+    if tc.get("threads"):
+        torch.set_num_threads(int(tc["threads"]))
     device = resolve_device(tc["device"])
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = 0
@@ -121,12 +173,14 @@ def train(cfg: dict, out_dir, *, resume: bool = False) -> Path:
     opt = torch.optim.AdamW(model.parameters(), lr=tc["lr"], weight_decay=tc["weight_decay"])
     step = 0
     if resume:
-        state = torch.load(last, map_location="cpu", weights_only=False)
         if len(state["data_rng"]) != world:
             raise ValueError(f"{last}: saved with {len(state['data_rng'])} processes, resumed with {world}")
-        model.load_state_dict(state["model"])
-        ema.load_state_dict(state["ema"])
-        opt.load_state_dict(state["opt"])
+        try:
+            model.load_state_dict(state["model"])
+            ema.load_state_dict(state["ema"])
+            opt.load_state_dict(state["opt"])
+        except (RuntimeError, ValueError, KeyError) as e:
+            raise ValueError(f"{last}: its weights do not fit the model of its config ({e.__class__.__name__})") from None
         step = state["step"]
         data.set_state(state["data_rng"][rank])
         torch.set_rng_state(state["torch_rng"][rank])
@@ -149,26 +203,38 @@ def train(cfg: dict, out_dir, *, resume: bool = False) -> Path:
         except ImportError:  # TensorBoard is optional
             pass
 
-    def save():
+    chash = config_hash(cfg)
+
+    def save(full=True):
         snap = {
             "model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,
-            "config": cfg, "data_rng": _gather(data.state(), world),
+            "config": cfg, "config_hash": chash, "data_rng": _gather(data.state(), world),
             "torch_rng": _gather(torch.get_rng_state(), world),
             "cuda_rng": _gather(torch.cuda.get_rng_state(device).cpu() if device.type == "cuda" else None, world),
         }
         if rank == 0:
-            save_atomic(snap, last)
-            save_atomic({"ema": snap["ema"], "config": cfg, "step": step}, out / f"ema_{step:07d}.pt")
+            if full:
+                save_atomic(snap, last)
+            if step == tc["stage1_steps"] and 0 < step < total:
+                # a branch point: an ablation that changes only stage 2 resumes from here
+                save_atomic(snap, out / "stage1.pt")
+            save_atomic({"ema": snap["ema"], "config": cfg, "config_hash": chash, "step": step},
+                        out / f"ema_{step:07d}.pt")
 
     stop = []
     handlers = {s: signal.signal(s, lambda *_: stop.append(1)) for s in (signal.SIGINT, signal.SIGTERM)}
     from tqdm.auto import tqdm
 
+    if step == 0 and not resume:
+        save(full=False)  # the untrained EMA weights: the step-0 point of a learning curve
     bar = tqdm(total=total, initial=step, disable=rank != 0, desc="train")
     sums, n_sum, t0 = {}, 0, time.perf_counter()
     try:
         while step < total:
             x0, counts = (torch.from_numpy(a).to(device, non_blocking=True) for a in data.batch(tc["batch_size"]))
+            lr = tc["lr"] if step < tc["stage1_steps"] else tc.get("stage2_lr") or tc["lr"]
+            for group in opt.param_groups:
+                group["lr"] = lr
             with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
                 terms = compute_losses(net, diffusion, x0, counts, cfg, step)
             opt.zero_grad(set_to_none=True)
@@ -197,16 +263,16 @@ def train(cfg: dict, out_dir, *, resume: bool = False) -> Path:
                         writer.add_scalar(f"loss/{k}", float(v) / n_sum, step)
                 bar.set_postfix(loss=row["loss"])
                 sums, n_sum, t0 = {}, 0, time.perf_counter()
-            stopping = bool(stop)
+            stopping = bool(stop) or (max_seconds is not None and time.perf_counter() - t_start >= max_seconds)
             if world > 1:
                 flag = torch.tensor(float(stopping), device=device)
                 dist.all_reduce(flag, op=dist.ReduceOp.MAX)
                 stopping = bool(flag.item())
-            if step % tc["save_every"] == 0 or step == total or stopping:
+            if step % tc["save_every"] == 0 or step in (total, tc["stage1_steps"]) or stopping:
                 save()
             if stopping:
                 if rank == 0:
-                    bar.write(f"interrupted: saved {last} at step {step}")
+                    bar.write(f"{'interrupted' if stop else 'time limit'}: saved {last} at step {step}")
                 break
     finally:
         bar.close()

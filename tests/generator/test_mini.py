@@ -155,7 +155,7 @@ def test_sample_folder_resumes_its_own_run_and_refuses_others(tmp_path):
     other = tmp_path / "other"
     other.mkdir()
     np.save(other / "z_gen.npy", np.zeros((128, 128, 3), np.uint8))
-    one_line_error(runner.invoke(main, base[:-5] + ["--out", str(other)]), "another sampling run")
+    one_line_error(runner.invoke(main, base[:5] + ["--out", str(other)]), "another sampling run")
     assert sorted(p.name for p in other.iterdir()) == ["z_gen.npy"]  # nothing written
 
 

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# One command for the generator's GPU run (issue 11): benchmarks/gpu_run.py's
+# stages, repeated until all are done.  On a machine without a per-command
+# limit this runs everything (~40 minutes on one H200); under a 10-minute
+# command limit pass --once and call it again while it exits 75.
+#
+#   bash benchmarks/gpu_run.sh --data ../shared/datasets/brca-m2c --work runs/gpu_run
+#   bash benchmarks/gpu_run.sh --once --data DIR --work runs/gpu_run --json "$OUT/gpu_run.json"
+#   bash benchmarks/gpu_run.sh --smoke --work /tmp/gpu_smoke      # CPU check, < 1 minute
+set -uo pipefail
+cd "$(dirname "$0")/.."
+once=0
+args=()
+for a in "$@"; do
+    if [ "$a" = "--once" ]; then once=1; else args+=("$a"); fi
+done
+while :; do
+    python benchmarks/gpu_run.py "${args[@]}"
+    rc=$?
+    if [ $rc -ne 75 ] || [ $once -eq 1 ]; then exit $rc; fi
+done
