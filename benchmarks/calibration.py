@@ -111,7 +111,8 @@ def markdown(cov: list[dict], cmd: str) -> str:
 @click.option("--draws-per-generator", type=int, default=30, show_default=True)
 @click.option("--paper-draws", type=int, default=20, show_default=True)
 @click.option("--settings", default=",".join(SETTINGS), show_default=True)
-def main(draws_dir, out, jobs, draws_per_generator, paper_draws, settings):
+@click.option("--generators", default=",".join(GENERATORS), show_default=True)
+def main(draws_dir, out, jobs, draws_per_generator, paper_draws, settings, generators):
     out.mkdir(parents=True, exist_ok=True)
     rows_path = out / "calibration_rows.json"
     rows = json.loads(rows_path.read_text()) if rows_path.exists() else {}
@@ -120,6 +121,8 @@ def main(draws_dir, out, jobs, draws_per_generator, paper_draws, settings):
     wanted = [s.strip() for s in settings.split(",") if s.strip()]
     for d in range(draws_per_generator):
         for g, (fam, s) in GENERATORS.items():
+            if g not in generators.split(","):
+                continue
             p = set_path(draws_dir, tag_of(fam, s, d))
             if not p.exists():
                 continue

@@ -94,7 +94,9 @@ def score_all(draws: Path, out: Path, jobs: int, paper_draws: int, families, see
     def do(tag, synth_fn, with_paper, pairing="prefix", with_mmd=True):
         have = rows.get(tag, {})
         need_cand = [c for c in CANDIDATES if c not in have]
-        need_ev = [m for m in ("mmd", "tce") if m not in have and (m != "mmd" or with_mmd)] + (
+        # count errors need pairs: an unpaired set (memorisation) never gets a tce
+        need_ev = [m for m in ("mmd", "tce") if m not in have and (m != "mmd" or with_mmd)
+                   and (m != "tce" or pairing == "prefix")] + (
             ["paper"] if with_paper and "paper" not in have else [])
         if not need_cand and not need_ev:
             return
