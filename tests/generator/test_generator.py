@@ -37,7 +37,7 @@ def small_cfg(**train):
     cfg = load_config("tiny")
     cfg["model"].update(image_size=32, channel_mult=[1, 2], attention_resolutions=[16])
     cfg["data"].update(root=str(BUNDLED), split="brca_ds_test.txt", crop=32)
-    cfg["train"].update(stage1_steps=10**9, **train)
+    cfg["train"].update({"stage1_steps": 10**9, **train})  # a caller may set its own stage 1
     return cfg
 
 

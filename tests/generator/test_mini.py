@@ -26,19 +26,12 @@ BUNDLED = Path(__file__).resolve().parents[2] / "topofd" / "data" / "brca_m2c"
 GPU_RUN = Path(__file__).resolve().parents[2] / "benchmarks" / "gpu_run.py"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+# the one-thread fixture (autouse) and the 32x32 tiny config of the generator tests
+from test_generator import one_thread, small_cfg as tiny32  # noqa: E402,F401
 
 
 def small_cfg(**train_kw):
-    cfg = load_config("tiny")
-    cfg["model"].update(image_size=32, channel_mult=[1, 2], attention_resolutions=[16])
-    cfg["data"].update(root=str(BUNDLED), split="brca_ds_test.txt", crop=32)
-    cfg["train"].update({"stage1_steps": 10**9, **train_kw})
+    cfg = tiny32(**train_kw)
     cfg["losses"]["workers"] = 1
     return cfg
 
