@@ -2,7 +2,7 @@
 
 One command builds the real test patches (the paper's protocol on the bundled
 30 test images: 1,550 windows of 256x256, stride 32, read back from the
-published 3x3-square rasters, :mod:`topofd.demo`), and scores against them,
+published 3x3-square rasters, :mod:`topofd.layouts.brca_m2c`), and scores against them,
 under both protocols (``paper``, ``grid``):
 
 * ``train-split``: windows of the 80 train images (same protocol, from
@@ -13,7 +13,7 @@ under both protocols (``paper``, ``grid``):
 * ``jitter σ=1, 2, 4, 8``: every cell moved by rounded N(0, σ²) px;
 * ``shuffle``: class labels permuted within each patch;
 
-(:mod:`topofd.baselines`, each rasterised and read back like the files
+(:mod:`topofd.layouts.baselines`, each rasterised and read back like the files
 ``topofd baseline`` writes), writes one JSON report per (protocol, method)
 (``Report.to_dict()``, ``meta["method"]`` set) and regenerates the
 leaderboard between the ``<!-- leaderboard:start -->`` / ``end`` markers of
@@ -36,13 +36,13 @@ import click
 import numpy as np
 
 from topofd import compare
-from topofd.baselines import perturb
-from topofd.demo import bundled_root, label_file, read_back, real_patches
-from topofd.patches import window_layouts
-from topofd.layout import Layout
-from topofd.leaderboard import build_tables, load_reports, to_markdown
-from topofd.patches import read_sizes, read_split
-from topofd.readers import brca
+from topofd.layouts.baselines import perturb
+from topofd.layouts.brca_m2c import bundled_root, label_file, read_back, real_patches
+from topofd.layouts.patches import window_layouts
+from topofd.layouts.layout import Layout
+from topofd.output.leaderboard import build_tables, load_reports, to_markdown
+from topofd.layouts.patches import read_sizes, read_split
+from topofd.layouts.readers import brca
 
 ROOT = Path(__file__).resolve().parents[1]
 START, END = "<!-- leaderboard:start -->", "<!-- leaderboard:end -->"

@@ -8,7 +8,7 @@ sample-size bias.
                 (topofd's ``grid`` protocol);
 * ``grid20``    the same with 20 bins;
 * ``grid_inf``  ``grid`` extrapolated to infinitely many layouts
-                (:mod:`topofd.extrapolate`; paired sets subsampled by pairs);
+                (:mod:`topofd.stats.extrapolate`; paired sets subsampled by pairs);
 * ``pca10``     FD of the ``grid`` landscapes projected on the real set's top
                 10 principal components;
 * ``gridq``     FD of landscapes sampled on [0, 99th percentile of the real
@@ -31,17 +31,17 @@ sample-size bias.
                 Gaussian σ = one pixel, linear persistence weight).
 
 All MMD-type candidates leave each synthetic layout's own real counterpart
-out of the cross term when the sets are paired (:mod:`topofd.mmd`).
+out of the cross term when the sets are paired (:mod:`topofd.metrics.diagram_mmd`).
 """
 from __future__ import annotations
 
 import numpy as np
 from scipy.special import ndtr
 
-from topofd.extrapolate import FRACTIONS, extrapolated
-from topofd.frechet import FrechetTo, frechet_distance
-from topofd.landscapes import landscapes_on, shared_sampling
-from topofd.mmd import mmd2, pair_mask
+from topofd.stats.extrapolate import FRACTIONS, extrapolated
+from topofd.tda.frechet import FrechetTo, frechet_distance
+from topofd.tda.landscapes import landscapes_on, shared_sampling
+from topofd.metrics.diagram_mmd import mmd2, pair_mask
 
 CANDIDATES = ("grid", "grid20", "grid_inf", "pca10", "gridq", "gridq20", "gridq20_inf", "kid_land", "rbf_land",
               "rbf_sqrtland", "kid_pi")

@@ -29,7 +29,7 @@ Set-level families:
   jittered by 1 px (so strength 0 is jitter σ=1, not a copy of the real set).
 
 Calibration generators (known recipes, re-drawn): ``random`` (matched-count
-uniform placement, :func:`topofd.baselines.perturb`), ``jitter`` σ=4,
+uniform placement, :func:`topofd.layouts.baselines.perturb`), ``jitter`` σ=4,
 ``shuffle`` (labels permuted within each window).
 """
 from __future__ import annotations
@@ -43,11 +43,11 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from topofd.baselines import perturb
-from topofd.demo import bundled_root, label_file, read_back, real_patches
-from topofd.layout import Layout
-from topofd.patches import read_sizes, read_split, window_layouts
-from topofd.readers import brca
+from topofd.layouts.baselines import perturb
+from topofd.layouts.brca_m2c import bundled_root, label_file, read_back, real_patches
+from topofd.layouts.layout import Layout
+from topofd.layouts.patches import read_sizes, read_split, window_layouts
+from topofd.layouts.readers import brca
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "datasets" / "brca-m2c"
@@ -188,7 +188,7 @@ def set_path(workdir: Path, tag: str) -> Path:
 def save_set(path: Path, layouts, diagrams, keys) -> None:
     """A synthetic or real set as the benchmarks reuse it: names, per-class
     counts, layout content keys and H1 diagrams (no pickle)."""
-    from topofd.store import pack_diagrams, save_npz
+    from topofd.storage.arrays import pack_diagrams, save_npz
 
     pts, sizes = pack_diagrams(diagrams)
     save_npz(path, {"points": pts, "sizes": sizes, "counts": np.array([l.counts for l in layouts]),
@@ -197,7 +197,7 @@ def save_set(path: Path, layouts, diagrams, keys) -> None:
 
 
 def load_set(path: Path) -> dict:
-    from topofd.store import load_npz, unpack_diagrams
+    from topofd.storage.arrays import load_npz, unpack_diagrams
 
     a, meta = load_npz(path)
     return {"names": [str(x) for x in a["names"]], "counts": a["counts"], "keys": [str(x) for x in a["keys"]],

@@ -46,7 +46,7 @@ import numpy as np
 import torch
 import yaml
 
-from topofd.baselines import perturb
+from topofd.layouts.baselines import perturb
 from topofd.generator.config import load_config
 from topofd.generator.evaluate import (average_count_row, evenly, random_set, read_back, real_vs_real_set, score,
                                        split_windows, synthesize)

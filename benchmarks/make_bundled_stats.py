@@ -14,8 +14,8 @@ published computation's golden values.
 from pathlib import Path
 
 import topofd
-from topofd.demo import bundled_root, real_patches
-from topofd.reference import NAMED, make_reference
+from topofd.layouts.brca_m2c import bundled_root, real_patches
+from topofd.storage.reference import NAMED, make_reference
 
 DST = Path(topofd.__file__).parent / "data" / "refs" / NAMED["brca-m2c:test"][0]
 
@@ -24,6 +24,6 @@ with bundled_root() as root:
 ev = topofd.Evaluator(("topofd",), n_jobs=2, use_bundled=False)
 ev.update(real, real=True)
 DST.parent.mkdir(parents=True, exist_ok=True)
-meta = make_reference(ev, DST, name="brca-m2c:test", description=topofd.reference.names()["brca-m2c:test"],
-                      source="topofd.demo.real_patches (bundled BRCA-M2C test split, 30 images)")
+meta = make_reference(ev, DST, name="brca-m2c:test", description=topofd.storage.reference.names()["brca-m2c:test"],
+                      source="topofd.layouts.brca_m2c.real_patches (bundled BRCA-M2C test split, 30 images)")
 print(f"wrote {DST}: {meta['n']} layouts, sha256 {meta['content_sha256'][:16]}…")

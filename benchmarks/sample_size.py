@@ -2,7 +2,7 @@
 
 For N = 100, 200, 400, 800, 1550 windows (a seeded random subset of the
 BRCA-M2C test windows, a new one per draw, and their paired synthetic
-windows), the raw TopoFD and TopoFD∞ (:mod:`topofd.extrapolate`: fit against
+windows), the raw TopoFD and TopoFD∞ (:mod:`topofd.stats.extrapolate`: fit against
 1/n on nested subsets, value at 1/n = 0) under both protocols, for
 matched-count random placement and jitter σ = 4 (stored sets of
 ``draws.py``; ``grid`` over several draws, ``paper`` over

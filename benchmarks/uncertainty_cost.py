@@ -19,7 +19,7 @@ from pathlib import Path
 import click
 
 import topofd
-from topofd.demo import demo_sets
+from topofd.layouts.brca_m2c import demo_sets
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = {"grid": ("topofd", "topokd", "mmd", "counts"), "paper": ("topofd",)}

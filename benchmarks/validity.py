@@ -45,7 +45,7 @@ from families import FAMILIES, GENERATORS, image_of, load_set, set_path  # noqa:
 from draws import tag_of  # noqa: E402
 
 import topofd  # noqa: E402
-from topofd.io import pair_by_prefix  # noqa: E402
+from topofd.layouts.sets import pair_by_prefix  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSES = ("lym", "epi", "stro")

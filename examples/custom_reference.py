@@ -12,7 +12,7 @@ and from Python:
 
     ev = topofd.Evaluator(classes=CLASSES)
     ev.update(real_layouts, real=True)
-    topofd.reference.make_reference(ev, "real.topofd")    # diagrams, counts, paper statistics
+    topofd.storage.reference.make_reference(ev, "real.topofd")    # diagrams, counts, paper statistics
     ev = topofd.Evaluator(classes=CLASSES)
     ev.load_reference("real.topofd")
     ev.update(synthetic_batch, real=False)                # in your sampling loop
@@ -40,10 +40,10 @@ import numpy as np
 import pandas as pd
 
 import topofd
-from topofd.baselines import perturb
-from topofd.demo import bundled_root, real_patches
-from topofd.io import read_layouts
-from topofd.reference import make_reference
+from topofd.layouts.baselines import perturb
+from topofd.layouts.brca_m2c import bundled_root, real_patches
+from topofd.layouts.sets import read_layouts
+from topofd.storage.reference import make_reference
 
 SMALL = os.environ.get("TOPOFD_CI_SMALL") == "1"
 CLASSES = ["lym", "epi", "stro"]

@@ -34,7 +34,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 import topofd
-from topofd.demo import bundled_root, real_patches
+from topofd.layouts.brca_m2c import bundled_root, real_patches
 
 SMALL = os.environ.get("TOPOFD_CI_SMALL") == "1"
 N_WINDOWS, BATCH = (12, 4) if SMALL else (160, 32)

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 import topofd
-from topofd.baselines import perturb
-from topofd.demo import bundled_root, real_patches
+from topofd.layouts.baselines import perturb
+from topofd.layouts.brca_m2c import bundled_root, real_patches
 
 SMALL = os.environ.get("TOPOFD_CI_SMALL") == "1"
 

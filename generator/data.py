@@ -13,9 +13,9 @@ from typing import Sequence
 import numpy as np
 
 from topofd import Layout
-from topofd.io import read_layouts
-from topofd.patches import read_sizes, read_split
-from topofd.readers.brca import SUFFIX, read_image
+from topofd.layouts.sets import read_layouts
+from topofd.layouts.patches import read_sizes, read_split
+from topofd.layouts.readers.brca import SUFFIX, read_image
 
 __all__ = ["LayoutCrops", "read_training_layouts"]
 
@@ -25,7 +25,7 @@ def read_training_layouts(cfg_data: dict) -> list[Layout]:
 
     ``format: brca``: ``labels/<stem>_gt_class_coords.txt`` sized by
     ``image_sizes.tsv``; any other format: every file of ``root`` that
-    :func:`topofd.io.read_layouts` reads in that format (e.g. ``mat`` for
+    :func:`topofd.layouts.sets.read_layouts` reads in that format (e.g. ``mat`` for
     Lizard/CoNSeP), which must carry a canvas shape.
     """
     root, classes = Path(cfg_data["root"]), tuple(cfg_data["classes"])

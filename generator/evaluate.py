@@ -8,7 +8,7 @@ file.  The generator is conditioned on each window's per-class count of cells
 whose centre lies inside it (the training condition, :mod:`.data`), and its
 output is post-processed (:func:`.sample.postprocess`) and read back the same
 way.  Reference rows at the same size: matched-count random placement
-(:mod:`topofd.baselines`), windows of the training images (real vs real), and
+(:mod:`topofd.layouts.baselines`), windows of the training images (real vs real), and
 for the count errors an "average counts" generator that gives every layout
 the per-class mean count of the real windows.
 
@@ -23,10 +23,10 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from topofd import Layout
-from topofd.baselines import perturb
-from topofd.counts import count_errors
-from topofd.patches import read_sizes, read_split, window_layouts
-from topofd.readers import brca
+from topofd.layouts.baselines import perturb
+from topofd.metrics.counts import count_errors
+from topofd.layouts.patches import read_sizes, read_split, window_layouts
+from topofd.layouts.readers import brca
 
 __all__ = ["split_windows", "bundled_windows", "evenly", "read_back", "layout_mean", "generate", "synthesize", "score",
            "average_count_row", "random_set", "real_vs_real_set", "SCORE_METRICS", "PRIORS"]

@@ -18,8 +18,8 @@ import numpy as np
 from scipy import ndimage
 
 from topofd import Layout
-from topofd.io import read_layouts
-from topofd.readers.png import PALETTE
+from topofd.layouts.sets import read_layouts
+from topofd.layouts.readers.png import PALETTE
 
 __all__ = ["postprocess", "read_conditions", "load_generator", "sample_folder"]
 
@@ -88,7 +88,7 @@ def postprocess(x: np.ndarray, threshold: float = 0.0, min_area: int = 3, cell: 
 
 def read_conditions(classes, counts_from=None, counts_csv=None) -> list[tuple[str, np.ndarray]]:
     """``(name, per-class counts)`` from a folder of real layouts (any format
-    :func:`topofd.io.read_layouts` reads) or a CSV ``name,<class 1>,...,<class C>``
+    :func:`topofd.layouts.sets.read_layouts` reads) or a CSV ``name,<class 1>,...,<class C>``
     (header line first); counts must be non-negative integers."""
     C = len(classes)
     if (counts_from is None) == (counts_csv is None):

@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from topofd.cli import cli, format_report
-from topofd.io import read_layouts
-from topofd.layout import Layout
+from topofd.layouts.sets import read_layouts
+from topofd.layouts.layout import Layout
 
 CLASSES = ("lym", "epi", "stro")
 
@@ -85,7 +85,7 @@ def test_baseline_names_counts_and_determinism(tmp_path, kind):
 
 
 def test_baseline_counts_are_matched_before_rasterising(tmp_path):
-    from topofd.baselines import perturb
+    from topofd.layouts.baselines import perturb
 
     real = _layout_dir(tmp_path / "real", n=2)
     for lay in read_layouts(real)[0]:

@@ -6,14 +6,14 @@ from scipy import ndimage
 
 import topofd
 from topofd import Layout
-from topofd.barycenter import lagrangian_barycenter
-from topofd.counts import count_errors
-from topofd.frechet import frechet_distance
-from topofd.landscapes import landscapes_on, landscapes_own_range, shared_sampling
-from topofd.mmd import mmd, mmd_from_distances
-from topofd.persistence import alpha_diagrams, rips_diagrams
-from topofd.topo_fd import topofd as topofd_class
-from topofd.wasserstein import pairwise_wasserstein, wasserstein_distance
+from topofd.tda.barycenter import lagrangian_barycenter
+from topofd.metrics.counts import count_errors
+from topofd.tda.frechet import frechet_distance
+from topofd.tda.landscapes import landscapes_on, landscapes_own_range, shared_sampling
+from topofd.metrics.diagram_mmd import mmd, mmd_from_distances
+from topofd.tda.persistence import alpha_diagrams, rips_diagrams
+from topofd.metrics.landscape_fd import topofd as topofd_class
+from topofd.tda.wasserstein import pairwise_wasserstein, wasserstein_distance
 
 gudhi = pytest.importorskip("gudhi")
 
@@ -148,8 +148,8 @@ def _bundled_diagrams(k, n, start=0):
     """H1 diagrams of overlapping windows of the bundled BRCA-M2C test data:
     the same loops recur in neighbouring windows, so the estimate meets the
     exact ties that decide gudhi's result."""
-    from topofd.patches import cut_patches, read_sizes
-    from topofd.readers.brca import CLASSES, read_image
+    from topofd.layouts.patches import cut_patches, read_sizes
+    from topofd.layouts.readers.brca import CLASSES, read_image
     from importlib import resources
 
     root = resources.files("topofd") / "data" / "brca_m2c"

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from scipy.io import savemat
 
 from topofd.cli import cli
-from topofd.layout import Layout
+from topofd.layouts.layout import Layout
 
 H = W = 32
 _N = os.environ.get("TOPOFD_FUZZ_EXAMPLES")

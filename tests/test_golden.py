@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 
 from topofd import Layout
-from topofd.barycenter import lagrangian_barycenter
-from topofd.frechet import frechet_distance
-from topofd.landscapes import landscapes_on, landscapes_own_range
-from topofd.persistence import alpha_diagrams, rips_diagrams
-from topofd.topo_fd import topofd
-from topofd.wasserstein import wasserstein_distance
+from topofd.tda.barycenter import lagrangian_barycenter
+from topofd.tda.frechet import frechet_distance
+from topofd.tda.landscapes import landscapes_on, landscapes_own_range
+from topofd.tda.persistence import alpha_diagrams, rips_diagrams
+from topofd.metrics.landscape_fd import topofd
+from topofd.tda.wasserstein import wasserstein_distance
 
 HERE = Path(__file__).parent / "golden"
 G = np.load(HERE / "small.npz")
@@ -116,8 +116,8 @@ BRCA = HERE / "brca_m2c_paper.json"
 @pytest.mark.skipif(not BRCA.exists(), reason="brca_m2c_paper.json not generated")
 def test_brca_first_diagrams_and_landscapes():
     """The first 20 real BRCA-M2C test patches: diagrams and landscapes."""
-    from topofd.patches import cut_patches, read_sizes, read_split
-    from topofd.readers.brca import CLASSES, read_image
+    from topofd.layouts.patches import cut_patches, read_sizes, read_split
+    from topofd.layouts.readers.brca import CLASSES, read_image
     from importlib import resources
 
     g = json.loads(BRCA.read_text())

@@ -19,10 +19,10 @@ from click.testing import CliRunner
 
 import topofd
 from topofd import Layout
-from topofd import leaderboard as lb
+from topofd.output import leaderboard as lb
 from topofd import Report
 from topofd.cli import cli
-from topofd.html import leaderboard_html, report_html
+from topofd.output.html import leaderboard_html, report_html
 
 HOSTILE = '<img src=x onerror="alert(1)">&'
 
@@ -262,9 +262,9 @@ def test_compare_html_bad_paths_fail_before_computing(tmp_path, fake_api):
 
 
 def test_demo_html(tmp_path, fake_api, monkeypatch, report):
-    import topofd.demo
+    import topofd.layouts.brca_m2c
 
-    monkeypatch.setattr(topofd.demo, "demo_sets", lambda *a, **k: ([None] * 6, [None] * 6))
+    monkeypatch.setattr(topofd.layouts.brca_m2c, "demo_sets", lambda *a, **k: ([None] * 6, [None] * 6))
     line = _one_error_line(run("demo", "--html", tmp_path / "nodir" / "d.html", "-q"))
     assert "--html" in line
     assert not fake_api

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from topofd import Layout, compare
-from topofd import leaderboard as lb
+from topofd.output import leaderboard as lb
 
 
 def _report(path, method=None, protocol="paper", topofd=(1.0, 2.0), mmd=0.01, tce=0.5, test_set="t", dataset=None,

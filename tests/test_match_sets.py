@@ -1,12 +1,12 @@
-"""`topofd.io.match_sets`: classes matched by name or position, never silently
+"""`topofd.layouts.sets.match_sets`: classes matched by name or position, never silently
 by a wrong position; class counts and canvas sizes checked across the sets
 (issue 13, items 2 and 7)."""
 import numpy as np
 import pytest
 
 import topofd
-from topofd.io import match_sets, read_layouts
-from topofd.layout import Layout
+from topofd.layouts.sets import match_sets, read_layouts
+from topofd.layouts.layout import Layout
 
 N = ("class1", "class2", "class3")
 
@@ -180,7 +180,7 @@ def test_compare_on_folders_matches_by_name_or_refuses(tmp_path):
 def test_summary_level_functions_for_a_streaming_pipeline():
     """The same rules on per-set summaries (names, origin; canvas counts),
     for a pipeline that does not keep the layouts."""
-    from topofd.io import match_canvases, match_classes, set_classes
+    from topofd.layouts.sets import match_canvases, match_classes, set_classes
 
     assert set_classes("real", [lay(("lym", "epi"), "a"), lay(("lym", "epi"), "b")]) == (("lym", "epi"), "positional")
     m = match_classes((("lym", "epi", "stro"), "positional"), (("epi", "lym", "stro"), "content"))

@@ -7,8 +7,8 @@ Golden values: `tests/golden/brca_m2c_paper.json`, written by
 `PersistenceLandscape()` per diagram -> `np.cov` -> pytorch-fid FD with
 scipy 1.17.1 `sqrtm`); regeneration recipe in `tests/golden/README.md`.  The
 patches and the matched-count baselines are rebuilt here from the bundled
-labels exactly as that recipe builds its folders (`topofd.patches`,
-`topofd.baselines.perturb(..., sigma=4, seed=0)`, rasterised and read back).
+labels exactly as that recipe builds its folders (`topofd.layouts.patches`,
+`topofd.layouts.baselines.perturb(..., sigma=4, seed=0)`, rasterised and read back).
 """
 import json
 from pathlib import Path
@@ -19,10 +19,10 @@ import pytest
 import topofd
 from topofd import Layout
 from topofd.api import compute_diagrams, stats_key
-from topofd.baselines import perturb
-from topofd.cache import Cache
-from topofd.demo import bundled_root, real_patches
-from topofd.reference import load_reference
+from topofd.layouts.baselines import perturb
+from topofd.storage.cache import Cache
+from topofd.layouts.brca_m2c import bundled_root, real_patches
+from topofd.storage.reference import load_reference
 
 GOLDEN = json.loads((Path(__file__).parent / "golden" / "brca_m2c_paper.json").read_text())
 CLASSES = ["lym", "epi", "stro"]

@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from topofd.cli import cli
-from topofd.demo import bundled_root, real_patches
-from topofd.io import read_layouts
-from topofd.patches import read_sizes, read_split, windows
+from topofd.layouts.brca_m2c import bundled_root, real_patches
+from topofd.layouts.sets import read_layouts
+from topofd.layouts.patches import read_sizes, read_split, windows
 
 
 def test_bundled_split_gives_1550_windows():
@@ -75,7 +75,7 @@ def test_demo_sets_are_the_on_disk_pipeline(tmp_path):
     demo's layouts bit for bit, and `topofd compare --mmd-samples` on them
     gives the demo's numbers (class names aside)."""
     import topofd
-    from topofd.demo import demo_sets, image_patches, label_file
+    from topofd.layouts.brca_m2c import demo_sets, image_patches, label_file
 
     real, synth = demo_sets(12, seed=5)
     assert all(np.array_equal(r.counts, s.counts) for r, s in zip(real, synth))  # counts survive the read-back
@@ -108,8 +108,8 @@ def test_demo_sets_are_the_on_disk_pipeline(tmp_path):
 
 
 def test_separated_random_baseline_keeps_counts_after_read_back():
-    from topofd.baselines import perturb
-    from topofd.layout import Layout
+    from topofd.layouts.baselines import perturb
+    from topofd.layouts.layout import Layout
 
     with bundled_root() as root:
         real = real_patches(root, 40)
@@ -128,8 +128,8 @@ def test_separated_random_baseline_keeps_counts_after_read_back():
 
 
 def test_separated_placement_errors_and_options():
-    from topofd.baselines import perturb
-    from topofd.layout import Layout
+    from topofd.layouts.baselines import perturb
+    from topofd.layouts.layout import Layout
 
     full = Layout((np.zeros((30, 2)),), ("a",), (16, 16), "dense")  # 30 cells 4 px apart on 16x16: 16 fit
     with pytest.raises(ValueError, match=r"dense, class a: no room for 30 cells 4 px apart on a 16x16 canvas"):
@@ -145,7 +145,7 @@ def test_published_baselines_are_unchanged():
     pinned (digest computed before `separate` existed)."""
     import hashlib
 
-    from topofd.baselines import perturb
+    from topofd.layouts.baselines import perturb
 
     with bundled_root() as root:
         real = real_patches(root, 20)
@@ -160,7 +160,7 @@ def test_published_baselines_are_unchanged():
 
 
 def test_baseline_warns_when_drawn_cells_merge(tmp_path):
-    from topofd.layout import Layout
+    from topofd.layouts.layout import Layout
 
     real = tmp_path / "real"
     real.mkdir()
@@ -184,8 +184,8 @@ def test_published_centres_are_unchanged():
     read, tests/test_parity_brca.py checks the numbers)."""
     import hashlib
 
-    from topofd.baselines import perturb
-    from topofd.layout import Layout
+    from topofd.layouts.baselines import perturb
+    from topofd.layouts.layout import Layout
 
     with bundled_root() as root:
         real = real_patches(root)

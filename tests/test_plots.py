@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from topofd.plots import write_plots
+from topofd.output.plots import write_plots
 
 
 def fake_report(paired=True, classes=("lym", "epi", "stro")):

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from scipy.io import savemat
 
-from topofd.io import READERS, read_layouts
-from topofd.layout import Layout
-from topofd.readers import brca, geojson, mat, npy, png, points
+from topofd.layouts.sets import READERS, read_layouts
+from topofd.layouts.layout import Layout
+from topofd.layouts.readers import brca, geojson, mat, npy, png, points
 
 CLASSES = ("lym", "epi", "stro")
 H, W = 64, 80
@@ -460,7 +460,7 @@ def test_far_canvas_edge_is_on_the_canvas(tmp_path):
 
 # ------------------------------------------------------- only layout files (item 8)
 def test_non_layout_files_are_skipped_and_listed(tmp_path):
-    from topofd.io import Skipped
+    from topofd.layouts.sets import Skipped
 
     np.save(tmp_path / "p0.npy", _blobs(1))
     (tmp_path / "notes.txt").write_text("")
@@ -520,7 +520,7 @@ def test_one_layout_in_two_files_is_an_error(tmp_path):
 
 
 def test_pairing_at_name_boundaries():
-    from topofd.io import pair_by_prefix, pair_names
+    from topofd.layouts.sets import pair_by_prefix, pair_names
 
     real = ["img_1", "img_2", "X", "a-b"]
     synth = ["img_1_gen", "img_10_gen", "X", "X.s0", "Xgen", "a-b-1", "img_2_gen"]

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 import topofd
 from topofd import Evaluator, Layout
 from topofd.cli import cli
-from topofd.reference import load_reference, make_reference, names
-from topofd.store import load_npz, save_npz
+from topofd.storage.reference import load_reference, make_reference, names
+from topofd.storage.arrays import load_npz, save_npz
 
 CLASSES = ("a", "b")
 

@@ -60,7 +60,7 @@ def test_api_progress_with_workers(sets):
 
 def test_ctrl_c_exits_130_with_one_line_and_no_partial_figures(sets, tmp_path, monkeypatch):
     real, synth = sets
-    import topofd.plots as plots
+    import topofd.output.plots as plots
 
     def interrupted(report, out_dir):
         (Path(out_dir) / "lym_barycenters.png").write_bytes(b"half")

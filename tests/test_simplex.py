@@ -1,13 +1,13 @@
-"""The compiled replay of POT's network simplex (topofd/_simplex.pyx) must end
+"""The compiled replay of POT's network simplex (topofd/tda/_simplex.pyx) must end
 at the same vertex as ``ot.emd`` -- the same optimal plan, not just the same
 cost -- on the transport problems gudhi builds for the barycenter, ties
 included.  The reference is POT itself, called here (no stored fixture)."""
 import numpy as np
 import pytest
 
-from topofd import barycenter as B
+from topofd.tda import barycenter as B
 
-simplex = pytest.importorskip("topofd._simplex", reason="compiled solver not built; topofd falls back to POT")
+simplex = pytest.importorskip("topofd.tda._simplex", reason="compiled solver not built; topofd falls back to POT")
 
 
 def _pot_pairs(M, a, b):

@@ -7,8 +7,8 @@ import pytest
 
 import topofd
 from topofd import Layout
-from topofd.mmd import mmd2, mmd2_jackknife, mmd2_replicates, pair_mask
-from topofd.uncertainty import MIN_LAYOUTS, assign_groups, halves, interval, jackknife, mean_with_se, split_halves
+from topofd.metrics.diagram_mmd import mmd2, mmd2_jackknife, mmd2_replicates, pair_mask
+from topofd.stats.uncertainty import MIN_LAYOUTS, assign_groups, halves, interval, jackknife, mean_with_se, split_halves
 
 CLASSES = ("a", "b")
 
@@ -146,7 +146,7 @@ def test_twin_plan_estimates_the_conditional_spread():
     differences between windows.  Simulated: condition c_i heterogeneous,
     value e_i = c_i / 10 + N(0, 1) noise; the spread over redraws of the mean
     is 1/sqrt(N), the iid standard error counts the window heterogeneity too."""
-    from topofd.uncertainty import plan
+    from topofd.stats.uncertainty import plan
 
     rng = np.random.default_rng(0)
     N = 400
@@ -177,7 +177,7 @@ def test_twin_plan_estimates_the_conditional_spread():
 
 
 def test_topokd_kernel_sums_equal_the_kernel_matrix():
-    from topofd.topokd import _gauss_block, kernel_sums
+    from topofd.metrics.landscape_kd import _gauss_block, kernel_sums
 
     rng = np.random.default_rng(0)
     X, Y = rng.normal(size=(30, 5)), rng.normal(size=(25, 5)) + 0.3

@@ -10,9 +10,9 @@ each taking and returning arrays.
 """
 __version__ = "0.1.0"
 
-from .layout import Layout  # noqa: E402
-from .report import Report  # noqa: E402
-from .evaluator import Evaluator  # noqa: E402
-from .api import compare  # noqa: E402
+from topofd.layouts.layout import Layout  # noqa: E402
+from topofd.output.report import Report  # noqa: E402
+from topofd.evaluator import Evaluator  # noqa: E402
+from topofd.api import compare  # noqa: E402
 
 __all__ = ["Layout", "compare", "Evaluator", "Report", "__version__"]

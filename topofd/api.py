@@ -9,12 +9,12 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from .cache import Cache
-from .evaluator import METRICS, Evaluator, layout_key, stats_key
-from .io import read_layouts
-from .layout import Layout
-from .reference import is_reference
-from .report import Report
+from topofd.storage.cache import Cache
+from topofd.evaluator import METRICS, Evaluator, layout_key, stats_key
+from topofd.layouts.sets import read_layouts
+from topofd.layouts.layout import Layout
+from topofd.storage.reference import is_reference
+from topofd.output.report import Report
 
 __all__ = ["compare", "Report", "METRICS", "compute_diagrams", "stats_key", "layout_key"]
 
@@ -66,27 +66,27 @@ def compare(
 ) -> Report:
     """Compare a real and a synthetic set of cell layouts.
 
-    ``real``: a folder or file (read with :func:`topofd.io.read_layouts`), a
+    ``real``: a folder or file (read with :func:`topofd.layouts.sets.read_layouts`), a
     sequence of :class:`Layout`, a reference file made by ``topofd stats``
     (``*.topofd``) or a named reference set (``"brca-m2c:test"``, see
-    :func:`topofd.reference.names`); ``synth``: a folder, file or sequence
+    :func:`topofd.storage.reference.names`); ``synth``: a folder, file or sequence
     of :class:`Layout`.
 
     Metrics (default: all): ``topofd`` (TopoCellGen Eqs. 11–12,
-    :mod:`topofd.topo_fd`), ``mmd`` (W1 Gaussian-kernel MMD²,
-    :mod:`topofd.mmd`), ``counts`` (CCE per class and TCE,
-    :mod:`topofd.counts`; they need paired names — by default they are
+    :mod:`topofd.metrics.landscape_fd`), ``mmd`` (W1 Gaussian-kernel MMD²,
+    :mod:`topofd.metrics.diagram_mmd`), ``counts`` (CCE per class and TCE,
+    :mod:`topofd.metrics.counts`; they need paired names — by default they are
     skipped with a note when names do not pair, an error only when asked
     for explicitly).  ``protocol``: ``paper`` (the published computation)
     or ``grid``.
 
     Uncertainty (``uncertainty=True``): every score gets a standard error and
     a 95 % interval over another draw of the synthetic set, real set fixed
-    (:mod:`topofd.uncertainty`): jackknife over ``se_groups`` groups for
+    (:mod:`topofd.stats.uncertainty`): jackknife over ``se_groups`` groups for
     ``grid`` TopoFD and MMD, ``paper_se_splits`` split halves for ``paper``
     TopoFD (0: none; each split costs about one more synthetic barycenter),
     analytic for count errors.  ``extrapolate``: add ``topofd_inf``, TopoFD
-    extrapolated to infinitely many layouts (:mod:`topofd.extrapolate`).
+    extrapolated to infinitely many layouts (:mod:`topofd.stats.extrapolate`).
 
     ``mmd_samples``: score MMD on a seeded random subset of that many layouts
     per set (its cost is quadratic).  ``use_bundled``: take diagrams and

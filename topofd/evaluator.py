@@ -24,17 +24,17 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .cache import Cache, digest
-from .frechet import FrechetTo
-from .landscapes import landscapes_on, shared_sampling
-from .layout import Layout, default_class_names
-from .mmd import median_sigma, mmd2, mmd2_replicates, pair_mask, permutation_p
-from .parallel import map_chunks
-from .persistence import diagrams as _diagrams
-from .report import Report
-from .topo_fd import PROTOCOLS, LandscapeStats, landscape_stats, topofd_from_stats
-from .uncertainty import MIN_LAYOUTS, Estimate, Plan, plan, split_halves
-from .wasserstein import pairwise_wasserstein
+from topofd.storage.cache import Cache, digest
+from topofd.tda.frechet import FrechetTo
+from topofd.tda.landscapes import landscapes_on, shared_sampling
+from topofd.layouts.layout import Layout, default_class_names
+from topofd.metrics.diagram_mmd import median_sigma, mmd2, mmd2_replicates, pair_mask, permutation_p
+from topofd.parallel import map_chunks
+from topofd.tda.persistence import diagrams as _diagrams
+from topofd.output.report import Report
+from topofd.metrics.landscape_fd import PROTOCOLS, LandscapeStats, landscape_stats, topofd_from_stats
+from topofd.stats.uncertainty import MIN_LAYOUTS, Estimate, Plan, plan, split_halves
+from topofd.tda.wasserstein import pairwise_wasserstein
 
 __all__ = ["Evaluator", "METRICS", "COMPLEXES", "layout_key", "stats_key"]
 
@@ -69,7 +69,7 @@ class _Side:
     counts: list = field(default_factory=list)
     diagrams: list = field(default_factory=list)
     classes: tuple | None = None
-    origin: str = "default"  # where the class names come from (topofd.layout.CLASS_ORIGINS)
+    origin: str = "default"  # where the class names come from (topofd.layouts.layout.CLASS_ORIGINS)
     shapes: dict = field(default_factory=dict)  # canvas (H, W) -> number of layouts
     extent: tuple | None = None  # largest (row, col) of any cell
     array_shape: tuple | None = None  # canvas of array batches: one per set
@@ -283,7 +283,7 @@ class Evaluator:
         layouts, threshold, array_shape = self._as_layouts(x, real)
         if not layouts:
             return
-        from .io import set_classes
+        from topofd.layouts.sets import set_classes
 
         named = [bool(l.name) for l in layouts]
         classes, origin = set_classes("real" if real else "synthetic", layouts)
@@ -435,11 +435,11 @@ class Evaluator:
     # --------------------------------------------------------- reference
     def load_reference(self, ref) -> dict:
         """Use a precomputed real set: a ``.topofd`` file from
-        :func:`topofd.reference.make_reference` / ``topofd stats``, or a named
-        set (``topofd.reference.names()``, e.g. ``"brca-m2c:test"``).
+        :func:`topofd.storage.reference.make_reference` / ``topofd stats``, or a named
+        set (``topofd.storage.reference.names()``, e.g. ``"brca-m2c:test"``).
         Returns its metadata.  Refuses files made with other diagram options
         or by a newer format."""
-        from .reference import load_reference
+        from topofd.storage.reference import load_reference
 
         if len(self._real):
             raise ValueError("the real set already has layouts; load the reference into a fresh Evaluator")
@@ -480,7 +480,7 @@ class Evaluator:
             raise ValueError("synthetic set: no layouts")
         R = self._view(self._real, "real")
         S = self._view(self._synth, "synthetic")
-        from .io import match_canvases, match_classes, pair_names
+        from topofd.layouts.sets import match_canvases, match_classes, pair_names
 
         m = match_classes((self._real.classes, self._real.origin), (self._synth.classes, self._synth.origin),
                           self.given_classes)
@@ -677,7 +677,7 @@ class Evaluator:
                 self._fill(table, "topofd_inf", names, inf_vals, inf_reps, None, False)
                 unc["topofd_inf"] = ("none: each jackknife replicate would recompute 2 x 8 barycenters per class; "
                                      "use the grid protocol for an extrapolated value with an interval")
-            from .extrapolate import FRACTIONS
+            from topofd.stats.extrapolate import FRACTIONS
 
             notes.append(f"TopoFD∞: least-squares fit of TopoFD against 1/n on nested subsets of "
                          f"{', '.join(f'{f:.0%}' for f in FRACTIONS)} of both sets (n real {nR}, synthetic {nS}), "
@@ -720,7 +720,7 @@ class Evaluator:
         """TopoFD∞ and its jackknife replicates.  Paired sets are subsampled
         by pairs (the same windows on both sides); a replicate leaves out a
         group of synthetic layouts and, when paired, their real partners."""
-        from .extrapolate import FRACTIONS, extrapolated
+        from topofd.stats.extrapolate import FRACTIONS, extrapolated
 
         def score(ir, js):
             mu_r, s_r = _gauss(Lr[ir])
@@ -739,7 +739,7 @@ class Evaluator:
         return v, reps
 
     def _paper_infinity(self, dr, ds, pairs):
-        from .extrapolate import FRACTIONS, extrapolated
+        from topofd.stats.extrapolate import FRACTIONS, extrapolated
 
         kw = dict(n_bins=self.n_bins, n_layers=self.n_layers, n_threads=self.n_jobs)
 
@@ -752,7 +752,7 @@ class Evaluator:
 
     # ------------------------------------------------------------ TopoKD
     def _topokd(self, table, R, S, names, both_empty, pairs, unc):
-        from .topokd import bandwidth2, features, kernel_sums, sampling, signed_sqrt
+        from topofd.metrics.landscape_kd import bandwidth2, features, kernel_sums, sampling, signed_sqrt
 
         nS = len(S.keys)
         want_se = self.uncertainty and nS >= MIN_LAYOUTS
@@ -886,7 +886,7 @@ def _partner_features(R: _View, pairs, n_synth: int) -> np.ndarray | None:
 def _named_set(keys) -> dict:
     """``dataset`` / ``test_set`` of the report when the real set is exactly a
     named reference set (published rows can then join its leaderboard)."""
-    from .reference import bundled_match
+    from topofd.storage.reference import bundled_match
 
     name = bundled_match(keys)
     if name is None:
@@ -946,7 +946,7 @@ def _progress_bar(enabled, total):
 
 
 def _version():
-    from . import __version__
+    from topofd import __version__
 
     return __version__
 

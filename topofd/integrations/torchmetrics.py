@@ -70,9 +70,9 @@ except ImportError as e:  # pragma: no cover - exercised only without torchmetri
     raise ImportError("topofd.integrations.torchmetrics needs torch and torchmetrics: "
                       "pip install 'topofd[torchmetrics]'") from e
 
-from ..evaluator import Evaluator
-from ..layout import Layout, default_class_names
-from ..report import Report
+from topofd.evaluator import Evaluator
+from topofd.layouts.layout import Layout, default_class_names
+from topofd.output.report import Report
 
 __all__ = ["TopoFD"]
 

@@ -15,7 +15,7 @@ from scipy import ndimage
 __all__ = ["Layout", "default_class_names", "centres_from_mask", "CLASS_ORIGINS", "LABELS"]
 
 # Where a layout's class names come from, which decides how two sets can be
-# matched (:func:`topofd.io.match_sets`):
+# matched (:func:`topofd.layouts.sets.match_sets`):
 #   "default"    placeholders ``class1..classC``: the classes are known by position only;
 #   "positional" real names attached by position (given by the user, or a
 #                format's fixed order such as BRCA-M2C's lym, epi, stro);

@@ -4,7 +4,7 @@ A reader's ``read`` raises :class:`NotLayoutFile` (a ``ValueError``) for a
 file that is not a layout of its format at all (a ``README.txt``, a
 ``run_config.json``, topofd's own ``report.csv``), and a plain
 ``ValueError`` for a layout file it cannot read; the folder reader
-(:func:`topofd.io.read_layouts`) skips and lists the former and stops on the
+(:func:`topofd.layouts.sets.read_layouts`) skips and lists the former and stops on the
 latter (unless ``skip_bad``).
 """
 

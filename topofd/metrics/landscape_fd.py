@@ -6,9 +6,9 @@ landscape map λ sends a diagram to a vector; the set is summarised by a
 Gaussian N(μ, Σ) with
 
 * ``paper`` protocol (the published computation): μ = λ(barycenter of the
-  D_i) with the barycenter of :func:`topofd.barycenter.lagrangian_barycenter`
+  D_i) with the barycenter of :func:`topofd.tda.barycenter.lagrangian_barycenter`
   started at D_1, λ sampled on each diagram's own range
-  (:func:`topofd.landscapes.landscapes_own_range`, 1 layer, 100 bins);
+  (:func:`topofd.tda.landscapes.landscapes_own_range`, 1 layer, 100 bins);
   Σ = ``np.cov`` of the λ(D_i);
 * ``grid`` protocol: every landscape of both sets on one shared sampling,
   μ = mean landscape, Σ = their covariance (coordinates comparable across
@@ -23,9 +23,9 @@ from typing import Sequence
 
 import numpy as np
 
-from .barycenter import lagrangian_barycenter
-from .frechet import frechet_distance
-from .landscapes import landscapes_on, landscapes_own_range, shared_sampling
+from topofd.tda.barycenter import lagrangian_barycenter
+from topofd.tda.frechet import frechet_distance
+from topofd.tda.landscapes import landscapes_on, landscapes_own_range, shared_sampling
 
 __all__ = ["PROTOCOLS", "LandscapeStats", "landscape_stats", "topofd_from_stats", "topofd"]
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..layout import Layout
+from topofd.layouts.layout import Layout
 
 SUFFIXES = (".mat",)
 LIZARD_CLASSES = ("neutrophil", "epithelial", "lymphocyte", "plasma", "eosinophil", "connective")

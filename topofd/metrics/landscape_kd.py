@@ -34,7 +34,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .landscapes import landscapes_on
+from topofd.tda.landscapes import landscapes_on
 
 __all__ = ["N_BINS", "QUANTILE", "sampling", "features", "bandwidth2", "KernelSums", "kernel_sums", "signed_sqrt"]
 

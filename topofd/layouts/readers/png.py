@@ -27,7 +27,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from ..layout import Layout, default_class_names
+from topofd.layouts.layout import Layout, default_class_names
 
 SUFFIXES = (".png",)
 # a pixel this close to a class colour (largest channel difference) without

@@ -11,8 +11,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .layout import Layout, default_class_names
-from .readers import NotLayoutFile, brca, geojson, mat, npy, png, points
+from topofd.layouts.layout import Layout, default_class_names
+from topofd.layouts.readers import NotLayoutFile, brca, geojson, mat, npy, png, points
 
 __all__ = ["read_layouts", "pair_by_prefix", "pair_names", "Pairing", "match_sets", "match_classes", "match_canvases",
            "set_classes", "ClassMatch", "Skipped", "READERS", "FORMATS", "SEPARATORS"]
@@ -276,7 +276,7 @@ def _shape_str(shape) -> str:
 
 def set_classes(what: str, layouts: Sequence[Layout]) -> tuple[tuple[str, ...], str]:
     """The class names every layout of a set shares, and where they come
-    from (:data:`topofd.layout.CLASS_ORIGINS`; ``content`` if any layout's
+    from (:data:`topofd.layouts.layout.CLASS_ORIGINS`; ``content`` if any layout's
     are, else ``positional`` if any, else ``default``).  ``ValueError``
     naming the first layout whose class count or names differ from the
     majority's (``what``: ``"real"``/``"synthetic"``, for the message)."""

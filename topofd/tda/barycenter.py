@@ -93,8 +93,8 @@ def _import_pot():
                 os.environ[k] = v
 
 
-try:  # compiled replay of POT's solver (topofd/_simplex.pyx); optional at build time
-    from topofd._simplex import emd_pairs as _emd_pairs
+try:  # compiled replay of POT's solver (topofd/tda/_simplex.pyx); optional at build time
+    from topofd.tda._simplex import emd_pairs as _emd_pairs
 except ImportError:  # pragma: no cover - only when the extension could not be built
     _emd_pairs = None
 
@@ -119,7 +119,7 @@ def _gudhi_matching(Y, D):
     """(x, y) pairs of ``gudhi.wasserstein.wasserstein_distance``'s W2 matching.
 
     The transport problem gudhi hands to ``ot.emd`` is solved by
-    :func:`topofd._simplex.emd_pairs`, which replays POT's network simplex
+    :func:`topofd.tda._simplex.emd_pairs`, which replays POT's network simplex
     pivot for pivot (same optimal vertex, in less time); POT
     itself through gudhi when the extension is not built.
     """

@@ -3,11 +3,11 @@
 Entries are keyed by content (layout coordinates) plus every option that
 changes the value, so a changed file simply misses; scoring many synthetic
 sets against one real set computes the real side once.  Entries are
-``.npz`` arrays read with ``allow_pickle=False`` (:mod:`topofd.store`): a
+``.npz`` arrays read with ``allow_pickle=False`` (:mod:`topofd.storage.arrays`): a
 cache folder may be shared, and reading it must never run code.  Entries
 that cannot be read are treated as misses.
 
-The bundled reference sets (:mod:`topofd.reference`) answer as read-only
+The bundled reference sets (:mod:`topofd.storage.reference`) answer as read-only
 entries: their diagrams by layout key, their statistics by statistics key,
 so a folder holding exactly the bundled BRCA-M2C test patches is scored
 without recomputing its side.
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .store import load_npz, pack_diagrams, save_npz, unpack_diagrams
+from topofd.storage.arrays import load_npz, pack_diagrams, save_npz, unpack_diagrams
 
 __all__ = ["Cache", "digest"]
 
@@ -90,7 +90,7 @@ class Cache:
             except (KeyError, ValueError, IndexError):
                 pass
         if self.bundled:
-            from .reference import bundled_diagrams
+            from topofd.storage.reference import bundled_diagrams
 
             d = bundled_diagrams(key)
             if d is not None:
@@ -104,7 +104,7 @@ class Cache:
     # -------------------------------------------------------- statistics
     def get_stats(self, key: str):
         """Landscape statistics of one class of a set, or ``None``."""
-        from .topo_fd import LandscapeStats
+        from topofd.metrics.landscape_fd import LandscapeStats
 
         got = self._read(key)
         if got is not None and got[1].get("kind") == "stats":
@@ -114,7 +114,7 @@ class Cache:
             except KeyError:
                 pass
         if self.bundled:
-            from .reference import bundled_stats
+            from topofd.storage.reference import bundled_stats
 
             s = bundled_stats(key)
             if s is not None:

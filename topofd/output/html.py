@@ -278,9 +278,9 @@ def _png(draw) -> str:
 
 
 def _figures(report) -> list[tuple[str, list[tuple[str, str]]]]:
-    """``[(class, [(caption, data URI)])]``: the figures :mod:`topofd.plots`
+    """``[(class, [(caption, data URI)])]``: the figures :mod:`topofd.output.plots`
     writes as files, for the same artifacts."""
-    from .plots import plot_barycenters, plot_counts, plot_landscapes
+    from topofd.output.plots import plot_barycenters, plot_counts, plot_landscapes
 
     art = getattr(report, "artifacts", None) or {}
     protocol = getattr(report, "protocol", "paper")
@@ -385,7 +385,7 @@ def _notes(notes) -> str:
 
 
 def _page(title: str, body: str, figures: bool) -> str:
-    from . import __version__
+    from topofd import __version__
 
     return (
         "<!DOCTYPE html>\n"
@@ -407,7 +407,7 @@ def report_html(report) -> str:
     """The comparison ``report`` (a :class:`topofd.api.Report`) as one
     self-contained HTML page: the table (with standard errors, intervals and
     p-values where the table has them), the notes, the figures of
-    :mod:`topofd.plots` per class, and the run's provenance."""
+    :mod:`topofd.output.plots` per class, and the run's provenance."""
     meta = dict(getattr(report, "meta", None) or {})
     table = report.table
     protocol = meta.get("protocol", getattr(report, "protocol", "?"))
@@ -461,8 +461,8 @@ def _as_tables(tables) -> list:
 
 def leaderboard_html(tables) -> str:
     """Leaderboard tables (a DataFrame of
-    :func:`topofd.leaderboard.build_table`, the dict of
-    :func:`~topofd.leaderboard.build_tables`, or a list of DataFrames) as one
+    :func:`topofd.output.leaderboard.build_table`, the dict of
+    :func:`~topofd.output.leaderboard.build_tables`, or a list of DataFrames) as one
     self-contained HTML page, each table with its ``attrs`` (protocol, test
     set, dataset) as heading and ``attrs["notes"]`` under it."""
     dfs = _as_tables(tables)

@@ -15,7 +15,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from .layout import Layout
+from topofd.layouts.layout import Layout
 
 __all__ = ["ImagePoints", "read_sizes", "read_split", "windows", "window_layouts", "cut_patches", "patch_name"]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataError
+from topofd.errors import DataError
 
 __all__ = ["check_writable_file", "check_writable_dir", "atomic_write_bytes", "atomic_save_npy"]
 

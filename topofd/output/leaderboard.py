@@ -319,7 +319,7 @@ def to_markdown(df: pd.DataFrame, title: str | None = None) -> str:
 def to_csv(df: pd.DataFrame, path: str | Path | None = None) -> str:
     text = df.to_csv(index=False, float_format="%.6g")
     if path is not None:
-        from .files import atomic_write_bytes
+        from topofd.storage.atomic import atomic_write_bytes
 
         atomic_write_bytes(Path(path), text.encode())
     return text
@@ -334,7 +334,7 @@ def to_csv(df: pd.DataFrame, path: str | Path | None = None) -> str:
 @click.option("--group", is_flag=True, help="Group reports by (protocol, test set) instead of refusing to mix them.")
 @click.option("--dataset", default=None, help="Dataset of the test set (for published rows), e.g. brca-m2c, lizard.")
 @click.option("--published", "published_path", type=click.Path(exists=True, dir_okay=False),
-              help="JSON list of published rows to quote (see topofd.leaderboard.load_published).")
+              help="JSON list of published rows to quote (see topofd.output.leaderboard.load_published).")
 @click.option("--no-published", is_flag=True, help="Leave published rows out.")
 @click.option("--per-class", is_flag=True, help="Also show per-class TopoFD columns.")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -343,7 +343,7 @@ def leaderboard_command(reports, md_path, csv_path, group, dataset, published_pa
                         html_path):
     """Rank JSON reports of `topofd compare --json` in the layout of the
     TopoCellGen paper's Table 1, sorted by TopoFD."""
-    from .files import atomic_write_bytes, check_writable_file
+    from topofd.storage.atomic import atomic_write_bytes, check_writable_file
 
     for p, what in ((md_path, "--md"), (csv_path, "--csv"), (html_path, "--html")):
         check_writable_file(Path(p) if p else None, what)
@@ -366,13 +366,13 @@ def leaderboard_command(reports, md_path, csv_path, group, dataset, published_pa
             for k, (g, df) in enumerate(tables.items()):
                 to_csv(df, p.with_name(f"{p.stem}_{g[0]}_{k}{p.suffix or '.csv'}"))
     if html_path:
-        from .html import leaderboard_html
+        from topofd.output.html import leaderboard_html
 
         atomic_write_bytes(html_path, leaderboard_html(tables).encode("utf-8"))
 
 
 def _data_error(e: Exception) -> click.ClickException:
     """Exit status 1 with one line, as ``topofd`` does for data errors."""
-    from .errors import DataError
+    from topofd.errors import DataError
 
     return DataError(" ".join(str(e).split()))

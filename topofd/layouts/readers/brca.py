@@ -7,7 +7,7 @@ evaluates on this dataset.  Files are ``<image-stem>_gt_class_coords.txt``.
 A ``.txt`` file is a label file when its name ends in ``_gt_class_coords.txt``
 (then an empty file is a layout without cells) or when its first non-blank
 line is three numbers; any other ``.txt`` (a ``README.txt``, an empty
-``notes.txt``) raises :class:`~topofd.readers.NotLayoutFile`, which the
+``notes.txt``) raises :class:`~topofd.layouts.readers.NotLayoutFile`, which the
 folder reader skips.  Coordinates must not be negative, nor beyond the
 canvas when its ``shape`` is given.
 """
@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..layout import Layout
-from ..patches import ImagePoints
-from . import NotLayoutFile
+from topofd.layouts.layout import Layout
+from topofd.layouts.patches import ImagePoints
+from topofd.layouts.readers import NotLayoutFile
 
 SUFFIX = "_gt_class_coords"
 SUFFIXES = (".txt",)
@@ -89,7 +89,7 @@ def read_layout(path: str | Path, classes=CLASSES, shape=None) -> Layout:
 
 
 def read(path: str | Path, classes=None, *, shape: tuple[int, int] | None = None) -> Layout:
-    """Reader entry point (``topofd.io.READERS["txt"]``).
+    """Reader entry point (``topofd.layouts.sets.READERS["txt"]``).
 
     ``classes`` defaults to BRCA-M2C's ``lym, epi, stro``; more or fewer names
     change how many 1-based CLASS values are accepted.  The layout is named

@@ -1,11 +1,11 @@
 """The bundled demo data: BRCA-M2C test patches and a matched-count baseline.
 
-The real set is the paper's protocol (:mod:`topofd.patches`) on the 30
+The real set is the paper's protocol (:mod:`topofd.layouts.patches`) on the 30
 bundled test images: 1,550 windows of 256 x 256, each rasterised to the
 published ``(H, W, C)`` array and read back with :meth:`Layout.from_array`,
 sorted by name; the synthetic set, ``<patch>_gen``, re-places the cells of
 each patch at random pixels, the cells of a class at least 4 px apart
-(:func:`topofd.baselines.perturb` with ``separate=3``), and is rasterised and
+(:func:`topofd.layouts.baselines.perturb` with ``separate=3``), and is rasterised and
 read back the same way, so its per-class counts equal the real ones.
 
 Both are built in memory, and are exactly the layouts that ``topofd patches``
@@ -25,10 +25,10 @@ from typing import Iterator
 
 import numpy as np
 
-from .baselines import perturb
-from .layout import Layout
-from .patches import cut_patches, read_sizes, read_split, window_layouts
-from .readers import brca
+from topofd.layouts.baselines import perturb
+from topofd.layouts.layout import Layout
+from topofd.layouts.patches import cut_patches, read_sizes, read_split, window_layouts
+from topofd.layouts.readers import brca
 
 __all__ = ["bundled_root", "label_file", "real_patches", "baseline_layout", "demo_sets", "read_back"]
 

@@ -20,7 +20,7 @@ import zlib
 
 import numpy as np
 
-from .layout import Layout
+from topofd.layouts.layout import Layout
 
 __all__ = ["KINDS", "perturb", "rng_for"]
 

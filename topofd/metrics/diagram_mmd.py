@@ -25,8 +25,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .uncertainty import MIN_LAYOUTS, Estimate, assign_groups, jackknife
-from .wasserstein import pairwise_wasserstein
+from topofd.stats.uncertainty import MIN_LAYOUTS, Estimate, assign_groups, jackknife
+from topofd.tda.wasserstein import pairwise_wasserstein
 
 __all__ = ["MMDResult", "mmd2", "mmd2_replicates", "mmd2_jackknife", "permutation_p", "median_sigma", "mmd_from_distances", "mmd", "pair_mask"]
 
@@ -110,7 +110,7 @@ def mmd2_replicates(K: np.ndarray, n_x: int, labels: np.ndarray, *, unbiased: bo
 def mmd2_jackknife(K: np.ndarray, n_x: int, value: float, *, unbiased: bool = True, cross: np.ndarray | None = None,
                    n_groups: int = 20, seed: int = 0) -> Estimate:
     """Delete-a-group jackknife of :func:`mmd2` over the Y (synthetic) set,
-    X fixed (:mod:`topofd.uncertainty`)."""
+    X fixed (:mod:`topofd.stats.uncertainty`)."""
     m = K.shape[0] - n_x
     if m < MIN_LAYOUTS:
         return Estimate(value, why=f"{m} synthetic diagrams: fewer than {MIN_LAYOUTS}, no interval")

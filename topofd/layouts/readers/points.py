@@ -8,7 +8,7 @@ Class values are either names or 1-based integers:
 * with ``classes`` given, a name must be one of them and an integer ``k``
   means ``classes[k - 1]``;
 * without, integers ``k`` become ``"class<k>"`` and names are kept; the
-  folder reader (:func:`topofd.io.read_layouts`) then aligns all files of a
+  folder reader (:func:`topofd.layouts.sets.read_layouts`) then aligns all files of a
   folder on the union of their classes (so a patch without any cell of one
   class still has that class, empty).
 
@@ -18,7 +18,7 @@ are an error (:meth:`Layout.from_labelled_points`).
 
 A table is a layout file only if its header has the x, y and class columns:
 any other table (topofd's own ``report.csv``, an empty file) raises
-:class:`~topofd.readers.NotLayoutFile`, which the folder reader skips.
+:class:`~topofd.layouts.readers.NotLayoutFile`, which the folder reader skips.
 """
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..layout import Layout
-from . import NotLayoutFile
+from topofd.layouts.layout import Layout
+from topofd.layouts.readers import NotLayoutFile
 
 SUFFIXES = (".csv", ".tsv")
 INFERS_CLASSES = True

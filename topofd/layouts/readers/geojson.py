@@ -8,14 +8,14 @@ subtracted).  The class is ``properties.classification.name`` (or a plain
 string ``properties.classification``); a feature without one is an error
 that names it.  GeoJSON coordinates are ``(x, y)``; a :class:`Layout` stores
 ``(row, col) = (y, x)``.  Classes follow the same rules as point tables
-(:mod:`topofd.readers.points`): names, aligned on the folder's union when
+(:mod:`topofd.layouts.readers.points`): names, aligned on the folder's union when
 ``classes`` is not given.
 
 A ``.geojson`` file is always read as a layout.  A ``.json`` file is one only
 if its top level is a GeoJSON ``FeatureCollection`` or ``Feature``, or a list
 of features (``[]`` too: an export without objects); any other JSON (a
 ``run_config.json``, topofd's own ``report.json``) raises
-:class:`~topofd.readers.NotLayoutFile`, which the folder reader skips.
+:class:`~topofd.layouts.readers.NotLayoutFile`, which the folder reader skips.
 """
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..layout import Layout
-from . import NotLayoutFile
-from .points import class_indices, class_origin
+from topofd.layouts.layout import Layout
+from topofd.layouts.readers import NotLayoutFile
+from topofd.layouts.readers.points import class_indices, class_origin
 
 SUFFIXES = (".geojson", ".json")
 INFERS_CLASSES = True

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..layout import Layout
+from topofd.layouts.layout import Layout
 
 SUFFIXES = (".npy", ".npz")
 

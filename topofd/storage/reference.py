@@ -28,7 +28,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .store import load_npz, pack_diagrams, save_npz, unpack_diagrams
+from topofd.storage.arrays import load_npz, pack_diagrams, save_npz, unpack_diagrams
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "NAMED", "names", "Reference", "make_reference", "load_reference",
            "is_reference"]
@@ -82,7 +82,7 @@ class Reference:
     stats: dict  # (protocol, k, n_bins, n_layers) -> LandscapeStats
 
     def check_compatible(self, evaluator) -> None:
-        from .evaluator import _CACHE_VERSION
+        from topofd.evaluator import _CACHE_VERSION
 
         m = self.meta
         if m.get("complex") != evaluator.complex:
@@ -99,8 +99,8 @@ def make_reference(evaluator, path, *, name: str = "", description: str = "", so
     with ``real=True`` batches) as a reference file; with ``paper_stats`` the
     ``paper`` statistics of every class are computed and stored too.
     Returns the file's metadata."""
-    from .evaluator import _CACHE_VERSION
-    from . import __version__
+    from topofd.evaluator import _CACHE_VERSION
+    from topofd import __version__
 
     names_, keys, counts, dgms, classes, shape = evaluator.real_state()
     if not keys:
@@ -149,7 +149,7 @@ def load_reference(ref) -> Reference:
 
 @lru_cache(maxsize=4)
 def _load(path: str, mtime_ns: int, size: int) -> Reference:  # stat in the key: an edited file is read again
-    from .topo_fd import LandscapeStats
+    from topofd.metrics.landscape_fd import LandscapeStats
 
     arrays, meta = load_npz(path)
     if meta.get("format") != FORMAT:
@@ -194,7 +194,7 @@ def _bundled_index():
         for i, k in enumerate(r.keys):
             by_key.setdefault(k, (r, i))
     by_stats = {}
-    from .evaluator import stats_key
+    from topofd.evaluator import stats_key
 
     for r in out:
         for (proto, k, b, l), s in r.stats.items():

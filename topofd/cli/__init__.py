@@ -22,12 +22,12 @@ from pathlib import Path
 import click
 import numpy as np
 
-from . import __version__
-from .errors import DataError, data_errors, one_line
-from .files import _check_writable_dir, _check_writable_file, atomic_save_npy, atomic_write_bytes  # noqa: F401
-from .report import format_report, format_table  # noqa: F401  (re-exported: the CLI prints them)
+from topofd import __version__
+from topofd.errors import DataError, data_errors, one_line
+from topofd.storage.atomic import _check_writable_dir, _check_writable_file, atomic_save_npy, atomic_write_bytes  # noqa: F401
+from topofd.output.report import format_report, format_table  # noqa: F401  (re-exported: the CLI prints them)
 
-from .evaluator import METRICS  # noqa: E402  (one list of metric names)
+from topofd.evaluator import METRICS  # noqa: E402  (one list of metric names)
 PROTOCOLS = ("paper", "grid")
 DEMO_MMD_SAMPLES = 100
 
@@ -106,7 +106,7 @@ def _nan_to_none(o):
 def _warn_skipped(items) -> None:
     """Unreadable files (--skip-bad) listed one by one; files that are not
     layouts (a README, a report) summed up in one line."""
-    from .io import Skipped
+    from topofd.layouts.sets import Skipped
 
     bad = [x for x in items if not isinstance(x, Skipped) or x.unreadable]
     other = [x for x in items if isinstance(x, Skipped) and not x.unreadable]
@@ -136,7 +136,7 @@ def write_outputs(report, json_path=None, csv_path=None, plots_dir=None, html_pa
     if plots_dir is not None:
         written.extend(_write_plots_atomically(report, Path(plots_dir)))
     if html_path is not None:
-        from .html import report_html
+        from topofd.output.html import report_html
 
         atomic_write_bytes(html_path, report_html(report).encode("utf-8"))
         written.append(html_path)
@@ -148,7 +148,7 @@ def _write_plots_atomically(report, plots_dir: Path) -> list[Path]:
     in: an interrupted run leaves no partial set of figures."""
     import shutil
 
-    from .plots import write_plots
+    from topofd.output.plots import write_plots
 
     parent = plots_dir.parent if str(plots_dir.parent) else Path(".")
     parent.mkdir(parents=True, exist_ok=True)
@@ -191,7 +191,7 @@ def _reader_options(colors, x_col, y_col, class_col, canvas, channels, threshold
     :func:`reader_options` keeps it (so commands need no parameter for it)."""
     opts = {}
     if colors is not None:
-        from .readers.png import parse_colors
+        from topofd.layouts.readers.png import parse_colors
 
         try:
             parse_colors(colors)
@@ -262,7 +262,7 @@ def reader_options(f):
 def _real_source(value: str) -> str:
     """REAL of ``compare``: a folder or file, a ``.topofd`` reference file or
     a named reference set."""
-    from .reference import NAMED
+    from topofd.storage.reference import NAMED
 
     if value in NAMED or Path(value).exists():
         return value
@@ -363,7 +363,7 @@ def compare(real, synth, metrics, protocol, pairing, fmt, classes, colors, x_col
     _check_outputs(json_path=json_path, csv_path=csv_path, html_path=html_path, plots_dir=plots_dir)
     if plots_dir is not None and metrics is not None and "topofd" not in metrics:
         _warn("--plots draws the TopoFD barycenters and landscapes; add topofd to --metrics to get them")
-    from .api import compare as run_compare
+    from topofd.api import compare as run_compare
 
     t0 = time.perf_counter()
     backend = contextlib.nullcontext()
@@ -440,9 +440,9 @@ def stats(real, out_path, fmt, classes, colors, x_col, y_col, class_col, canvas,
     Example:
       topofd stats real/ --out real.topofd && topofd compare real.topofd synth/
     """
-    from .evaluator import Evaluator
-    from .io import read_layouts
-    from .reference import SUFFIX, make_reference
+    from topofd.evaluator import Evaluator
+    from topofd.layouts.sets import read_layouts
+    from topofd.storage.reference import SUFFIX, make_reference
 
     if out_path.suffix.lower() != SUFFIX:
         raise click.BadParameter(f"{out_path}: the reference file name must end in {SUFFIX}", param_hint="--out")
@@ -463,7 +463,7 @@ def stats(real, out_path, fmt, classes, colors, x_col, y_col, class_col, canvas,
 @cli.command()
 def refs():
     """List the named reference sets shipped with topofd (usable as REAL)."""
-    from .reference import names
+    from topofd.storage.reference import names
 
     for n, d in names().items():
         click.echo(f"{n}\t{d}")
@@ -501,8 +501,8 @@ def patches(labels_dir, sizes, split, out_dir, size, stride, cell, classes, jobs
     Example (the bundled test split):
       topofd patches labels/ --sizes image_sizes.tsv --split brca_ds_test.txt --out real/
     """
-    from .demo import label_file
-    from .patches import read_sizes, read_split
+    from topofd.layouts.brca_m2c import label_file
+    from topofd.layouts.patches import read_sizes, read_split
 
     classes = _csv_list(classes, "--classes")
     size_of = read_sizes(sizes)
@@ -511,7 +511,7 @@ def patches(labels_dir, sizes, split, out_dir, size, stride, cell, classes, jobs
         if not stems:
             raise DataError(f"{split}: no image names")
     else:
-        from .readers.brca import image_stem
+        from topofd.layouts.readers.brca import image_stem
 
         stems = sorted(image_stem(p) for p in labels_dir.glob("*.txt"))
         if not stems:
@@ -536,7 +536,7 @@ def patches(labels_dir, sizes, split, out_dir, size, stride, cell, classes, jobs
 
 
 def _write_image_patches(label_path, shape, out_dir, classes, size, stride, cell) -> int:
-    from .demo import image_patches
+    from topofd.layouts.brca_m2c import image_patches
 
     n = 0
     for name, arr in image_patches(label_path, shape, classes, size, stride, cell):
@@ -593,7 +593,7 @@ def baseline(kind, real_dir, out_dir, sigma, seed, cell, fmt, classes, colors, x
     every layout's per-class counts in the files; jitter and shuffle keep
     them on the points, and a warning says how many cells merged when drawn.
     """
-    from .io import read_layouts
+    from topofd.layouts.sets import read_layouts
 
     opts = _reader_options(colors, x_col, y_col, class_col, _canvas(canvas), channels, threshold)
     layouts, skipped = read_layouts(real_dir, format=fmt, classes=_csv_list(classes, "--classes"),
@@ -628,8 +628,8 @@ def baseline(kind, real_dir, out_dir, sigma, seed, cell, fmt, classes, colors, x
 def _write_baselines(layouts, kind, sigma, seed, cell, out_dir) -> tuple[int, int, int]:
     """Write the baselines of ``layouts``; ``(written, layouts that lose
     cells when read back, cells lost)``."""
-    from .demo import baseline_array
-    from .layout import Layout
+    from topofd.layouts.brca_m2c import baseline_array
+    from topofd.layouts.layout import Layout
 
     lost_layouts = lost_cells = 0
     for lay in layouts:
@@ -665,8 +665,8 @@ def demo(n_patches, mmd_samples, seed, jobs, json_path, plots_dir, html_path, qu
     every metric. Equivalent to `topofd patches` + `topofd baseline random`
     + `topofd compare`, built in memory instead of on disk.
     """
-    from .api import compare as run_compare
-    from .demo import demo_sets
+    from topofd.api import compare as run_compare
+    from topofd.layouts.brca_m2c import demo_sets
 
     _check_outputs(json_path=json_path, html_path=html_path, plots_dir=plots_dir)
     t0 = time.perf_counter()
@@ -688,7 +688,7 @@ def demo(n_patches, mmd_samples, seed, jobs, json_path, plots_dir, html_path, qu
         click.echo(f"wrote {p}", err=True)
 
 
-from .leaderboard import leaderboard_command  # noqa: E402
+from topofd.output.leaderboard import leaderboard_command  # noqa: E402
 
 cli.add_command(leaderboard_command)
 

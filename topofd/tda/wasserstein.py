@@ -131,7 +131,7 @@ def pairwise_wasserstein(dgms_a, dgms_b=None, *, order: float = 1.0, internal_p:
     for D in (*A, *B):
         if not np.isfinite(D).all():
             raise ValueError("pairwise_wasserstein takes finite diagrams only")
-    from .parallel import map_chunks
+    from topofd.parallel import map_chunks
 
     blocks = map_chunks(
         lambda rows: _row_block(A, B, rows, order, internal_p, symmetric), list(range(len(A))), n_jobs, weights=None

@@ -3,7 +3,7 @@
 ``Report.table``: one row per class plus ``mean``; metric columns
 (``topofd``, ``topofd_inf``, ``topokd``, ``mmd``, ``cce``, ``tce``) each followed, where
 an interval was computed, by ``<metric>_se``, ``<metric>_lo`` and
-``<metric>_hi`` (the 95 % interval of :mod:`topofd.uncertainty`);
+``<metric>_hi`` (the 95 % interval of :mod:`topofd.stats.uncertainty`);
 ``mmd_p`` is the permutation p-value.  The text table prints
 ``value ± se``, one number format per column.
 """
