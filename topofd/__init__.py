@@ -1,18 +1,20 @@
 """topofd: topological evaluation of generated multi-class cell layouts.
 
 ``topofd.compare(real, synth)`` scores a synthetic set of cell layouts against
-a real one with TopoFD, MMD and cell count errors, each with its standard
-error and 95 % interval; ``topofd.Evaluator`` is the same computation fed
-batch by batch (inside a training or sampling loop); the modules
-``persistence``, ``wasserstein``, ``barycenter``, ``landscapes``,
-``frechet``, ``topo_fd``, ``mmd`` and ``counts`` hold the computations,
-each taking and returning arrays.
+a real one (TopoFD, TopoKD, MMD, cell count errors), each score with its
+standard error and 95 % interval; ``topofd.Evaluator`` is the same
+computation fed batch by batch (inside a training or sampling loop);
+``topofd.Options`` is the one table of options.  Layers: ``tda`` (pure
+persistence maths), ``stats`` (intervals, extrapolation), ``metrics`` (one
+plug-in per metric), ``layouts`` (Layout, readers, matching, BRCA-M2C),
+``storage`` (cache, reference files, atomic writes), ``output`` (report,
+HTML, plots, leaderboard), ``cli`` (the command line).
 """
-__version__ = "0.1.0"
+from topofd.version import __version__
+from topofd.layouts.layout import Layout
+from topofd.options import Options
+from topofd.output.report import Report
+from topofd.evaluator import Evaluator
+from topofd.api import compare
 
-from topofd.layouts.layout import Layout  # noqa: E402
-from topofd.output.report import Report  # noqa: E402
-from topofd.evaluator import Evaluator  # noqa: E402
-from topofd.api import compare  # noqa: E402
-
-__all__ = ["Layout", "compare", "Evaluator", "Report", "__version__"]
+__all__ = ["Layout", "Options", "compare", "Evaluator", "Report", "__version__"]

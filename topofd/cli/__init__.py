@@ -22,7 +22,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from topofd import __version__
+from topofd.version import __version__
 from topofd.errors import DataError, data_errors, one_line
 from topofd.storage.atomic import _check_writable_dir, _check_writable_file, atomic_save_npy, atomic_write_bytes  # noqa: F401
 from topofd.output.report import format_report, format_table  # noqa: F401  (re-exported: the CLI prints them)

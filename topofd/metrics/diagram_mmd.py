@@ -1,6 +1,6 @@
 """Maximum mean discrepancy between sets of persistence diagrams
 (TopoCellGen Suppl. Sec. 11), and the kernel two-sample estimators it shares
-with the vector kernels of :mod:`topofd.kid`.
+with TopoKD's kernel sums (:mod:`topofd.metrics.landscape_kd`).
 
 Kernel k(D_i, D_j) = exp(-W1(D_i, D_j) / σ²) with W1 the 1-Wasserstein
 distance between diagrams (gudhi's defaults: order 1, L∞ ground metric).
@@ -20,26 +20,16 @@ paired samples; as a consequence a set compared with itself scores exactly 0.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
 
-from topofd.stats.uncertainty import MIN_LAYOUTS, Estimate, assign_groups, jackknife
+from topofd.metrics.base import Context, MetricResult, no_interval_reason, per_class_column, resampling_plan
+from topofd.state import SetView
+from topofd.stats.uncertainty import MIN_LAYOUTS, Estimate
 from topofd.tda.wasserstein import pairwise_wasserstein
 
-__all__ = ["MMDResult", "mmd2", "mmd2_replicates", "mmd2_jackknife", "permutation_p", "median_sigma", "mmd_from_distances", "mmd", "pair_mask"]
-
-
-@dataclass
-class MMDResult:
-    mmd2: float
-    sigma: float
-    estimator: str
-    p_value: float | None = None
-    n_permutations: int = 0
-    notes: list[str] = field(default_factory=list)
-    estimate: Estimate | None = None
+__all__ = ["mmd2", "mmd2_replicates", "permutation_p", "median_sigma", "pair_mask", "DiagramMMD", "METRIC"]
 
 
 def pair_mask(n_x: int, n_y: int, pairs: Sequence[tuple[int, int]] | None) -> np.ndarray | None:
@@ -107,17 +97,6 @@ def mmd2_replicates(K: np.ndarray, n_x: int, labels: np.ndarray, *, unbiased: bo
     return out
 
 
-def mmd2_jackknife(K: np.ndarray, n_x: int, value: float, *, unbiased: bool = True, cross: np.ndarray | None = None,
-                   n_groups: int = 20, seed: int = 0) -> Estimate:
-    """Delete-a-group jackknife of :func:`mmd2` over the Y (synthetic) set,
-    X fixed (:mod:`topofd.stats.uncertainty`)."""
-    m = K.shape[0] - n_x
-    if m < MIN_LAYOUTS:
-        return Estimate(value, why=f"{m} synthetic diagrams: fewer than {MIN_LAYOUTS}, no interval")
-    labels = assign_groups(m, n_groups, seed)
-    return jackknife(value, mmd2_replicates(K, n_x, labels, unbiased=unbiased, cross=cross))
-
-
 def median_sigma(W: np.ndarray) -> tuple[float, list[str]]:
     """σ of the median heuristic (σ² = median pooled pairwise W1)."""
     N = W.shape[0]
@@ -126,46 +105,6 @@ def median_sigma(W: np.ndarray) -> tuple[float, list[str]]:
     if med <= 0:
         return 1.0, ["median pairwise W1 distance is 0 (most diagrams empty): sigma set to 1"]
     return float(np.sqrt(med)), []
-
-
-def mmd_from_distances(
-    W: np.ndarray,
-    n_x: int,
-    *,
-    sigma: float | None = None,
-    estimator: str = "unbiased",
-    permutations: int = 0,
-    seed: int = 0,
-    pairs: Sequence[tuple[int, int]] | None = None,
-    se_groups: int = 0,
-) -> MMDResult:
-    """MMD² from the pooled ``(n_x + n_y)²`` W1 distance matrix (first ``n_x``
-    rows: set X).  ``pairs``: (x, y) index pairs left out of the cross term.
-    ``permutations > 0`` adds a permutation-test p-value (label shuffles of
-    the pooled sample, seeded; pairs follow their layouts).  ``se_groups > 0``
-    adds the jackknife standard error over Y (:func:`mmd2_jackknife`)."""
-    if estimator not in ("biased", "unbiased"):
-        raise ValueError(f"estimator must be 'biased' or 'unbiased', not {estimator!r}")
-    N = W.shape[0]
-    if n_x < 1 or N - n_x < 1:
-        raise ValueError("MMD needs at least one diagram in each set")
-    notes = []
-    if sigma is None:
-        sigma, notes = median_sigma(W)
-    elif sigma <= 0:
-        raise ValueError(f"sigma must be positive, got {sigma}")
-    K = np.exp(-W / sigma**2)
-    unbiased = estimator == "unbiased"
-    cross = pair_mask(n_x, N - n_x, pairs)
-    value = mmd2(K, n_x, unbiased=unbiased, cross=cross)
-    if value < 0:
-        notes.append("negative MMD² estimate (the W1 Gaussian kernel is not positive definite); reported as is")
-    p = None
-    if permutations:
-        p = permutation_p(K, n_x, value, permutations, seed, unbiased=unbiased, pairs=pairs)
-    est = mmd2_jackknife(K, n_x, value, unbiased=unbiased, cross=cross, n_groups=se_groups, seed=seed) \
-        if se_groups else None
-    return MMDResult(value, float(sigma), estimator, p, permutations, notes, est)
 
 
 def permutation_p(K: np.ndarray, n_x: int, value: float, permutations: int, seed: int, *, unbiased: bool = True,
@@ -186,22 +125,87 @@ def permutation_p(K: np.ndarray, n_x: int, value: float, permutations: int, seed
     return (1 + hits) / (1 + permutations)
 
 
-def mmd(
-    diagrams_x: Sequence[np.ndarray],
-    diagrams_y: Sequence[np.ndarray],
-    *,
-    sigma: float | None = None,
-    estimator: str = "unbiased",
-    permutations: int = 0,
-    seed: int = 0,
-    order: float = 1.0,
-    internal_p: float = np.inf,
-    n_jobs: int = 1,
-    pairs: Sequence[tuple[int, int]] | None = None,
-    se_groups: int = 0,
-) -> MMDResult:
-    """MMD² between two sets of diagrams with the W1 Gaussian kernel."""
-    pooled = [*diagrams_x, *diagrams_y]
-    W = pairwise_wasserstein(pooled, order=order, internal_p=internal_p, n_jobs=n_jobs)
-    return mmd_from_distances(W, len(diagrams_x), sigma=sigma, estimator=estimator, permutations=permutations,
-                              seed=seed, pairs=pairs, se_groups=se_groups)
+class DiagramMMD:
+    name = "mmd"
+    columns = ("mmd", "mmd_p")
+    needs_pairs = False
+
+    def score(self, real: SetView, synth: SetView, ctx: Context) -> MetricResult:
+        o = ctx.options
+        nR, nS = len(real), len(synth)
+        sub_r, sub_s, sub_pairs = subsets(nR, nS, ctx.pairs, o.mmd_samples, o.seed)
+        nr, ns = len(sub_r), len(sub_s)
+        unbiased = o.mmd_estimator == "unbiased"
+        if unbiased and (nr < 2 or ns < 2):
+            raise ValueError(f"the unbiased MMD needs at least 2 layouts per set (real {nr}, synthetic {ns})")
+        want_se = ctx.want_se and ns >= MIN_LAYOUTS
+        mplan = ctx.plan if ns == nS else resampling_plan(real.subset(sub_r), sub_pairs, ns, o.seed)
+        lab = mplan.groups(o.se_groups) if want_se else None
+        out = MetricResult()
+        values, reps, sigmas, pvals = [], [], {}, {}
+        for k, c in enumerate(ctx.names):
+            if ctx.both_empty[k]:
+                values.append(np.nan)
+                reps.append(None)
+                continue
+            pooled = real.cls(k, sub_r) + synth.cls(k, sub_s)
+            W = pairwise_wasserstein(pooled, order=1.0, internal_p=np.inf, n_jobs=o.n_jobs)
+            sigma = o.mmd_sigma
+            if sigma is None:
+                sigma, why = median_sigma(W)
+                out.notes += [f"{c}: {n}" for n in why]
+            sigmas[c] = float(sigma)
+            K = np.exp(-W / sigma**2)
+            cross = pair_mask(nr, ns, sub_pairs)
+            v = mmd2(K, nr, unbiased=unbiased, cross=cross)
+            values.append(v)
+            if v < 0:
+                out.notes.append(f"{c}: negative MMD² estimate (the W1 Gaussian kernel is not positive definite); "
+                                 "reported as is")
+            reps.append(mmd2_replicates(K, nr, lab, unbiased=unbiased, cross=cross) if lab is not None else [])
+            if o.permutations:
+                pvals[c] = permutation_p(K, nr, v, o.permutations, o.seed, unbiased=unbiased, pairs=sub_pairs)
+        out.cells["mmd"] = per_class_column(ctx.names, values, reps, mplan.jackknife, lab is not None)
+        if pvals:
+            out.cells["mmd_p"] = {**{c: Estimate(p) for c, p in pvals.items()}, "mean": Estimate(np.nan)}
+        out.meta = {"sigma": sigmas, "mmd_estimator": o.mmd_estimator}
+        out.uncertainty["mmd"] = (
+            f"delete-a-group jackknife over the synthetic set, {lab.max() + 1} groups, real set and kernel "
+            "width fixed, t interval" if lab is not None
+            else f"none ({no_interval_reason(ns)})" if ctx.want_se else "none")
+        if o.mmd_samples is not None and (o.mmd_samples < nR or o.mmd_samples < nS):
+            out.notes.append(f"MMD on a random subset of at most {o.mmd_samples} layouts per set (seed {o.seed})")
+        if sub_pairs:
+            out.notes.append("MMD cross term leaves out each synthetic layout's own real counterpart (paired samples)")
+        return out
+
+
+def subsets(nR: int, nS: int, pairs, k: int | None, seed: int):
+    """The layouts MMD is estimated on: ``(real indices, synthetic indices,
+    pairs among them)``, at most ``k`` per set, seeded; one-to-one paired
+    sets are subsampled by pairs."""
+    one_to_one = bool(pairs) and len(pairs) == nR == nS and len({j for _, j in pairs}) == nS
+    if one_to_one:
+        p = sorted(pairs)
+        keep = _subsample(len(p), k, seed, 1)
+        sub = [p[i] for i in keep]
+        sub_r = np.array([i for i, _ in sub])
+        order = np.argsort([j for _, j in sub], kind="stable")
+        sub_s = np.array([sub[i][1] for i in order])
+        pos_s = {j: q for q, j in enumerate(sub_s)}
+        return sub_r, sub_s, [(q, pos_s[j]) for q, (_, j) in enumerate(sub)]
+    sub_r, sub_s = _subsample(nR, k, seed, 1), _subsample(nS, k, seed, 2)
+    if not pairs:
+        return sub_r, sub_s, None
+    pr = {i: q for q, i in enumerate(sub_r)}
+    ps = {j: q for q, j in enumerate(sub_s)}
+    return sub_r, sub_s, [(pr[i], ps[j]) for i, j in pairs if i in pr and j in ps] or None
+
+
+def _subsample(n, k, seed, stream):
+    if k is None or k >= n:
+        return np.arange(n)
+    return np.sort(np.random.default_rng([seed, stream]).choice(n, size=k, replace=False))
+
+
+METRIC = DiagramMMD()

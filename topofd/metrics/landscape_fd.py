@@ -1,101 +1,150 @@
-"""TopoFD: Fréchet distance between landscape distributions of persistence
-diagrams (TopoCellGen, CVPR 2025, Sec. 3.4, Eqs. 11–12; Suppl. Sec. 11).
+"""TopoFD (TopoCellGen, CVPR 2025, Sec. 3.4, Eqs. 11–12), per class and mean,
+with its interval and, on request, TopoFD∞.
 
-For one cell class, each set of layouts gives H1 diagrams D_1..D_n.  The
-landscape map λ sends a diagram to a vector; the set is summarised by a
-Gaussian N(μ, Σ) with
+Per class, each set's H1 diagrams are summarised by a Gaussian of their
+persistence landscapes (:func:`topofd.tda.summaries.landscape_stats`: the
+``paper`` protocol's barycenter landscape and own-range sampling, or the
+``grid`` protocol's shared sampling) and TopoFD is the Fréchet distance
+between the two Gaussians (Eq. 12).
 
-* ``paper`` protocol (the published computation): μ = λ(barycenter of the
-  D_i) with the barycenter of :func:`topofd.tda.barycenter.lagrangian_barycenter`
-  started at D_1, λ sampled on each diagram's own range
-  (:func:`topofd.tda.landscapes.landscapes_own_range`, 1 layer, 100 bins);
-  Σ = ``np.cov`` of the λ(D_i);
-* ``grid`` protocol: every landscape of both sets on one shared sampling,
-  μ = mean landscape, Σ = their covariance (coordinates comparable across
-  diagrams; no barycenter, linear cost).
-
-TopoFD = Fréchet distance (Eq. 12) between the real and synthetic Gaussians.
+Intervals over another draw of the synthetic set, real set fixed
+(:mod:`topofd.stats.uncertainty`): split halves for ``paper`` (each half's
+barycenter from its own first diagram), delete-a-group jackknife for
+``grid``.  TopoFD∞ (:mod:`topofd.stats.extrapolate`): the least-squares fit
+of TopoFD against 1/n on nested subsets, read at 1/n = 0.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Sequence
-
 import numpy as np
 
-from topofd.tda.barycenter import lagrangian_barycenter
-from topofd.tda.frechet import frechet_distance
-from topofd.tda.landscapes import landscapes_on, landscapes_own_range, shared_sampling
+from topofd.metrics.base import Context, MetricResult, no_interval_reason, one_to_one, per_class_column
+from topofd.state import SetView
+from topofd.stats.extrapolate import FRACTIONS, extrapolated
+from topofd.stats.uncertainty import MIN_LAYOUTS, split_halves
+from topofd.tda.frechet import FrechetTo
+from topofd.tda.landscapes import landscapes_on, shared_sampling
+from topofd.tda.summaries import gaussian, landscape_stats, topofd_from_stats
 
-__all__ = ["PROTOCOLS", "LandscapeStats", "landscape_stats", "topofd_from_stats", "topofd"]
-
-PROTOCOLS = ("paper", "grid")
-
-
-@dataclass
-class LandscapeStats:
-    """Gaussian summary of one set's landscapes (what TopoFD compares)."""
-
-    mu: np.ndarray
-    sigma: np.ndarray
-    n: int
-    barycenter: np.ndarray | None = None
-    mu_x: np.ndarray | None = None  # sample positions of mu (for plots)
+__all__ = ["TopoFD", "METRIC"]
 
 
-def _cov(L: np.ndarray, what: str) -> np.ndarray:
-    if len(L) < 2:
-        raise ValueError(f"{what}: TopoFD needs at least 2 layouts per set (covariance undefined for {len(L)})")
-    return np.atleast_2d(np.cov(L, rowvar=False))
+class TopoFD:
+    name = "topofd"
+    columns = ("topofd", "topofd_inf")
+    needs_pairs = False
+
+    def score(self, real: SetView, synth: SetView, ctx: Context) -> MetricResult:
+        o = ctx.options
+        nR, nS = len(real), len(synth)
+        if nR < 2 or nS < 2:
+            raise ValueError(f"TopoFD needs at least 2 layouts per set (real {nR}, synthetic {nS})")
+        want_se = ctx.want_se and nS >= MIN_LAYOUTS
+        pairs = one_to_one(ctx.pairs, nR, nS)
+        out = MetricResult(artifacts={c: {} for c in ctx.names})
+        values, reps, inf_vals, inf_reps = [], [], [], []
+        if o.protocol == "paper":
+            splits = ctx.plan.halves(o.paper_se_splits) if want_se and o.paper_se_splits else []
+            method = (f"split halves: {len(splits)} seeded splits of the synthetic set into halves, each half's "
+                      f"barycenter from its own first diagram; se = rms(half difference)/2, t_{len(splits)} interval"
+                      if splits else None)
+            lab = None
+        else:
+            lab = ctx.plan.groups(o.se_groups) if want_se else None
+            method = (f"delete-a-group jackknife over the synthetic set, {lab.max() + 1} groups, real set fixed, "
+                      "t interval" if lab is not None else None)
+        kw = dict(n_bins=o.n_bins, n_layers=o.n_layers, n_threads=o.n_jobs)
+        for k, c in enumerate(ctx.names):
+            if ctx.both_empty[k]:
+                values.append(np.nan)
+                inf_vals.append(np.nan)
+                reps.append(None)
+                inf_reps.append(None)
+                continue
+            dr, ds = real.cls(k), synth.cls(k)
+            if o.protocol == "paper":
+                sr = ctx.real_paper_stats(k)
+                ss = landscape_stats(ds, "paper", what=f"{c} (synthetic)", **kw)
+                values.append(topofd_from_stats(sr, ss, o.fd_method))
+                reps.append([tuple(topofd_from_stats(sr, landscape_stats([ds[i] for i in h], "paper", **kw),
+                                                     o.fd_method) for h in (a, b)) for a, b in splits])
+                out.artifacts[c].update(barycenter_real=sr.barycenter, barycenter_synth=ss.barycenter)
+                if o.extrapolate:
+                    inf_vals.append(_paper_infinity(dr, ds, pairs, o))
+                    inf_reps.append(None)
+            else:
+                sampling = shared_sampling([*dr, *ds], o.n_bins)
+                Lr = landscapes_on(dr, sampling, o.n_layers)
+                Ls = landscapes_on(ds, sampling, o.n_layers)
+                sr = landscape_stats(dr, "grid", sampling=sampling, n_layers=o.n_layers, what=f"{c} (real)")
+                ss = landscape_stats(ds, "grid", sampling=sampling, n_layers=o.n_layers, what=f"{c} (synthetic)")
+                values.append(topofd_from_stats(sr, ss, o.fd_method))
+                fd = FrechetTo(sr.mu, sr.sigma)
+                reps.append([fd(*gaussian(Ls[lab != g])) for g in range(lab.max() + 1)] if lab is not None else [])
+                if o.extrapolate:
+                    v, r = _grid_infinity(Lr, Ls, lab, pairs, o.seed)
+                    inf_vals.append(v)
+                    inf_reps.append(r)
+            out.artifacts[c].update(landscape_real=sr.mu, landscape_synth=ss.mu, landscape_x_real=sr.mu_x,
+                                    landscape_x_synth=ss.mu_x)
+        combine = split_halves if o.protocol == "paper" else ctx.plan.jackknife
+        out.cells["topofd"] = per_class_column(ctx.names, values, reps, combine, want_se and bool(method))
+        if method:
+            out.uncertainty["topofd"] = method
+        elif ctx.want_se:
+            why = no_interval_reason(nS) if nS < MIN_LAYOUTS else "paper_se_splits=0"
+            out.uncertainty["topofd"] = f"none ({why})"
+            out.notes.append(f"TopoFD: no interval ({why})")
+        if o.extrapolate:
+            self._infinity(out, ctx, inf_vals, inf_reps, lab, nR, nS)
+        return out
+
+    @staticmethod
+    def _infinity(out, ctx, inf_vals, inf_reps, lab, nR, nS) -> None:
+        if ctx.options.protocol == "grid":
+            out.cells["topofd_inf"] = per_class_column(ctx.names, inf_vals, inf_reps, ctx.plan.jackknife,
+                                                       lab is not None)
+            out.uncertainty["topofd_inf"] = ("delete-a-group jackknife of the whole extrapolation"
+                                             if lab is not None else "none")
+        else:
+            out.cells["topofd_inf"] = per_class_column(ctx.names, inf_vals, inf_reps, None, False)
+            out.uncertainty["topofd_inf"] = ("none: each jackknife replicate would recompute 2 x 8 barycenters "
+                                             "per class; use the grid protocol for an extrapolated value with an "
+                                             "interval")
+        out.notes.append(f"TopoFD∞: least-squares fit of TopoFD against 1/n on nested subsets of "
+                         f"{', '.join(f'{f:.0%}' for f in FRACTIONS)} of both sets (n real {nR}, synthetic {nS}), "
+                         "value at 1/n = 0")
 
 
-def landscape_stats(
-    diagrams: Sequence[np.ndarray],
-    protocol: str = "paper",
-    *,
-    sampling: np.ndarray | None = None,
-    n_bins: int = 100,
-    n_layers: int = 1,
-    what: str = "set",
-    n_threads: int = 1,
-) -> LandscapeStats:
-    """(μ, Σ) of one set of H1 diagrams under ``protocol``.
+def _grid_infinity(Lr, Ls, lab, pairs, seed):
+    """TopoFD∞ and its jackknife replicates.  Paired sets are subsampled
+    by pairs (the same windows on both sides); a replicate leaves out a
+    group of synthetic layouts and, when paired, their real partners."""
 
-    ``grid`` needs the shared ``sampling`` (see :func:`shared_sampling`).
-    """
-    if protocol == "paper":
-        L, _ = landscapes_own_range(diagrams, n_bins, n_layers)
-        Y = lagrangian_barycenter(diagrams, init=0, n_threads=n_threads)
-        Y = np.zeros((0, 2)) if Y is None else Y
-        mu_row, t = landscapes_own_range([Y], n_bins, n_layers)
-        return LandscapeStats(mu_row[0], _cov(L, what), len(L), Y, np.tile(t[0], n_layers))
-    if protocol == "grid":
-        if sampling is None:
-            raise ValueError("the grid protocol needs a shared sampling")
-        L = landscapes_on(diagrams, sampling, n_layers)
-        if len(L) == 0:
-            raise ValueError(f"{what}: no layouts")
-        return LandscapeStats(L.mean(axis=0), _cov(L, what), len(L), None, np.tile(sampling, n_layers))
-    raise ValueError(f"unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
+    def score(ir, js):
+        mu_r, s_r = gaussian(Lr[ir])
+        return FrechetTo(mu_r, s_r)(*gaussian(Ls[js]))
+
+    def value(keep):
+        js = np.flatnonzero(keep)
+        if pairs is None:
+            return extrapolated(lambda ir, jj: score(ir, js[jj]), len(Lr), len(js), FRACTIONS, seed=seed)[0]
+        sub = [(i, j) for i, j in pairs if keep[j]]
+        return extrapolated(score, len(Lr), len(Ls), FRACTIONS, seed=seed, pairs=sub)[0]
+
+    v = value(np.ones(len(Ls), dtype=bool))
+    reps = [value(lab != g) for g in range(lab.max() + 1)] if lab is not None else []
+    return v, reps
 
 
-def topofd_from_stats(real: LandscapeStats, synth: LandscapeStats, fd_method: str = "sqrtm") -> float:
-    """Eq. 12 between the two Gaussians."""
-    return frechet_distance(real.mu, real.sigma, synth.mu, synth.sigma, method=fd_method)
+def _paper_infinity(dr, ds, pairs, o):
+    kw = dict(n_bins=o.n_bins, n_layers=o.n_layers, n_threads=o.n_jobs)
+
+    def score(ir, js):
+        sr = landscape_stats([dr[i] for i in ir], "paper", **kw)
+        ss = landscape_stats([ds[j] for j in js], "paper", **kw)
+        return topofd_from_stats(sr, ss, o.fd_method)
+
+    return extrapolated(score, len(dr), len(ds), FRACTIONS, seed=o.seed, pairs=pairs)[0]
 
 
-def topofd(
-    diagrams_real: Sequence[np.ndarray],
-    diagrams_synth: Sequence[np.ndarray],
-    protocol: str = "paper",
-    *,
-    n_bins: int = 100,
-    n_layers: int = 1,
-    fd_method: str = "sqrtm",
-) -> float:
-    """TopoFD of one class from its real and synthetic H1 diagrams (Eqs. 11–12)."""
-    sampling = shared_sampling([*diagrams_real, *diagrams_synth], n_bins) if protocol == "grid" else None
-    kw = dict(sampling=sampling, n_bins=n_bins, n_layers=n_layers)
-    r = landscape_stats(diagrams_real, protocol, what="real", **kw)
-    s = landscape_stats(diagrams_synth, protocol, what="synthetic", **kw)
-    return topofd_from_stats(r, s, fd_method)
+METRIC = TopoFD()

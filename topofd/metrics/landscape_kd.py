@@ -34,9 +34,13 @@ from typing import Sequence
 
 import numpy as np
 
+from topofd.metrics.base import Context, MetricResult, no_interval_reason, per_class_column
+from topofd.state import SetView
+from topofd.stats.uncertainty import MIN_LAYOUTS
 from topofd.tda.landscapes import landscapes_on
 
-__all__ = ["N_BINS", "QUANTILE", "sampling", "features", "bandwidth2", "KernelSums", "kernel_sums", "signed_sqrt"]
+__all__ = ["N_BINS", "QUANTILE", "sampling", "features", "bandwidth2", "KernelSums", "kernel_sums", "signed_sqrt",
+           "TopoKD", "METRIC"]
 
 N_BINS = 100
 QUANTILE = 0.99
@@ -136,3 +140,39 @@ def signed_sqrt(x):
     """sign(x)·√|x|: the distance of an MMD² estimate that may fall below 0."""
     x = np.asarray(x, float)
     return np.sign(x) * np.sqrt(np.abs(x))
+
+
+class TopoKD:
+    name = "topokd"
+    columns = ("topokd",)
+    needs_pairs = False
+
+    def score(self, real: SetView, synth: SetView, ctx: Context) -> MetricResult:
+        o = ctx.options
+        nS = len(synth)
+        want_se = ctx.want_se and nS >= MIN_LAYOUTS
+        lab = ctx.plan.groups(o.se_groups) if want_se else None
+        values, reps, info = [], [], {}
+        for k, c in enumerate(ctx.names):
+            if ctx.both_empty[k]:
+                values.append(np.nan)
+                reps.append(None)
+                continue
+            dr, ds = real.cls(k), synth.cls(k)
+            t = sampling(dr, ds)
+            Fr, Fs = features(dr, t), features(ds, t)
+            h2 = bandwidth2(Fr)
+            ks = kernel_sums(Fr, Fs, h2, pairs=ctx.pairs, labels=lab)
+            values.append(float(signed_sqrt(ks.mmd2())))
+            reps.append(list(signed_sqrt(ks.replicates(lab))) if lab is not None else [])
+            info[c] = {"range": float(t[-1]), "h2": h2}
+        out = MetricResult(meta={"topokd": info})
+        out.cells["topokd"] = per_class_column(ctx.names, values, reps, ctx.plan.jackknife, lab is not None)
+        if ctx.want_se:
+            out.uncertainty["topokd"] = (
+                f"delete-a-group jackknife over the synthetic set, {lab.max() + 1} groups, real set fixed, "
+                "t interval" if lab is not None else f"none ({no_interval_reason(nS)})")
+        return out
+
+
+METRIC = TopoKD()

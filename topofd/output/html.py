@@ -385,7 +385,7 @@ def _notes(notes) -> str:
 
 
 def _page(title: str, body: str, figures: bool) -> str:
-    from topofd import __version__
+    from topofd.version import __version__
 
     return (
         "<!DOCTYPE html>\n"

@@ -10,16 +10,92 @@ an interval was computed, by ``<metric>_se``, ``<metric>_lo`` and
 from __future__ import annotations
 
 import math
+import platform
 from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["Report", "format_table", "format_report", "METRIC_TITLES"]
+from topofd.version import __version__
+
+__all__ = ["Report", "format_table", "format_report", "METRIC_TITLES", "assemble_table", "provenance"]
 
 METRIC_TITLES = {"topofd": "TopoFD", "topofd_inf": "TopoFD∞", "topokd": "TopoKD", "mmd": "MMD", "mmd_p": "MMD p",
                  "cce": "CCE", "tce": "TCE"}
 _SUFFIXES = ("_se", "_lo", "_hi")
+
+
+_COLUMN_ORDER = ("topofd", "topofd_inf", "topokd", "mmd", "cce", "tce")
+
+
+def assemble_table(names: Sequence[str], results: Mapping[str, Any]) -> tuple[pd.DataFrame, dict]:
+    """The report table from the metric plug-ins' cells (``results``: name ->
+    :class:`topofd.metrics.base.MetricResult`), and the degrees of freedom
+    of each column's mean interval.  Columns in the documented order, each
+    followed by its ``_se``, ``_lo``, ``_hi`` (and ``_p``) columns."""
+    table = pd.DataFrame(index=[*names, "mean"], dtype=float)
+    dfs: dict = {}
+    for r in results.values():
+        for col, rows in r.cells.items():
+            for row, e in rows.items():
+                table.loc[row, col] = e.value
+                if e.se is not None:
+                    table.loc[row, [f"{col}_se", f"{col}_lo", f"{col}_hi"]] = [e.se, e.lo, e.hi]
+                    if row == "mean":
+                        dfs[col] = e.df
+    cols = [f"{m}{x}" for m in _COLUMN_ORDER for x in ("", "_se", "_lo", "_hi", "_p") if f"{m}{x}" in table.columns]
+    return table[cols + [c for c in table.columns if c not in cols]], dfs
+
+
+def provenance(options: Any, metrics: Sequence[str], results: Mapping[str, Any], uncertainty: dict, se_df: dict,
+               notes: list[str], *, n_real: int, n_synth: int, n_pairs: int | None, threshold: float | None,
+               reference: dict | None, real_hash: str, named: dict, seconds: float) -> dict:
+    """The report's metadata: versions, the options that made the numbers,
+    the sets' sizes and hash, what each metric recorded, how each interval
+    was made, notes."""
+    meta_of = {k: v for r in results.values() for k, v in r.meta.items()}
+    return {
+        "topofd_version": __version__,
+        "versions": _versions(),
+        "protocol": options.protocol,
+        "complex": options.complex,
+        "metrics": list(metrics),
+        "n_real": n_real,
+        "n_synth": n_synth,
+        "n_pairs": n_pairs,
+        "sigma": meta_of.get("sigma", {}),
+        "topokd": meta_of.get("topokd"),
+        "mmd_samples": options.mmd_samples,
+        "mmd_estimator": meta_of.get("mmd_estimator"),
+        "seed": options.seed,
+        "n_bins": options.n_bins,
+        "n_layers": options.n_layers,
+        "threshold": threshold,
+        "order": "each set sorted by layout name (the paper barycenter starts from the first diagram)",
+        "uncertainty": uncertainty,
+        "reference": reference,
+        "real_hash": real_hash,
+        **named,
+        "se_df": dict(se_df),
+        "notes": notes,
+        "seconds": seconds,
+    }
+
+
+def _versions() -> dict:
+    import gudhi
+    import scipy
+
+    out = {"python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
+           "gudhi": gudhi.__version__}
+    try:
+        import ripser
+
+        out["ripser"] = getattr(ripser, "__version__", "?")
+    except ImportError:  # pragma: no cover
+        pass
+    return out
 
 
 @dataclass

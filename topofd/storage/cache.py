@@ -21,20 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
+from topofd.storage.keys import digest
 from topofd.storage.arrays import load_npz, pack_diagrams, save_npz, unpack_diagrams
 
-__all__ = ["Cache", "digest"]
+__all__ = ["Cache"]
 
 
-def digest(*parts) -> str:
-    h = hashlib.sha256()
-    for p in parts:
-        if isinstance(p, (bytes, bytearray, memoryview)):
-            h.update(bytes(p))
-        else:
-            h.update(repr(p).encode())
-        h.update(b"\x00")
-    return h.hexdigest()
 
 
 class Cache:
@@ -104,7 +96,7 @@ class Cache:
     # -------------------------------------------------------- statistics
     def get_stats(self, key: str):
         """Landscape statistics of one class of a set, or ``None``."""
-        from topofd.metrics.landscape_fd import LandscapeStats
+        from topofd.tda.summaries import LandscapeStats
 
         got = self._read(key)
         if got is not None and got[1].get("kind") == "stats":

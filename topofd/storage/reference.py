@@ -28,6 +28,7 @@ from typing import Sequence
 
 import numpy as np
 
+from topofd.storage.keys import CACHE_VERSION, stats_key
 from topofd.storage.arrays import load_npz, pack_diagrams, save_npz, unpack_diagrams
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "NAMED", "names", "Reference", "make_reference", "load_reference",
@@ -81,16 +82,19 @@ class Reference:
     shape: tuple | None
     stats: dict  # (protocol, k, n_bins, n_layers) -> LandscapeStats
 
-    def check_compatible(self, evaluator) -> None:
-        from topofd.evaluator import _CACHE_VERSION
-
+    def check_compatible(self, options) -> None:
+        """``ValueError`` unless the file was made with ``options``' recorded
+        values (:data:`topofd.options.RECORDED`, e.g. the complex) and this format."""
         m = self.meta
-        if m.get("complex") != evaluator.complex:
-            raise ValueError(f"{self.path}: made with complex {m.get('complex')!r}, this run uses "
-                             f"{evaluator.complex!r}; make the reference again with the same options")
-        if m.get("cache_version") != _CACHE_VERSION:
+        for name, value in options.recorded().items():
+            if m.get(name) != value:
+                flag = name.replace("_", "-")
+                raise ValueError(f"{self.path}: made with {name} {m.get(name)!r}, this run uses {value!r}; pass "
+                                 f"--{flag} {m.get(name)} (API: {name}={m.get(name)!r}) or make the reference "
+                                 "again with the same options")
+        if m.get("cache_version") != CACHE_VERSION:
             raise ValueError(f"{self.path}: diagrams of format {m.get('cache_version')}, this topofd reads "
-                             f"{_CACHE_VERSION}; make the reference again")
+                             f"{CACHE_VERSION}; make the reference again")
 
 
 def make_reference(evaluator, path, *, name: str = "", description: str = "", source: str = "",
@@ -99,10 +103,11 @@ def make_reference(evaluator, path, *, name: str = "", description: str = "", so
     with ``real=True`` batches) as a reference file; with ``paper_stats`` the
     ``paper`` statistics of every class are computed and stored too.
     Returns the file's metadata."""
-    from topofd.evaluator import _CACHE_VERSION
-    from topofd import __version__
+    from topofd.version import __version__
 
-    names_, keys, counts, dgms, classes, shape = evaluator.real_state()
+    view, state = evaluator.real_view(), evaluator.state(True)
+    names_, keys, counts, dgms, classes = view.names, view.keys, view.counts, view.diagrams, state.classes
+    shape = next(iter(state.shapes)) if len(state.shapes) == 1 else None
     if not keys:
         raise ValueError("no real layouts to store")
     pts, sizes = pack_diagrams(dgms)
@@ -111,15 +116,15 @@ def make_reference(evaluator, path, *, name: str = "", description: str = "", so
     stored = []
     if paper_stats:
         for k in range(len(classes)):
-            s = evaluator.real_paper_stats(k)
-            p = _stats_prefix(k, evaluator.n_bins, evaluator.n_layers)
+            s = evaluator.real_paper_stats(k, view)
+            p = _stats_prefix(k, evaluator.options.n_bins, evaluator.options.n_layers)
             arrays.update({f"{p}_mu": s.mu, f"{p}_sigma": s.sigma, f"{p}_barycenter": s.barycenter,
                            f"{p}_mu_x": s.mu_x})
             stored.append(p)
     meta = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "topofd_version": __version__,
-        "cache_version": _CACHE_VERSION, "complex": evaluator.complex, "classes": list(classes),
-        "class_origin": evaluator._real.origin,
+        "cache_version": CACHE_VERSION, **evaluator.options.recorded(), "classes": list(classes),
+        "class_origin": state.origin,
         "shape": list(shape) if shape else None, "n": len(keys), "name": name, "description": description,
         "source": source, "paper_stats": stored, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "content_sha256": _content_hash(arrays),
@@ -149,7 +154,7 @@ def load_reference(ref) -> Reference:
 
 @lru_cache(maxsize=4)
 def _load(path: str, mtime_ns: int, size: int) -> Reference:  # stat in the key: an edited file is read again
-    from topofd.metrics.landscape_fd import LandscapeStats
+    from topofd.tda.summaries import LandscapeStats
 
     arrays, meta = load_npz(path)
     if meta.get("format") != FORMAT:
@@ -194,7 +199,6 @@ def _bundled_index():
         for i, k in enumerate(r.keys):
             by_key.setdefault(k, (r, i))
     by_stats = {}
-    from topofd.evaluator import stats_key
 
     for r in out:
         for (proto, k, b, l), s in r.stats.items():

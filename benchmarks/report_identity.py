@@ -1,0 +1,73 @@
+"""Fingerprint of every number ``topofd compare`` reports on the bundled
+BRCA-M2C protocol, to prove a change of structure changed no number.
+
+    python benchmarks/report_identity.py --out before.json            # on the old tree
+    python benchmarks/report_identity.py --check before.json          # on the new tree: exit 1 on any change
+
+The fingerprint holds, for the paper and grid protocols with every metric
+(TopoFD with TopoFD∞, TopoKD, MMD, counts) and intervals on: the full table
+(value, se, lo, hi per class and mean) written as ``repr`` of each float —
+byte-identical, not close — and the report's notes, kernel widths, TopoKD
+ranges and degrees of freedom.  Timings, versions and paths are left out.
+``tests/test_report_identity.py`` runs the same comparison on 40 patches
+against ``tests/golden/report_identity_40.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import topofd
+from topofd.layouts.brca_m2c import demo_sets
+
+KEEP_META = ("protocol", "complex", "metrics", "n_real", "n_synth", "n_pairs", "sigma", "topokd", "mmd_samples",
+             "mmd_estimator", "seed", "n_bins", "n_layers", "threshold", "uncertainty", "se_df", "notes")
+
+
+def fingerprint(n_patches: int | None, mmd_samples: int | None, n_jobs: int = 1) -> dict:
+    real, synth = demo_sets(n_patches, seed=0)
+    out = {}
+    for protocol in ("paper", "grid"):
+        rep = topofd.compare(real, synth, protocol=protocol, extrapolate=True, mmd_samples=mmd_samples,
+                             n_jobs=n_jobs, seed=0)
+        table = {row: {col: repr(float(v)) for col, v in rep.table.loc[row].items()} for row in rep.table.index}
+        meta = {k: rep.meta.get(k) for k in KEEP_META}
+        out[protocol] = json.loads(json.dumps({"table": table, "meta": meta}, default=repr))
+    return {"n_patches": n_patches, "mmd_samples": mmd_samples, "reports": out}
+
+
+def diff(a, b, path=""):
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            yield from diff(a.get(k), b.get(k), f"{path}/{k}")
+    elif a != b:
+        yield f"{path}: {a!r} != {b!r}"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n-patches", type=int, default=None, help="evenly spread subset (default: all 1,550)")
+    ap.add_argument("--mmd-samples", type=int, default=300)
+    ap.add_argument("--jobs", type=int, default=1)
+    g = ap.add_mutually_exclusive_group(required=True)
+    g.add_argument("--out")
+    g.add_argument("--check")
+    a = ap.parse_args(argv)
+    if a.check:
+        with open(a.check) as fh:
+            ref = json.load(fh)
+        now = fingerprint(ref["n_patches"], ref["mmd_samples"], a.jobs)
+        bad = list(diff(ref, now))
+        print("\n".join(bad) if bad else f"identical: {a.check}")
+        return 1 if bad else 0
+    fp = fingerprint(a.n_patches, a.mmd_samples, a.jobs)
+    with open(a.out, "w") as fh:
+        json.dump(fp, fh, indent=1, sort_keys=True)
+        fh.write("\n")
+    print(f"wrote {a.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""What a metric plug-in receives and returns.
+
+A plug-in is a module with a ``METRIC`` object: ``name`` (the key of
+``--metrics``), ``columns`` (the report columns it may fill) and
+``score(real, synth, ctx) -> MetricResult``.  ``real`` and ``synth`` are
+:class:`topofd.state.SetView` (diagrams and counts per layout, classes in
+report order); ``ctx`` (:class:`Context`) carries the options, the class
+names, the pairing and the resampling plan shared by every metric.  The
+Evaluator runs the selected plug-ins and writes their cells into the report;
+it does no arithmetic of its own.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol, Sequence
+
+import numpy as np
+
+from topofd.state import SetView
+from topofd.stats.uncertainty import MIN_LAYOUTS, Estimate, Plan, plan
+
+__all__ = ["Context", "MetricResult", "Metric", "per_class_column", "partner_features", "resampling_plan", "one_to_one",
+           "MIN_LAYOUTS"]
+
+
+@dataclass
+class Context:
+    """Everything a plug-in needs besides the two sets.
+
+    ``options``: the comparison's :class:`topofd.options.Options`;
+    ``names``: class names in report order; ``both_empty[k]``: class k has
+    no cell in either set (not scored); ``pairs``: ``(real, synthetic)``
+    index pairs or ``None``; ``plan``: the resampling plan of the synthetic
+    set; ``real_paper_stats(k)``: the real set's ``paper`` landscape
+    statistics of class k (from a reference file, the cache, or computed).
+    """
+
+    options: Any
+    names: tuple[str, ...]
+    both_empty: list[bool]
+    pairs: list[tuple[int, int]] | None
+    plan: Plan
+    real_paper_stats: Callable[[int], Any]
+
+    @property
+    def want_se(self) -> bool:
+        return bool(self.options.uncertainty)
+
+
+@dataclass
+class MetricResult:
+    """One metric's contribution to the report.
+
+    ``cells[column][row]``: an :class:`Estimate` per class row and ``mean``;
+    ``uncertainty[column]``: how its interval was made; ``notes``: lines for
+    the report; ``meta``: entries of the report's metadata; ``artifacts``:
+    per-class arrays for figures; ``counts``: the paired ``(real, synthetic)``
+    count arrays (count errors only).
+    """
+
+    cells: dict[str, dict[str, Estimate]] = field(default_factory=dict)
+    uncertainty: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+    artifacts: dict[str, dict] = field(default_factory=dict)
+    counts: tuple[np.ndarray, np.ndarray] | None = None
+
+
+class Metric(Protocol):
+    name: str
+    columns: tuple[str, ...]
+
+    def score(self, real: SetView, synth: SetView, ctx: Context) -> MetricResult: ...
+
+
+def per_class_column(names: Sequence[str], values: Sequence[float], reps: Sequence[list | None],
+                     combine: Callable[[float, Any], Estimate] | None, with_se: bool) -> dict[str, Estimate]:
+    """Estimates of one column: each class's value with its interval from
+    its replicates, and the mean over the classes that were scored, whose
+    replicates are the means of the classes' replicates (the same resampled
+    synthetic sets for every class).  A class whose value is not finite is
+    not scored and stays out of the mean."""
+    out: dict[str, Estimate] = {}
+    defined = [k for k, v in enumerate(values) if np.isfinite(v)]
+    for k, c in enumerate(names):
+        if not np.isfinite(values[k]):
+            out[c] = Estimate(np.nan)
+            continue
+        out[c] = combine(values[k], reps[k]) if with_se and reps[k] and combine else Estimate(values[k])
+    if not defined:
+        out["mean"] = Estimate(np.nan)
+        return out
+    mv = float(np.mean([values[k] for k in defined]))
+    if with_se and combine and all(reps[k] for k in defined):
+        mr = np.mean([np.asarray(reps[k], float) for k in defined], axis=0)
+        out["mean"] = combine(mv, [tuple(x) for x in mr] if mr.ndim == 2 else list(mr))
+    else:
+        out["mean"] = Estimate(mv)
+    return out
+
+
+def partner_features(real: SetView, pairs, n_synth: int) -> np.ndarray | None:
+    """Per synthetic layout, a summary of its real partner — per class: cell
+    count, number of H1 points, total and largest H1 persistence — for
+    matching twins; ``None`` unless every synthetic layout has a partner."""
+    if not pairs:
+        return None
+    partner = np.full(n_synth, -1)
+    for i, j in pairs:
+        partner[j] = i
+    if (partner < 0).any():
+        return None
+    C = real.counts.shape[1]
+    F = np.zeros((len(real.keys), 4 * C))
+    for i, row in enumerate(real.diagrams):
+        for k, d in enumerate(row):
+            p = d[:, 1] - d[:, 0] if len(d) else np.zeros(0)
+            F[i, 4 * k:4 * k + 4] = (real.counts[i, k], len(d), p.sum(), p.max() if len(p) else 0.0)
+    return F[partner]
+
+
+def resampling_plan(real: SetView, pairs, n_synth: int, seed: int) -> Plan:
+    """The resampling plan of a synthetic set of ``n_synth`` layouts paired with ``real`` by ``pairs``."""
+    return plan(n_synth, seed, partner_features(real, pairs, n_synth))
+
+
+def one_to_one(pairs, n_real: int, n_synth: int):
+    """``pairs`` when they pair every real with exactly one synthetic layout."""
+    if pairs and len(pairs) == n_real == n_synth and len({j for _, j in pairs}) == n_synth \
+            and len({i for i, _ in pairs}) == n_real:
+        return pairs
+    return None
+
+
+def not_scored(names: Sequence[str]) -> tuple[list[float], list[None]]:
+    return [np.nan] * len(names), [None] * len(names)
+
+
+def no_interval_reason(n_synth: int) -> str:
+    return f"{n_synth} synthetic layouts: fewer than {MIN_LAYOUTS}"

@@ -1,0 +1,323 @@
+"""Every option of a comparison, defined once.
+
+:class:`Options` is the one table: its fields are the keyword arguments of
+:func:`topofd.compare` and :class:`topofd.Evaluator`, and each field's
+:class:`Spec` (type, range, choices, help text, CLI flag, the commands that
+take it) is what ``topofd.cli`` builds the flags of ``compare``, ``stats``
+and ``baseline`` from, what the torchmetrics adapter accepts, and what the
+docs' CLI reference shows.  Values are validated and normalised here and
+nowhere else: a list-valued option is a sequence or one comma-separated
+string (``classes="lym,epi,stro"`` and ``metrics="topofd,mmd"`` alike).
+"""
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from topofd.metrics import names as metric_names
+
+__all__ = ["Spec", "Options", "OptionError", "specs", "EVALUATOR", "READER", "RECORDED", "parse_list",
+           "parse_canvas", "signature_with_options"]
+
+PROTOCOLS = ("paper", "grid")
+COMPLEXES = ("rips", "alpha")
+FORMATS = ("auto", "npy", "png", "csv", "txt", "geojson", "mat")
+
+
+class OptionError(ValueError):
+    """A bad option value; ``option`` names the keyword."""
+
+    def __init__(self, option: str, message: str):
+        super().__init__(f"{option}: {message}")
+        self.option = option
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Spec:
+    """How one option is checked and shown.
+
+    ``kind``: ``choice``, ``int``, ``float``, ``bool``, ``list``, ``str``,
+    ``path`` or ``canvas``.  ``flag``: the CLI flag (``None``: API only, with
+    ``api_only`` saying why).  ``commands``: the CLI commands that take it.
+    ``role``: ``evaluate`` (the Evaluator takes it), ``read`` (the file
+    readers do) or both.  ``recorded``: a reference file stores it, and a
+    comparison must use the same value.
+    """
+
+    help: str
+    kind: str
+    flag: str | None = None
+    short: str | None = None
+    choices: tuple | None = None
+    low: float | None = None
+    low_open: bool = False
+    nonzero: bool = False
+    metavar: str | None = None
+    commands: tuple[str, ...] = ("compare",)
+    role: tuple[str, ...] = ("evaluate",)
+    recorded: bool = False
+    api_only: str | None = None
+
+
+def _opt(default: Any, spec: Spec) -> Any:
+    return field(default=default, metadata={"spec": spec})
+
+
+_READ_CMDS = ("compare", "stats", "baseline")
+
+
+@dataclass(frozen=True)
+class Options:
+    """The options of a comparison (see each field's help, or ``topofd compare --help``)."""
+
+    metrics: tuple[str, ...] | None = _opt(None, Spec(
+        "Metrics to compute: topofd (Fréchet distance of persistence landscapes, under --protocol), topokd (the "
+        "recommended kernel distance of landscapes, protocol-free), mmd (kernel MMD of persistence diagrams), "
+        "counts (CCE per class, TCE). Default: all; counts are then skipped with a note when no names pair.",
+        "list", "--metrics", metavar="LIST"))
+    protocol: str = _opt("paper", Spec(
+        "paper: the published TopoFD computation; grid: one landscape sampling shared by every diagram.",
+        "choice", "--protocol", choices=PROTOCOLS))
+    complex: str = _opt("rips", Spec(
+        "Filtration of the persistence diagrams (a reference file made by `topofd stats` records it).",
+        "choice", "--complex", choices=COMPLEXES, commands=("compare", "stats"), recorded=True))
+    pairing: str = _opt("prefix", Spec(
+        "prefix: a synthetic file pairs with the real file whose name is the longest prefix of its own "
+        "(X <-> X_gen), needed for counts; none: compare the sets as unpaired samples.",
+        "choice", "--pairing", choices=("prefix", "none")))
+    classes: tuple[str, ...] | None = _opt(None, Spec(
+        "Class names in channel / label order (default: the format's own, e.g. class1..classC for arrays, "
+        "lym,epi,stro for BRCA-M2C .txt). Needed when one set names its classes in its files (.csv, .geojson) "
+        "and the other only numbers them (.npy, .png).",
+        "list", "--classes", metavar="A,B,...", commands=_READ_CMDS, role=("evaluate", "read")))
+    n_jobs: int = _opt(1, Spec(
+        "Worker processes (-1: all cores); the numbers do not depend on it.",
+        "int", "--jobs", short="-j", low=-1, nonzero=True, commands=("compare", "stats")))
+    seed: int = _opt(0, Spec("Seed of every random choice (subsets, resampling groups, permutations).",
+                             "int", "--seed"))
+    mmd_sigma: float | None = _opt(None, Spec(
+        "MMD kernel bandwidth (default: the median heuristic per class, recorded in the report).",
+        "float", "--mmd-sigma", low=0.0, low_open=True))
+    mmd_samples: int | None = _opt(None, Spec(
+        "Estimate MMD on N randomly drawn layouts per set (its cost grows as N²).",
+        "int", "--mmd-samples", low=2, metavar="N"))
+    mmd_estimator: str = _opt("unbiased", Spec(
+        "MMD² estimator: unbiased (U-statistic) or biased (V-statistic).",
+        "choice", "--mmd-estimator", choices=("unbiased", "biased")))
+    permutations: int = _opt(0, Spec("MMD permutation test with N permutations (p-values in the table).",
+                                      "int", "--permutations", low=0, metavar="N"))
+    n_bins: int = _opt(100, Spec("Landscape samples per layer (TopoFD).", "int", "--n-bins", low=2,
+                                 commands=("compare", "stats")))
+    n_layers: int = _opt(1, Spec("Landscape layers (TopoFD; the paper uses 1).", "int", "--n-layers", low=1,
+                                 commands=("compare", "stats")))
+    fd_method: str = _opt("sqrtm", Spec(
+        "Matrix square root of the Fréchet distance: sqrtm (scipy, as published) or eig (symmetric "
+        "eigendecomposition).", "choice", "--fd-method", choices=("sqrtm", "eig")))
+    threshold: float | None = _opt(None, Spec(
+        "Arrays: foreground is value > THRESHOLD (grey-level or probability maps). Without it every channel "
+        "must be a mask (0/1, 0/255, bool); arrays given to the Evaluator that are not masks use 0 for data "
+        "with negative values and 0.5 otherwise.",
+        "float", "--threshold", commands=_READ_CMDS, role=("evaluate", "read")))
+    channels: str = _opt("auto", Spec(
+        "Arrays: (H, W, C) 'last' or (C, H, W) 'first'; auto uses the smaller axis.",
+        "choice", "--channels", choices=("auto", "first", "last"), commands=_READ_CMDS, role=("evaluate", "read")))
+    uncertainty: bool = _opt(True, Spec(
+        "Standard errors and 95 % intervals for every score (--no-se: values only).", "bool", "--se/--no-se"))
+    se_groups: int = _opt(20, Spec("Jackknife groups for the intervals of grid TopoFD, TopoKD and MMD.",
+                                   "int", "--se-groups", low=2, metavar="G"))
+    paper_se_splits: int = _opt(3, Spec(
+        "Split halves for the interval of paper TopoFD (each costs about one more synthetic barycenter per "
+        "class; 0: no interval).", "int", "--paper-se-splits", low=0, metavar="B"))
+    extrapolate: bool = _opt(False, Spec(
+        "Also report TopoFD∞, the value extrapolated to infinitely many layouts (fit against 1/n on nested "
+        "subsets; paper protocol: 16 more barycenters per class, no interval).", "bool", "--extrapolate"))
+    cache_dir: str | None = _opt(None, Spec(
+        "Cache persistence diagrams here, keyed by layout contents and complex, so a real set is computed once "
+        "across runs.", "path", "--cache-dir", commands=("compare", "stats")))
+    use_bundled: bool = _opt(True, Spec(
+        "Take diagrams and statistics of the bundled reference sets when the real set is exactly one of them "
+        "(--no-bundled recomputes them; same numbers).", "bool", "--bundled/--no-bundled"))
+    progress: bool = _opt(False, Spec(
+        "Progress bars on stderr.", "bool", api_only="the CLI shows bars on a terminal unless --quiet"))
+    # ----- reading files (compare() on folders, the CLI)
+    format: str = _opt("auto", Spec(
+        "Layout file format; auto picks by suffix: .npy/.npz arrays, .png colour-coded, .csv/.tsv point tables, "
+        ".txt BRCA-M2C labels, .geojson/.json QuPath, .mat Lizard/CoNSeP. Files that are not layouts "
+        "(README.txt, report.json, ...) are skipped and listed.",
+        "choice", "--format", choices=FORMATS, commands=_READ_CMDS, role=("read",)))
+    colors: str | None = _opt(None, Spec(
+        "PNG class colours, 'name=colour' pairs or bare colours in class order. Default: red, green, blue "
+        "(then yellow, magenta, cyan, orange, violet).",
+        "str", "--colors", metavar="NAME=#RRGGBB,...", commands=_READ_CMDS, role=("read",)))
+    x_col: str = _opt("x", Spec("Point tables: column of x (horizontal).", "str", "--x-col", commands=_READ_CMDS,
+                                role=("read",)))
+    y_col: str = _opt("y", Spec("Point tables: column of y (vertical).", "str", "--y-col", commands=_READ_CMDS,
+                                role=("read",)))
+    class_col: str = _opt("class", Spec("Point tables: column of the class (names, or integers 1..C).", "str",
+                                        "--class-col", commands=_READ_CMDS, role=("read",)))
+    canvas: tuple[int, int] | None = _opt(None, Spec(
+        "Canvas size HxW for formats that do not store one (.csv, .txt, .geojson); cells outside it are an "
+        "error.", "canvas", "--canvas", metavar="HxW", commands=_READ_CMDS, role=("read",)))
+    instances: bool = _opt(False, Spec(
+        "Arrays: integer channels are instance-label maps, each positive id one cell (without it, a channel "
+        "with several non-zero values is an error).", "bool", "--instances", commands=_READ_CMDS,
+        role=("read",)))
+    skip_bad: bool = _opt(False, Spec("Skip unreadable files with a warning instead of stopping.", "bool",
+                                      "--skip-bad", commands=_READ_CMDS, role=("read",)))
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            object.__setattr__(self, f.name, _check(f.name, f.metadata["spec"], getattr(self, f.name)))
+        if self.instances and self.threshold is not None:
+            raise OptionError("instances", "instance ids are not grey levels: use instances or threshold, not both")
+        if self.metrics is not None:
+            bad = [m for m in self.metrics if m not in metric_names()]
+            if bad:
+                raise OptionError("metrics", f"unknown {', '.join(bad)}; choose from {', '.join(metric_names())}")
+
+    # ------------------------------------------------------------ views
+    def evaluator_kwargs(self) -> dict:
+        """The options the Evaluator takes."""
+        return {n: getattr(self, n) for n in EVALUATOR}
+
+    def reader_kwargs(self) -> dict:
+        """Keyword arguments of :func:`topofd.layouts.sets.read_layouts`."""
+        out: dict[str, Any] = {"format": self.format, "classes": self.classes, "skip_bad": self.skip_bad}
+        if self.colors is not None:
+            out["colors"] = self.colors
+        for k in ("x_col", "y_col", "class_col"):
+            if getattr(self, k) != _DEFAULTS[k]:
+                out[k] = getattr(self, k)
+        if self.canvas is not None:
+            out["shape"] = self.canvas
+        if self.channels != "auto":
+            out["channels"] = self.channels
+        if self.instances:
+            out["labels"] = "instance"
+        if self.threshold is not None:
+            out["threshold"] = self.threshold
+        return out
+
+    def recorded(self) -> dict:
+        """The options a reference file stores (a comparison must match them)."""
+        return {n: getattr(self, n) for n in RECORDED}
+
+    def replace(self, **changes: Any) -> "Options":
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_kwargs(cls, options: "Options | None" = None, **kwargs: Any) -> "Options":
+        """``options`` updated with ``kwargs``; an unknown keyword is a ``TypeError`` naming the known ones."""
+        unknown = sorted(set(kwargs) - set(_DEFAULTS))
+        if unknown:
+            raise TypeError(f"unknown option(s) {', '.join(unknown)}; options are {', '.join(_DEFAULTS)}")
+        base = options if options is not None else cls()
+        return dataclasses.replace(base, **kwargs) if kwargs else base
+
+
+def signature_with_options(fixed: list[str]) -> inspect.Signature:
+    """``fixed`` positional parameters, ``options``, then every option of the
+    table as a keyword with its default: the signature ``help()`` and IDEs
+    show for ``compare`` and ``Evaluator``, which take ``**kwargs``."""
+    P = inspect.Parameter
+    return inspect.Signature([*(P(n, P.POSITIONAL_OR_KEYWORD) for n in fixed),
+                              P("options", P.POSITIONAL_OR_KEYWORD, default=None),
+                              *(P(n, P.KEYWORD_ONLY, default=d) for n, _, d in specs())])
+
+
+def specs() -> Iterator[tuple[str, Spec, Any]]:
+    """``(name, spec, default)`` of every option, in table order."""
+    for f in dataclasses.fields(Options):
+        yield f.name, f.metadata["spec"], f.default
+
+
+_DEFAULTS = {n: d for n, _, d in specs()}
+EVALUATOR = tuple(n for n, s, _ in specs() if "evaluate" in s.role)
+READER = tuple(n for n, s, _ in specs() if "read" in s.role)
+RECORDED = tuple(n for n, s, _ in specs() if s.recorded)
+
+
+# ---------------------------------------------------------------- checks
+def parse_list(value: Any, name: str = "list") -> tuple[str, ...] | None:
+    """A comma-separated string or a sequence of strings as a tuple (no empty or repeated entry)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        items = tuple(s.strip() for s in value.split(",") if s.strip())
+    else:
+        try:
+            items = tuple(str(s).strip() for s in value)
+        except TypeError:
+            raise OptionError(name, f"expected a list or a comma-separated string, not {type(value).__name__}") \
+                from None
+    if not items:
+        raise OptionError(name, "empty list")
+    if len(set(items)) != len(items):
+        raise OptionError(name, f"repeated entry in {', '.join(items)}")
+    return items
+
+
+def parse_canvas(value: Any, name: str = "canvas") -> tuple[int, int] | None:
+    """``"256x256"`` or ``(256, 256)`` as ``(height, width)``."""
+    if value is None:
+        return None
+    try:
+        if isinstance(value, str):
+            h, w = (int(s) for s in value.lower().replace("×", "x").split("x"))
+        else:
+            h, w = (int(v) for v in value)
+        if h <= 0 or w <= 0:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise OptionError(name, f"{value!r} is not HEIGHTxWIDTH (e.g. 256x256)") from None
+    return h, w
+
+
+def _check(name: str, spec: Spec, v: Any) -> Any:
+    k = spec.kind
+    if k == "list":
+        return parse_list(v, name)
+    if k == "canvas":
+        return parse_canvas(v, name)
+    if v is None:
+        if _DEFAULTS_OK_NONE.get(name, False):
+            return None
+        raise OptionError(name, "must be given (None is not allowed)")
+    if k == "choice":
+        if v not in (spec.choices or ()):
+            raise OptionError(name, f"unknown value {v!r}; choose from {', '.join(spec.choices or ())}")
+        return v
+    if k == "bool":
+        if not isinstance(v, bool) and type(v).__name__ != "bool_":
+            raise OptionError(name, f"must be True or False, got {v!r}")
+        return bool(v)
+    if k == "int":
+        if isinstance(v, bool) or not hasattr(v, "__index__"):
+            raise OptionError(name, f"must be an integer, got {v!r}")
+        v = int(v)
+        if spec.low is not None and v < spec.low or spec.nonzero and v == 0:
+            extra = " (-1: all cores)" if spec.nonzero else ""
+            raise OptionError(name, f"must be an integer >= {spec.low:g}{' and non-zero' if spec.nonzero else ''}"
+                              f"{extra}, got {v}")
+        return v
+    if k == "float":
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            raise OptionError(name, f"must be a number, got {v!r}") from None
+        if not math.isfinite(x) or spec.low is not None and (x <= spec.low if spec.low_open else x < spec.low):
+            bound = "" if spec.low is None else f" {'>' if spec.low_open else '>='} {spec.low:g}"
+            raise OptionError(name, f"must be a finite number{bound}, got {v!r}")
+        return x
+    if k in ("str", "path"):
+        if not isinstance(v, (str, bytes)) and not hasattr(v, "__fspath__"):
+            raise OptionError(name, f"must be a string, got {type(v).__name__}")
+        return str(v) if k == "path" else v
+    raise AssertionError(f"option kind {k!r}")  # pragma: no cover
+
+
+_DEFAULTS_OK_NONE = {n: d is None for n, _, d in specs()}
