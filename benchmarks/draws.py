@@ -22,7 +22,7 @@ import click
 sys.path.insert(0, str(Path(__file__).parent))
 from families import FAMILIES, GENERATORS, SHARED, save_set, set_path, synthetic_set, test_windows, train_windows  # noqa: E402
 
-from topofd.api import compute_diagrams  # noqa: E402
+from topofd.diagrams import compute_diagrams  # noqa: E402
 
 
 def tag_of(family: str, s: float, draw: int) -> str:

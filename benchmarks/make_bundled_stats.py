@@ -21,7 +21,7 @@ DST = Path(topofd.__file__).parent / "data" / "refs" / NAMED["brca-m2c:test"][0]
 
 with bundled_root() as root:
     real = real_patches(root)
-ev = topofd.Evaluator(("topofd",), n_jobs=2, use_bundled=False)
+ev = topofd.Evaluator(metrics=("topofd",), n_jobs=2, use_bundled=False)
 ev.update(real, real=True)
 DST.parent.mkdir(parents=True, exist_ok=True)
 meta = make_reference(ev, DST, name="brca-m2c:test", description=topofd.storage.reference.names()["brca-m2c:test"],

@@ -47,7 +47,7 @@ def subset(s: dict, idx) -> dict:
 
 
 def scores(real, synth, protocol, metrics, jobs, extrapolate) -> dict:
-    ev = topofd.Evaluator(metrics, protocol, n_jobs=jobs, uncertainty=False, extrapolate=extrapolate)
+    ev = topofd.Evaluator(metrics=metrics, protocol=protocol, n_jobs=jobs, uncertainty=False, extrapolate=extrapolate)
     for side, is_real in ((real, True), (synth, False)):
         ev.update_diagrams(side["diagrams"], side["counts"], names=side["names"], keys=side["keys"],
                            classes=CLASSES, real=is_real)

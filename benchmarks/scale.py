@@ -73,7 +73,7 @@ def peak_mb() -> float:
 # ------------------------------------------------------------ one run (child)
 def run_one(n: int, jobs: int, mmd_samples: int, paper_max: int, seed: int) -> dict:
     from topofd import compare
-    from topofd.api import compute_diagrams
+    from topofd.diagrams import compute_diagrams
     from topofd.tda.barycenter import lagrangian_barycenter
 
     out = {"n": n, "jobs": jobs, "mmd_samples": mmd_samples}

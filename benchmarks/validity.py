@@ -45,7 +45,7 @@ from families import FAMILIES, GENERATORS, image_of, load_set, set_path  # noqa:
 from draws import tag_of  # noqa: E402
 
 import topofd  # noqa: E402
-from topofd.layouts.sets import pair_by_prefix  # noqa: E402
+from topofd.layouts.matching import pair_names  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSES = ("lym", "epi", "stro")
@@ -54,7 +54,7 @@ MMD_SAMPLES = 200
 
 def evaluator_scores(real, synth, metrics, protocol="paper", jobs=1, seed=0, pairing="prefix"):
     """Per-class and mean values of ``metrics`` through topofd's Evaluator."""
-    ev = topofd.Evaluator(metrics, protocol, n_jobs=jobs, seed=seed, uncertainty=False, mmd_samples=MMD_SAMPLES,
+    ev = topofd.Evaluator(metrics=metrics, protocol=protocol, n_jobs=jobs, seed=seed, uncertainty=False, mmd_samples=MMD_SAMPLES,
                           pairing=pairing)
     for side, is_real in ((real, True), (synth, False)):
         ev.update_diagrams(side["diagrams"], side["counts"], names=side["names"], keys=side["keys"],
@@ -80,7 +80,7 @@ def candidate_scores(real, synth, pairs, names=CANDIDATES, seed=0) -> dict:
 
 
 def _pairs(real, synth):
-    return pair_by_prefix(real["names"], synth["names"])[0]
+    return pair_names(real["names"], synth["names"]).pairs
 
 
 # ------------------------------------------------------------------ scoring
@@ -194,7 +194,7 @@ def order_study(draws: Path, n_orders: int, jobs: int) -> dict:
             # unnamed layouts keep the given order: the permutation is the input order
             sp = {"names": None, "keys": [synth["keys"][i] for i in perm], "counts": synth["counts"][perm],
                   "diagrams": [synth["diagrams"][i] for i in perm]}
-            ev = topofd.Evaluator(("topofd",), "paper", n_jobs=jobs, uncertainty=False, pairing="none")
+            ev = topofd.Evaluator(metrics=("topofd",), protocol="paper", n_jobs=jobs, uncertainty=False, pairing="none")
             ev.update_diagrams(real["diagrams"], real["counts"], names=real["names"], keys=real["keys"],
                                classes=CLASSES, real=True)
             ev.update_diagrams(sp["diagrams"], sp["counts"], keys=sp["keys"], classes=CLASSES, real=False)

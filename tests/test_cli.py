@@ -3,6 +3,7 @@ import json
 import os
 import shutil
 import subprocess
+import dataclasses
 import sys
 import types
 from pathlib import Path
@@ -12,7 +13,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from topofd.cli import cli, format_report
+from topofd.cli import cli
+from topofd.output.report import format_report
 from topofd.layouts.sets import read_layouts
 from topofd.layouts.layout import Layout
 
@@ -176,8 +178,8 @@ def test_compare_plumbing_with_fake_api(tmp_path, monkeypatch):
     real = _layout_dir(tmp_path / "real", n=2)
     seen = {}
 
-    def fake_compare(r, s, **kw):
-        seen.update(kw, real=r, synth=s)
+    def fake_compare(r, s, opts):
+        seen.update(dataclasses.asdict(opts), real=r, synth=s, reader_options=opts.reader_kwargs())
         return FakeReport()
 
     fake = types.ModuleType("topofd.api")
@@ -190,7 +192,8 @@ def test_compare_plumbing_with_fake_api(tmp_path, monkeypatch):
               "--skip-bad", "-q")
     assert res.exit_code == 0, res.output
     assert seen["metrics"] == ("topofd", "counts") and seen["classes"] == CLASSES and seen["pairing"] == "none"
-    assert seen["reader_options"] == {"colors": "lym=red,epi=green,stro=blue", "x_col": "X", "shape": (256, 256)}
+    assert {k: seen["reader_options"][k] for k in ("colors", "x_col", "shape")} == {
+        "colors": "lym=red,epi=green,stro=blue", "x_col": "X", "shape": (256, 256)}
     assert seen["cache_dir"] == str(tmp_path / "cache") and seen["se_groups"] == 10 and seen["mmd_samples"] == 50
     assert seen["paper_se_splits"] == 2 and seen["uncertainty"] is True and seen["extrapolate"] is False
     assert seen["n_jobs"] == 2 and seen["seed"] == 7 and seen["skip_bad"] is True and seen["progress"] is False

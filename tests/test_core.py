@@ -10,9 +10,9 @@ from topofd.tda.barycenter import lagrangian_barycenter
 from topofd.metrics.counts import count_errors
 from topofd.tda.frechet import frechet_distance
 from topofd.tda.landscapes import landscapes_on, landscapes_own_range, shared_sampling
-from topofd.metrics.diagram_mmd import mmd, mmd_from_distances
+from topofd.metrics.diagram_mmd import mmd2
 from topofd.tda.persistence import alpha_diagrams, rips_diagrams
-from topofd.metrics.landscape_fd import topofd as topofd_class
+from conftest import score_diagrams
 from topofd.tda.wasserstein import pairwise_wasserstein, wasserstein_distance
 
 gudhi = pytest.importorskip("gudhi")
@@ -234,15 +234,15 @@ def test_topofd_identical_sets_is_zero():
     rng = np.random.default_rng(4)
     dgms = [random_diagram(rng, n) for n in rng.integers(1, 12, 30)]
     for protocol in ("paper", "grid"):
-        assert topofd_class(dgms, dgms, protocol, fd_method="eig") == pytest.approx(0, abs=1e-8)
+        assert score_diagrams(dgms, dgms, "topofd", protocol=protocol, fd_method="eig") == pytest.approx(0, abs=1e-8)
         # pytorch-fid's sqrtm route: zero up to its ~1e-7 x trace error (traces ~130 here)
-        assert topofd_class(dgms, dgms, protocol) == pytest.approx(0, abs=1e-4)
+        assert score_diagrams(dgms, dgms, "topofd", protocol=protocol) == pytest.approx(0, abs=1e-4)
 
 
 def test_topofd_single_sample_is_an_error():
     d = [np.array([[1.0, 2.0]])]
     with pytest.raises(ValueError, match="at least 2"):
-        topofd_class(d, d * 3)
+        score_diagrams(d, d * 3, "topofd")
 
 
 # ---------------------------------------------------------------------- mmd
@@ -250,17 +250,22 @@ def test_mmd_identical_and_separated():
     rng = np.random.default_rng(9)
     X = [random_diagram(rng, n) for n in rng.integers(2, 8, 20)]
     Y = [random_diagram(rng, n, scale=40) for n in rng.integers(2, 8, 20)]
-    same = mmd(X, X, estimator="biased")
-    assert same.mmd2 == pytest.approx(0, abs=1e-12)
-    diff = mmd(X, Y, permutations=200, seed=1)
-    assert diff.mmd2 > 0.05 and diff.p_value < 0.05
-    assert diff.sigma > 0
+    same = score_diagrams(X, X, "mmd", mmd_estimator="biased")
+    assert same == pytest.approx(0, abs=1e-12)
+    diff = score_diagrams(X, Y, "mmd", permutations=200, seed=1)
+    assert diff > 0.05 and score_diagrams.last_report.table.loc["class1", "mmd_p"] < 0.05
+    assert score_diagrams.last_report.meta["sigma"]["class1"] > 0
 
 
 def test_mmd_negative_estimate_is_reported_not_clamped():
     W = np.array([[0, 5, 0.1, 0.1], [5, 0, 0.1, 0.1], [0.1, 0.1, 0, 5], [0.1, 0.1, 5, 0]])
-    r = mmd_from_distances(W, 2, sigma=1.0)
-    assert r.mmd2 < 0 and any("negative" in n for n in r.notes)
+    assert mmd2(np.exp(-W / 1.0**2), 2) < 0
+    # the plug-in reports such an estimate as it is, with a note
+    X = [np.array([[0.0, 1.0]]), np.array([[0.0, 6.0]])]
+    Y = [np.array([[0.0, 1.1]]), np.array([[0.0, 6.1]])]
+    v = score_diagrams(X, Y, "mmd", mmd_sigma=1.0)
+    notes = score_diagrams.last_report.meta["notes"]
+    assert v < 0 and any("negative" in n for n in notes)
 
 
 # ------------------------------------------------------------------- counts

@@ -121,7 +121,7 @@ def test_bad_batches_leave_the_state_unchanged(sets):
     for x, msg in bad:
         with pytest.raises(ValueError, match=msg):
             ev.update(x, real=False)
-    assert len(ev._synth) == 24
+    assert len(ev.state(False)) == 24
     _same_table = ev.compute().table
     assert before.equals(_same_table)
     with pytest.raises(ValueError, match="real must be"):

@@ -19,7 +19,7 @@ from topofd.tda.barycenter import lagrangian_barycenter
 from topofd.tda.frechet import frechet_distance
 from topofd.tda.landscapes import landscapes_on, landscapes_own_range
 from topofd.tda.persistence import alpha_diagrams, rips_diagrams
-from topofd.metrics.landscape_fd import topofd
+from conftest import score_diagrams
 from topofd.tda.wasserstein import wasserstein_distance
 
 HERE = Path(__file__).parent / "golden"
@@ -107,7 +107,7 @@ def test_topofd_end_to_end():
         assert np.array_equal(_sorted(lagrangian_barycenter(dr)), _sorted(G[f"tfd_real_bary{k}"]))
         # FD is a difference of O(trace) terms: relative error is meaningless
         # near 0 (class 0 scores 0.0031), so the tolerance scales with the traces
-        assert topofd(dr, ds) == pytest.approx(float(ref[k]), rel=1e-6, abs=1e-7)
+        assert score_diagrams(dr, ds, "topofd") == pytest.approx(float(ref[k]), rel=1e-6, abs=1e-7)
 
 
 BRCA = HERE / "brca_m2c_paper.json"

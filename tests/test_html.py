@@ -22,6 +22,7 @@ from topofd import Layout
 from topofd.output import leaderboard as lb
 from topofd import Report
 from topofd.cli import cli
+from topofd.cli.leaderboard import leaderboard as leaderboard_cmd
 from topofd.output.html import leaderboard_html, report_html
 
 HOSTILE = '<img src=x onerror="alert(1)">&'
@@ -275,11 +276,11 @@ def test_demo_html(tmp_path, fake_api, monkeypatch, report):
 
 def test_leaderboard_html_option(tmp_path):
     a, b = _lb_report(tmp_path / "a.json", "m1", 1.0), _lb_report(tmp_path / "b.json", "m2", 2.0)
-    res = CliRunner().invoke(lb.leaderboard_command, [str(a), str(b), "--html", str(tmp_path / "nodir" / "b.html"),
+    res = CliRunner().invoke(leaderboard_cmd, [str(a), str(b), "--html", str(tmp_path / "nodir" / "b.html"),
                                                       "--md", str(tmp_path / "b.md")])
     assert res.exit_code == 1 and "--html" in res.output and "Traceback" not in res.output
     assert not (tmp_path / "b.md").exists()  # refused before anything was written
-    res = CliRunner().invoke(lb.leaderboard_command, [str(a), str(b), "--html", str(tmp_path / "b.html")])
+    res = CliRunner().invoke(leaderboard_cmd, [str(a), str(b), "--html", str(tmp_path / "b.html")])
     assert res.exit_code == 0, res.output
     page = (tmp_path / "b.html").read_text(encoding="utf-8")
     assert_self_contained(page)

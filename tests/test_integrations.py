@@ -86,7 +86,7 @@ def test_ddp_two_processes_equal_single_evaluator(tmp_path):
         assert r["scores"]["topofd/epi"] == want.table.at["epi", "topofd"]
         assert r["n_local"] > 0  # compute() put every rank's own state back
     assert np.isfinite(want.table.at["mean", "topofd_se"]) and np.isfinite(want.table.at["mean", "cce"])
-    ev = topofd.Evaluator("topofd", classes=CLASSES, pairing="none", uncertainty=False)
+    ev = topofd.Evaluator(metrics="topofd", classes=CLASSES, pairing="none", uncertainty=False)
     ev.update(R, real=True)
     ev.update(S, real=False)
     want_b = ev.compute().table

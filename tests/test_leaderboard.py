@@ -8,6 +8,7 @@ from click.testing import CliRunner
 
 from topofd import Layout, compare
 from topofd.output import leaderboard as lb
+from topofd.cli.leaderboard import leaderboard as leaderboard_cmd
 
 
 def _report(path, method=None, protocol="paper", topofd=(1.0, 2.0), mmd=0.01, tce=0.5, test_set="t", dataset=None,
@@ -128,16 +129,16 @@ def test_same_data_via_two_paths_is_one_test_set(tmp_path):
 def test_command(tmp_path):
     a = _report(tmp_path / "a.json")
     b = _report(tmp_path / "b.json", protocol="grid")
-    r = CliRunner().invoke(lb.leaderboard_command, [str(a), str(b)])
+    r = CliRunner().invoke(leaderboard_cmd, [str(a), str(b)])
     assert r.exit_code == 1 and "different protocols" in r.output
-    r = CliRunner().invoke(lb.leaderboard_command, [str(a), str(b), "--group", "--md", str(tmp_path / "l.md"),
+    r = CliRunner().invoke(leaderboard_cmd, [str(a), str(b), "--group", "--md", str(tmp_path / "l.md"),
                                                     "--csv", str(tmp_path / "l.csv")])
     assert r.exit_code == 0, r.output
     assert (tmp_path / "l.md").read_text().count("protocol `") == 2
     assert len(list(tmp_path.glob("l_*.csv"))) == 2
-    r = CliRunner().invoke(lb.leaderboard_command, [str(tmp_path / "missing.json")])
+    r = CliRunner().invoke(leaderboard_cmd, [str(tmp_path / "missing.json")])
     assert r.exit_code == 2
-    r = CliRunner().invoke(lb.leaderboard_command, [str(a), "--md", str(tmp_path / "nodir" / "l.md")])
+    r = CliRunner().invoke(leaderboard_cmd, [str(a), "--md", str(tmp_path / "nodir" / "l.md")])
     assert r.exit_code == 1 and "does not exist" in r.output and "Traceback" not in r.output
     assert "| method" not in r.output  # checked before printing anything
 

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import topofd
-from topofd.layouts.sets import match_sets, read_layouts
+from topofd.layouts.matching import match_sets
+from topofd.layouts.sets import read_layouts
 from topofd.layouts.layout import Layout
 
 N = ("class1", "class2", "class3")
@@ -162,9 +163,9 @@ def test_compare_on_folders_matches_by_name_or_refuses(tmp_path):
     """End to end through ``topofd.compare`` (needs the compare pipeline to call match_sets)."""
     real, synth = _write_sets(tmp_path)
     with pytest.raises(ValueError, match="pass --classes"):
-        topofd.compare(str(real), str(synth), metrics=["counts"], reader_options={"shape": (64, 64)})
+        topofd.compare(str(real), str(synth), metrics=["counts"], canvas=(64, 64))
     rep = topofd.compare(str(real), str(synth), metrics=["counts"], classes=["lym", "epi", "stro"],
-                         reader_options={"shape": (64, 64)})
+                         canvas=(64, 64))
     assert rep.table.loc["mean", "tce"] == 0
     # BRCA-M2C style names on the real side: matched by name, no --classes needed
     brca = tmp_path / "brca"
@@ -173,14 +174,14 @@ def test_compare_on_folders_matches_by_name_or_refuses(tmp_path):
         lay_ = Layout.from_array(np.load(f))
         lines = [f"{r:g} {c:g} {k + 1}" for k, p in enumerate(lay_.points) for r, c in p]
         (brca / f"{f.stem}_gt_class_coords.txt").write_text("\n".join(lines) + "\n")
-    rep = topofd.compare(str(brca), str(synth), metrics=["counts"], reader_options={"shape": (64, 64)})
+    rep = topofd.compare(str(brca), str(synth), metrics=["counts"], canvas=(64, 64))
     assert list(rep.table.index[:3]) == ["lym", "epi", "stro"] and rep.table.loc["mean", "tce"] == 0
 
 
 def test_summary_level_functions_for_a_streaming_pipeline():
     """The same rules on per-set summaries (names, origin; canvas counts),
     for a pipeline that does not keep the layouts."""
-    from topofd.layouts.sets import match_canvases, match_classes, set_classes
+    from topofd.layouts.matching import match_canvases, match_classes, set_classes
 
     assert set_classes("real", [lay(("lym", "epi"), "a"), lay(("lym", "epi"), "b")]) == (("lym", "epi"), "positional")
     m = match_classes((("lym", "epi", "stro"), "positional"), (("epi", "lym", "stro"), "content"))

@@ -18,7 +18,8 @@ import pytest
 
 import topofd
 from topofd import Layout
-from topofd.api import compute_diagrams, stats_key
+from topofd.diagrams import compute_diagrams
+from topofd.storage.keys import layout_key, stats_key
 from topofd.layouts.baselines import perturb
 from topofd.storage.cache import Cache
 from topofd.layouts.brca_m2c import bundled_root, real_patches
@@ -44,7 +45,7 @@ def _baseline(real, kind):
 
 def test_bundled_real_statistics_are_the_published_ones(real):
     ref = load_reference("brca-m2c:test")
-    keys = [topofd.api.layout_key(l) for l in real]
+    keys = [layout_key(l) for l in real]
     assert ref.keys == keys and ref.names == [l.name for l in real]  # a folder of these patches hits the bundle
     cache = Cache(None)
     for k in range(3):

@@ -102,7 +102,7 @@ def test_unusable_cache_dir_fails_before_computing(sets, tmp_path, monkeypatch):
     import topofd.evaluator as ev
 
     called = []
-    monkeypatch.setattr(ev.Evaluator, "_compute_diagrams", lambda *a, **k: called.append(1))
+    monkeypatch.setattr(ev, "diagrams_of", lambda *a, **k: called.append(1))
     res = CliRunner().invoke(cli, ["compare", str(real), str(synth), "--cache-dir", str(blocker), "-q"])
     assert res.exit_code in (1, 2) and "Traceback" not in res.output and not called
 

@@ -7,7 +7,7 @@ import pytest
 
 import topofd
 from topofd import Layout
-from topofd.metrics.diagram_mmd import mmd2, mmd2_jackknife, mmd2_replicates, pair_mask
+from topofd.metrics.diagram_mmd import mmd2, mmd2_replicates, pair_mask
 from topofd.stats.uncertainty import MIN_LAYOUTS, assign_groups, halves, interval, jackknife, mean_with_se, split_halves
 
 CLASSES = ("a", "b")

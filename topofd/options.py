@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+from topofd.layouts.readers.png import parse_colors
 from topofd.metrics import names as metric_names
 
 __all__ = ["Spec", "Options", "OptionError", "specs", "EVALUATOR", "READER", "RECORDED", "parse_list",
@@ -174,10 +175,15 @@ class Options:
             object.__setattr__(self, f.name, _check(f.name, f.metadata["spec"], getattr(self, f.name)))
         if self.instances and self.threshold is not None:
             raise OptionError("instances", "instance ids are not grey levels: use instances or threshold, not both")
+        if self.colors is not None:
+            try:
+                parse_colors(self.colors)
+            except ValueError as e:
+                raise OptionError("colors", str(e)) from None
         if self.metrics is not None:
             bad = [m for m in self.metrics if m not in metric_names()]
             if bad:
-                raise OptionError("metrics", f"unknown {', '.join(bad)}; choose from {', '.join(metric_names())}")
+                raise OptionError("metrics", f"unknown metric(s) {', '.join(bad)}; choose from {', '.join(metric_names())}")
 
     # ------------------------------------------------------------ views
     def evaluator_kwargs(self) -> dict:
@@ -215,6 +221,9 @@ class Options:
         unknown = sorted(set(kwargs) - set(_DEFAULTS))
         if unknown:
             raise TypeError(f"unknown option(s) {', '.join(unknown)}; options are {', '.join(_DEFAULTS)}")
+        if options is not None and not isinstance(options, cls):
+            raise TypeError(f"options must be an Options, not {type(options).__name__} (give other options as "
+                            "keywords, e.g. metrics='topofd')")
         base = options if options is not None else cls()
         return dataclasses.replace(base, **kwargs) if kwargs else base
 
@@ -255,7 +264,7 @@ def parse_list(value: Any, name: str = "list") -> tuple[str, ...] | None:
             raise OptionError(name, f"expected a list or a comma-separated string, not {type(value).__name__}") \
                 from None
     if not items:
-        raise OptionError(name, "empty list")
+        raise OptionError(name, f"no {name} given (empty list)")
     if len(set(items)) != len(items):
         raise OptionError(name, f"repeated entry in {', '.join(items)}")
     return items

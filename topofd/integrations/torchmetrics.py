@@ -51,14 +51,13 @@ number of classes, name length, canvas height and width (-1: none);
 ``diagram_points`` ``(P, 2)`` float64, every H1 diagram's points, layout
 major, class minor; ``class_stats`` ``(n·C, 2)`` int64, per layout and class
 the diagram's length and the cell count; ``layout_keys`` ``(n, 32)`` uint8,
-the content keys (:func:`topofd.evaluator.layout_key`); ``layout_names``
+the content keys (:func:`topofd.storage.keys.layout_key`); ``layout_names``
 (UTF-8 bytes); ``batch_info`` / ``batch_info_len``, one JSON record per
 ``update`` (classes, where their names come from, threshold).  Do not
 ``set_dtype`` this metric: its states are not all floating point.
 """
 from __future__ import annotations
 
-import inspect
 import json
 
 import numpy as np
@@ -71,13 +70,13 @@ except ImportError as e:  # pragma: no cover - exercised only without torchmetri
                       "pip install 'topofd[torchmetrics]'") from e
 
 from topofd.evaluator import Evaluator
+from topofd.options import EVALUATOR
 from topofd.layouts.layout import Layout, default_class_names
 from topofd.output.report import Report
 
 __all__ = ["TopoFD"]
 
-_EVALUATOR_OPTIONS = frozenset(p for p in inspect.signature(Evaluator.__init__).parameters
-                               if p not in ("self", "metrics", "protocol"))
+_EVALUATOR_OPTIONS = frozenset(EVALUATOR) - {"metrics", "protocol"}
 _KEY_BYTES = 32  # layout keys are SHA-256 hex digests
 _SIDE, _RANK, _INDEX, _NCLS, _NAMELEN, _H, _W = range(7)
 # state name -> (dtype, shape of one row)
@@ -147,7 +146,7 @@ class TopoFD(Metric):
         if not isinstance(real, (bool, np.bool_)):
             raise ValueError(f"real must be True or False, got {real!r}")
         ev = self._topofd_local
-        side = ev._real if real else ev._synth
+        side = ev.state(real)
         n0, shapes0 = len(side), dict(side.shapes)
         ev.update(x, real=bool(real))  # checks the batch against the earlier ones and computes its diagrams
         n = len(side) - n0
@@ -176,9 +175,9 @@ class TopoFD(Metric):
             key_bytes = np.frombuffer(b"".join(bytes.fromhex(k) for k in keys), np.uint8).reshape(n, _KEY_BYTES)
         except ValueError:
             raise ValueError("layout keys are not SHA-256 hex digests; this adapter needs "
-                             "topofd.evaluator.layout_key") from None
+                             "topofd.storage.keys.layout_key") from None
         info = json.dumps({"set": code, "rank": rank, "classes": list(side.classes), "origin": side.origin,
-                           "threshold": ev._threshold_used}).encode("utf-8")
+                           "threshold": ev.threshold_used}).encode("utf-8")
         new = {
             "layout_meta": rows, "diagram_points": points, "class_stats": stats, "layout_keys": key_bytes,
             "layout_names": np.frombuffer(b"".join(name_bytes), np.uint8),

@@ -14,7 +14,7 @@ from topofd.errors import DataError
 __all__ = ["check_writable_file", "check_writable_dir", "atomic_write_bytes", "atomic_save_npy"]
 
 
-def _check_writable_file(path: Path | None, what: str) -> None:
+def check_writable_file(path: Path | None, what: str) -> None:
     """Fail before any computation when an output file cannot be written."""
     if path is None:
         return
@@ -27,7 +27,7 @@ def _check_writable_file(path: Path | None, what: str) -> None:
         raise DataError(f"{path}: cannot write {what} (permission denied)")
 
 
-def _check_writable_dir(path: Path | None, what: str) -> None:
+def check_writable_dir(path: Path | None, what: str) -> None:
     if path is None:
         return
     if path.exists() and not path.is_dir():
@@ -75,5 +75,3 @@ def atomic_save_npy(path: Path, array: np.ndarray) -> None:
         if tmp.exists():
             tmp.unlink()
         raise
-
-check_writable_file, check_writable_dir = _check_writable_file, _check_writable_dir

@@ -14,14 +14,11 @@ without recomputing its side.
 """
 from __future__ import annotations
 
-import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from topofd.storage.keys import digest
 from topofd.storage.arrays import load_npz, pack_diagrams, save_npz, unpack_diagrams
 
 __all__ = ["Cache"]

@@ -18,13 +18,11 @@ BRCA-M2C test protocol (1,550 windows of the 30 test images, Abousamra et al.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from topofd.tda.barycenter import lagrangian_barycenter
 from topofd.tda.frechet import frechet_distance
-from topofd.tda.landscapes import landscapes_on, landscapes_own_range, shared_sampling
+from topofd.tda.landscapes import landscapes_on, landscapes_own_range
 
 __all__ = ["PROTOCOLS", "LandscapeStats", "landscape_stats", "topofd_from_stats", "gaussian"]
 
