@@ -110,3 +110,29 @@ def test_note_survives_the_cache(tmp_path):
     s.note = None
     c.put_stats("j" * 64, s)
     assert c.get_stats("j" * 64).note is None
+
+
+def _tiny_bar():
+    # a bar one ulp long: its image (x + proj(x)) / 2 lands on the diagonal,
+    # is matched by nothing, vanishes and is added again, forever (gudhi's
+    # lagrangian_barycenter never returns on these two diagrams)
+    b = 4250.0
+    return [np.array([[0.0, 10.0]]), np.array([[0.0, 10.0], [b, np.nextafter(b, np.inf)]])]
+
+
+def test_synthetic_period_one_cycle():
+    dgms = _tiny_bar()
+    Y, log = lagrangian_barycenter(dgms, 0, return_log=True)
+    assert log["stopped"] == "cycle" and not log["converged"]
+    assert (log["cycle_length"], log["cycle_start"], log["nb_iter"]) == (1, 1, 2)
+    np.testing.assert_array_equal(Y, [[0.0, 10.0], [4250.0, 4250.0]])
+    assert lagrangian_barycenter(dgms, Y, max_iter=1).tobytes() == Y.tobytes()
+    assert log["cost"] == pytest.approx(_frechet(Y, dgms), rel=1e-12)
+    note = landscape_stats(dgms, "paper").note
+    assert note is not None and "period 1" in note
+
+
+def test_synthetic_cap_reports_max_iter():
+    dgms = _tiny_bar()
+    Y, log = lagrangian_barycenter(dgms, 0, max_iter=1, return_log=True)
+    assert (log["stopped"], log["nb_iter"], log["cycle_length"]) == ("max_iter", 1, 0)

@@ -49,6 +49,11 @@ class LandscapeStats:
 def barycenter_note(log: dict) -> str | None:
     """A sentence for the report when the barycenter's log (see
     :func:`topofd.barycenter.lagrangian_barycenter`) shows no fixed point."""
+    if log.get("stopped") == "cycle" and log["cycle_length"] == 1:
+        # the state maps to itself, yet each update adds points that vanish
+        # again, so gudhi's rule ("no point added") never holds
+        return (f"barycenter did not converge: from iteration {log['cycle_start']} every update adds points "
+                f"that vanish again (a cycle of period 1, not a fixed point under gudhi's rule); that state was used")
     if log.get("stopped") == "cycle":
         return (f"barycenter did not converge: the iteration cycles with period {log['cycle_length']} "
                 f"from iteration {log['cycle_start']}; the lowest-cost state of the cycle was used")
