@@ -99,7 +99,9 @@ class Cache:
         if got is not None and got[1].get("kind") == "stats":
             a = got[0]
             try:
-                return self._count(LandscapeStats(a["mu"], a["sigma"], int(a["n"]), a["barycenter"], a["mu_x"]))
+                note = got[1].get("note")  # entries written before notes existed have none
+                return self._count(LandscapeStats(a["mu"], a["sigma"], int(a["n"]), a["barycenter"], a["mu_x"],
+                                                  note if isinstance(note, str) else None))
             except KeyError:
                 pass
         if self.bundled:
@@ -114,4 +116,5 @@ class Cache:
         empty = np.zeros((0, 2))
         self._write(key, {"mu": s.mu, "sigma": s.sigma, "n": np.int64(s.n),
                           "barycenter": s.barycenter if s.barycenter is not None else empty,
-                          "mu_x": s.mu_x if s.mu_x is not None else np.zeros(0)}, {"kind": "stats"})
+                          "mu_x": s.mu_x if s.mu_x is not None else np.zeros(0)},
+                    {"kind": "stats"} if getattr(s, "note", None) is None else {"kind": "stats", "note": s.note})

@@ -27,7 +27,7 @@ from topofd.tda.barycenter import lagrangian_barycenter
 from topofd.tda.frechet import frechet_distance
 from topofd.tda.landscapes import landscapes_on, landscapes_own_range
 
-__all__ = ["PROTOCOLS", "LandscapeStats", "landscape_stats", "topofd_from_stats", "gaussian"]
+__all__ = ["PROTOCOLS", "LandscapeStats", "landscape_stats", "barycenter_note", "topofd_from_stats", "gaussian"]
 
 PROTOCOLS = ("paper", "grid")
 
@@ -41,6 +41,26 @@ class LandscapeStats:
     n: int
     barycenter: np.ndarray | None = None
     mu_x: np.ndarray | None = None  # sample positions of mu (for plots)
+    # Set when the barycenter iteration stopped without its fixed point (a
+    # cycle, or the iteration cap): the caller turns it into a report note.
+    note: str | None = None
+
+
+def barycenter_note(log: dict) -> str | None:
+    """A sentence for the report when the barycenter's log (see
+    :func:`topofd.tda.barycenter.lagrangian_barycenter`) shows no fixed point."""
+    if log.get("stopped") == "cycle" and log["cycle_length"] == 1:
+        # the state maps to itself, yet each update adds points that vanish
+        # again, so gudhi's rule ("no point added") never holds
+        return (f"barycenter did not converge: from iteration {log['cycle_start']} every update adds points "
+                f"that vanish again (a cycle of period 1, not a fixed point under gudhi's rule); that state was used")
+    if log.get("stopped") == "cycle":
+        return (f"barycenter did not converge: the iteration cycles with period {log['cycle_length']} "
+                f"from iteration {log['cycle_start']}; the lowest-cost state of the cycle was used")
+    if log.get("stopped") == "max_iter":
+        return (f"barycenter did not converge: no fixed point or cycle within {log['nb_iter']} "
+                f"iterations; the last iterate was used")
+    return None
 
 
 def gaussian(L: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -70,10 +90,11 @@ def landscape_stats(
     """
     if protocol == "paper":
         L, _ = landscapes_own_range(diagrams, n_bins, n_layers)
-        Y = lagrangian_barycenter(diagrams, init=0, n_threads=n_threads)
+        Y, log = lagrangian_barycenter(diagrams, init=0, n_threads=n_threads, return_log=True)
         Y = np.zeros((0, 2)) if Y is None else Y
         mu_row, t = landscapes_own_range([Y], n_bins, n_layers)
-        return LandscapeStats(mu_row[0], _cov(L, what), len(L), Y, np.tile(t[0], n_layers))
+        return LandscapeStats(mu_row[0], _cov(L, what), len(L), Y, np.tile(t[0], n_layers),
+                              barycenter_note(log))
     if protocol == "grid":
         if sampling is None:
             raise ValueError("the grid protocol needs a shared sampling")
