@@ -32,3 +32,37 @@ def test_cce_mean_leaves_out_a_class_empty_in_both_sets():
     # the interval is that of the same per-pair numbers: it contains the mean
     if "cce_lo" in t:
         assert t.at["mean", "cce_lo"] <= t.at["mean", "cce"] <= t.at["mean", "cce_hi"]
+
+
+# ---------------------------------------------------------------- 2. no H1
+def _no_loop_layout(i, seed):
+    """One cell per class: every H1 diagram is empty."""
+    r = np.random.default_rng(seed * 1000 + i)
+    return Layout(tuple(r.uniform(2, 60, (1, 2)) for _ in NAMES), NAMES, (64, 64), f"p{i:02d}")
+
+
+@pytest.mark.parametrize("protocol", ["paper", "grid"])
+def test_no_h1_feature_anywhere_is_not_measured(protocol):
+    R = [_no_loop_layout(i, 0) for i in range(12)]
+    S = [_no_loop_layout(i, 1) for i in range(12)]
+    rep = topofd.compare(R, S, metrics="topofd,topokd", protocol=protocol)
+    t = rep.table
+    for col in ("topofd", "topokd"):
+        assert t[col].isna().all(), (col, t[col])
+    for c in NAMES:
+        note = f"class {c}: no H1 feature (loop) in any layout of either set: TopoFD/TopoKD not measured"
+        assert rep.meta["notes"].count(note) == 1
+
+
+def test_no_h1_class_is_left_out_of_the_mean():
+    # class3 has one cell per layout (no loop); class1/2 have loops
+    def lay(i, seed):
+        r = np.random.default_rng(seed * 1000 + i)
+        pts = (r.uniform(2, 60, (20, 2)), r.uniform(2, 60, (20, 2)), r.uniform(2, 60, (1, 2)))
+        return Layout(pts, NAMES, (64, 64), f"p{i:02d}")
+    rep = topofd.compare([lay(i, 0) for i in range(12)], [lay(i, 1) for i in range(12)],
+                         metrics="topofd,topokd", protocol="grid")
+    t = rep.table
+    for col in ("topofd", "topokd"):
+        assert np.isnan(t.at["class3", col])
+        assert t.at["mean", col] == pytest.approx((t.at["class1", col] + t.at["class2", col]) / 2)

@@ -78,7 +78,7 @@ def provenance(options: Any, metrics: Sequence[str], results: Mapping[str, Any],
         "real_hash": real_hash,
         **named,
         "se_df": dict(se_df),
-        "notes": notes,
+        "notes": list(dict.fromkeys(notes)),  # one line per note, however many metrics made it
         "seconds": seconds,
     }
 
