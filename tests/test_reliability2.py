@@ -66,3 +66,28 @@ def test_no_h1_class_is_left_out_of_the_mean():
     for col in ("topofd", "topokd"):
         assert np.isnan(t.at["class3", col])
         assert t.at["mean", col] == pytest.approx((t.at["class1", col] + t.at["class2", col]) / 2)
+
+
+# ---------------------------------------------------------------- 3. dangling links
+def _npy_folder(d: Path, n, seed):
+    d.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        np.save(d / f"p{i:02d}.npy", _lay(i, seed, empty=()).to_array())
+    return d
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symbolic links")
+def test_dangling_symlink_is_an_unreadable_file(tmp_path):
+    real = _npy_folder(tmp_path / "real", 12, 0)
+    synth = _npy_folder(tmp_path / "synth", 11, 1)
+    os.symlink(tmp_path / "gone" / "p11.npy", synth / "p11.npy")
+    with pytest.raises(ValueError, match=r"p11\.npy: broken symbolic link \(target .*gone.*p11\.npy does not exist\)"):
+        topofd.compare(str(real), str(synth), metrics="topofd")
+    rep = topofd.compare(str(real), str(synth), metrics="topofd", skip_bad=True, protocol="grid")
+    bad = [s for s in rep.meta["skipped"] if getattr(s, "unreadable", False)]
+    assert len(bad) == 1 and "broken symbolic link" in bad[0] and bad[0].path.endswith("p11.npy")
+    assert "skipped 1 unreadable files" in rep.meta["notes"]
+    # the single-file form says the same
+    from topofd.layouts.sets import read_layouts
+    with pytest.raises(ValueError, match="broken symbolic link"):
+        read_layouts(synth / "p11.npy")
