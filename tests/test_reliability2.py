@@ -91,3 +91,70 @@ def test_dangling_symlink_is_an_unreadable_file(tmp_path):
     from topofd.layouts.sets import read_layouts
     with pytest.raises(ValueError, match="broken symbolic link"):
         read_layouts(synth / "p11.npy")
+
+
+# ---------------------------------------------------------------- 5. MMD definition
+def _paper_options(**kw):
+    from topofd.options import Options, OptionError
+    try:
+        return Options(mmd_estimator="paper", **kw)
+    except (OptionError, ValueError):  # until options.py lists "paper" among the choices
+        o = Options(**kw)
+        object.__setattr__(o, "mmd_estimator", "paper")
+        return o
+
+
+def _mmd_sets():
+    R = [_lay(i, 0, empty=(), n=(12, 20)) for i in range(12)]
+    S = [_lay(i, 1, empty=(), n=(12, 20)) for i in range(12)]  # same names: paired
+    return R, S
+
+
+def test_mmd_paper_estimator_is_the_published_formula():
+    from topofd.tda.wasserstein import pairwise_wasserstein
+    R, S = _mmd_sets()
+    rep = topofd.compare(R, S, options=_paper_options(metrics="mmd", n_jobs=1))
+    m = rep.meta["mmd"]
+    assert m["estimator"] == "paper" and "not comparable with Table 1" in m["definition"]
+    assert m["n_real"] == 12 and m["n_synth"] == 12 and m["sigma"] == rep.meta["sigma"]
+    assert rep.meta["mmd_estimator"] == "paper"
+    assert any("not comparable with Table 1" in n for n in rep.meta["notes"])
+    # recompute: sqrt of the biased V-statistic with the full cross term (pairs NOT left out)
+    from topofd.evaluator import Evaluator
+    ev = Evaluator(metrics="mmd")
+    ev.update(R, real=True)
+    ev.update(S, real=False)
+    Rv, Sv = ev.state(True).view(synthetic=False), ev.state(False).view(synthetic=True)
+    for k, c in enumerate(NAMES):
+        W = pairwise_wasserstein(Rv.cls(k) + Sv.cls(k), order=1.0, internal_p=np.inf, n_jobs=1)
+        K = np.exp(-W / m["sigma"][c] ** 2)
+        n = 12
+        V = K[:n, :n].mean() + K[n:, n:].mean() - 2 * K[:n, n:].mean()
+        assert rep.table.at[c, "mmd"] == pytest.approx(np.sign(V) * np.sqrt(abs(V)), rel=1e-9)
+    # jackknife interval around it
+    assert rep.table.at["mean", "mmd_lo"] <= rep.table.at["mean", "mmd"] <= rep.table.at["mean", "mmd_hi"]
+
+
+def test_mmd_paper_negative_v_is_signed_with_a_note():
+    from topofd.metrics.diagram_mmd import paper_mmd, paper_mmd_replicates
+    K = np.array([[1.0, 0.0, 1.0, 1.0], [0.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 0.0], [1.0, 1.0, 0.0, 1.0]])
+    v, V = paper_mmd(K, 2)
+    assert V == pytest.approx(0.5 + 0.5 - 2.0) and v == pytest.approx(-1.0)
+    reps = paper_mmd_replicates(np.pad(K, 0), 2, np.array([0, 1]))
+    assert len(reps) == 2 and all(np.isfinite(reps))
+
+
+def test_mmd_default_is_unbiased_and_every_report_records_its_definition():
+    R, S = _mmd_sets()
+    rep = topofd.compare(R, S, metrics="mmd", n_jobs=1)
+    m = rep.meta["mmd"]
+    assert rep.meta["mmd_estimator"] == "unbiased" == m["estimator"]
+    assert m["definition"].startswith("MMD², unbiased")
+    assert set(m["sigma"]) == set(NAMES) and m["sigma"] == rep.meta["sigma"]
+    assert (m["n_real"], m["n_synth"]) == (12, 12)
+    # a set against itself: exactly 0 with the default estimator
+    same = topofd.compare(R, [Layout(l.points, l.classes, l.shape, l.name) for l in R], metrics="mmd", n_jobs=1)
+    assert (same.table["mmd"] == 0).all()
+    import topofd.metrics.diagram_mmd as dm
+    head = dm.__doc__.split("\n\n")[0]
+    assert "Suppl. Sec. 11" not in head and "**MMD², unbiased**" in dm.__doc__
