@@ -158,3 +158,75 @@ def test_mmd_default_is_unbiased_and_every_report_records_its_definition():
     import topofd.metrics.diagram_mmd as dm
     head = dm.__doc__.split("\n\n")[0]
     assert "Suppl. Sec. 11" not in head and "**MMD², unbiased**" in dm.__doc__
+
+
+# ---------------------------------------------------------------- 6. leaderboard
+def _rep(tmp_path, name, topofd, topokd=None, n_synth=12, test_set="t", dataset=None, classes=("a", "b"),
+         se=None, estimator="unbiased"):
+    import json
+    meta = {"n_real": 12, "n_synth": n_synth, "test_set": test_set, "mmd_estimator": estimator,
+            "se_df": {"topofd": 19, "topokd": 19}}
+    if dataset:
+        meta["dataset"] = dataset
+    mean = {"topofd": topofd, "mmd": 0.01, "tce": 1.0}
+    if topokd is not None:
+        mean["topokd"] = topokd
+    if se is not None:
+        for k, v in (("topofd", topofd), ("topokd", topokd)):
+            if v is not None:
+                mean.update({f"{k}_se": se, f"{k}_lo": v - 2 * se, f"{k}_hi": v + 2 * se})
+    d = {"protocol": "paper", "classes": list(classes), "mean": mean, "meta": meta,
+         "per_class": [{"class": c, "topofd": topofd, "cce": 0.5 + i} for i, c in enumerate(classes)]}
+    p = tmp_path / f"{name}.json"
+    p.write_text(json.dumps(d))
+    return p
+
+
+def test_leaderboard_flags_reports_at_different_sample_sizes(tmp_path):
+    from topofd.output import leaderboard as lb
+    reps = lb.load_reports([_rep(tmp_path, "big", 10.0, n_synth=12, se=1.0),
+                            _rep(tmp_path, "small", 10.5, n_synth=3, se=1.0)])
+    df = lb.build_table(reps, False)
+    assert df.attrs["rank_by"] == "TopoFD"
+    assert list(df["N"]) == ["", "† n_synth differs"]
+    assert df.loc[1, "vs above"] == "n≠"  # no '≈' on TopoFD across N
+    assert any("different sample sizes" in n for n in df.attrs["notes"])
+
+
+def test_leaderboard_ranks_by_topokd_across_n(tmp_path):
+    from topofd.output import leaderboard as lb
+    reps = lb.load_reports([_rep(tmp_path, "a", 5.0, topokd=0.30, n_synth=12, se=0.01),
+                            _rep(tmp_path, "b", 9.0, topokd=0.10, n_synth=3, se=0.01),
+                            _rep(tmp_path, "c", 1.0, topokd=0.305, n_synth=12, se=0.01)])
+    df = lb.build_table(reps, False)
+    assert df.attrs["rank_by"] == "TopoKD" and list(df["method"]) == ["b", "a", "c"]
+    assert "TopoKD" in df and "TopoKD se" in df and "TopoFD" in df
+    assert df.loc[1, "vs above"].startswith(">") and df.loc[2, "vs above"].startswith("≈")
+    assert "0.10 ± 0.01" in lb.to_markdown(df)
+    assert any("TopoKD (N-free in expectation) is ranked across N" in n for n in df.attrs["notes"])
+
+
+def test_leaderboard_recomputed_mmd_has_its_own_column(tmp_path):
+    from topofd.output import leaderboard as lb
+    reps = lb.load_reports([_rep(tmp_path, "r", 200.0, test_set="brca-m2c:test", dataset="brca-m2c",
+                                 classes=("class1", "class2", "class3"))])
+    df = lb.build_table(reps)
+    rec, pub = df[df["source"] == lb.RECOMPUTED], df[df["source"] == lb.QUOTED]
+    assert rec["MMD"].isna().all() and pub["MMD"].notna().all()
+    assert rec["MMD² (unbiased)"].notna().all() and pub["MMD² (unbiased)"].isna().all()
+    # on the published test set, ranked together (by TopoFD: the reports have no TopoKD)
+    assert "block" not in df and list(df["method"])[-1] == "r"
+    # published CCE by position onto the placeholder classes
+    adm = df[df["method"] == "ADM"].iloc[0]
+    assert (adm["CCE class1"], adm["CCE class2"], adm["CCE class3"]) == (13.757, 40.23, 15.491)
+    assert any("lym under class1" in n for n in df.attrs["notes"])
+
+
+def test_leaderboard_published_rows_apart_off_the_published_test_set(tmp_path):
+    from topofd.output import leaderboard as lb
+    reps = lb.load_reports([_rep(tmp_path, "r", 1.0, test_set="my-real", dataset="brca-m2c",
+                                 classes=("x", "y"))])
+    df = lb.build_table(reps)
+    assert df.loc[0, "method"] == "r" and (df.loc[1:, "block"] == "published (own block)").all()
+    assert any("not the published test set" in n for n in df.attrs["notes"])
+    assert any("published per-class CCE not shown" in n for n in df.attrs["notes"])
