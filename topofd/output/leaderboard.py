@@ -1,23 +1,38 @@
 """Leaderboard: JSON reports of ``topofd compare --json`` as one table in the
 layout of the TopoCellGen paper's Table 1 (CVPR 2025, Sec. 4): method,
 per-class cell count error (CCE), total count error (TCE), TopoFD (Eqs. 11–12,
-mean over classes), MMD, and FID when a report carries one; sorted by TopoFD.
+mean over classes), TopoKD, MMD, and FID when a report carries one.
+
+Rows are ranked by TopoKD (the recommended score) when the reports have it,
+else by TopoFD; TopoFD stays as the column comparable to published tables.
 
 Reports computed under different protocols or on different test sets are
 never ranked together: :func:`build_table` refuses them with a ``ValueError``
 and :func:`build_tables` groups them, one table per (protocol, test set).
+Reports made at different sample sizes (``n_synth``) are flagged (column
+``N``, a note): TopoFD falls with N, so rows at different N get no tie mark
+against each other on TopoFD; TopoKD (N-free in expectation) is ranked
+across N, with the note.
 
-Recomputed rows carry their standard errors (``TopoFD se`` etc., from the
-reports' intervals); the column ``vs above`` marks a row whose mean TopoFD
-is not distinguishable from the row above it: a two-sided Welch t-test on
-the two rows' standard errors (independent synthetic sets scored against the
-same real set, so the variance of the difference is the sum), p ≥ 0.05.
+Recomputed rows carry their standard errors (``TopoKD se``, ``TopoFD se``
+etc., from the reports' intervals); the column ``vs above`` marks a row whose
+ranking score is not distinguishable from the row above it: a two-sided
+Welch t-test on the two rows' standard errors (independent synthetic sets
+scored against the same real set, so the variance of the difference is the
+sum), p ≥ 0.05.  A recomputed MMD goes in a column named after its
+estimator (``MMD² (unbiased)``, ...), never in the published ``MMD`` column.
 
 Published rows (numbers quoted from a paper, never recomputed) come from
 :data:`PUBLISHED` (the TopoCellGen paper's Table 1, both datasets) or from a
 user file (:func:`load_published`) and are marked ``published, not
 recomputed``, without intervals (none were published).  They join a table
-only under the ``paper`` protocol on the dataset they were published for.
+only under the ``paper`` protocol on the dataset they were published for,
+and are ranked with recomputed rows only when every report's real set is
+the published test set (``meta["test_set"] == "<dataset>:test"``) and the
+ranking score is TopoFD; otherwise they stand in their own block (column
+``block``).  Their per-class CCE is matched by class name, or by position
+when the reports' classes are the placeholders ``class1..classC`` and the
+numbers of classes agree (else a note says why it is not shown).
 """
 from __future__ import annotations
 
@@ -314,6 +329,8 @@ def build_table(reports: Sequence[dict], published: bool | dict = True, *, datas
     for col in ("n_real", "n_synth", "mmd_samples"):
         if col in df and df[col].isna().all():
             df = df.drop(columns=col)
+    tail = [c for c in ("n_real", "n_synth", "mmd_samples", "N", "vs above", "block") if c in df]
+    df = df[[c for c in df.columns if c not in tail] + tail]
     mmd_n = {r.get("meta", {}).get("mmd_samples") for r in reports}
     if mmd_n - {None}:
         notes.append("MMD on a random subset of at most " + "/".join(str(x) for x in sorted(mmd_n - {None}))
