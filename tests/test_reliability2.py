@@ -230,3 +230,24 @@ def test_leaderboard_published_rows_apart_off_the_published_test_set(tmp_path):
     assert df.loc[0, "method"] == "r" and (df.loc[1:, "block"] == "published (own block)").all()
     assert any("not the published test set" in n for n in df.attrs["notes"])
     assert any("published per-class CCE not shown" in n for n in df.attrs["notes"])
+
+
+# ---------------------------------------------------------------- 4. duplicate cells
+def test_duplicate_point_rows_are_kept_once(tmp_path):
+    from topofd.layouts.readers import points
+    from topofd.layouts.sets import duplicate_notes, read_layouts
+    p = tmp_path / "p00.csv"
+    rows = ["x,y,class", "10,12,1", "10,12,1", "10,12,1", "10,12,1", "30,40,2", "10,12,2"]
+    p.write_text("\n".join(rows) + "\n")
+    lay = points.read(p)
+    assert list(lay.counts) == [1, 2] and lay.duplicates == 3
+    layouts, _ = read_layouts(tmp_path)
+    assert layouts[0].duplicates == 3
+    assert duplicate_notes(layouts) == ["p00.csv: 3 duplicate cell row(s) (same x, y, class) kept once"]
+    # BRCA .txt: the same rule
+    t = tmp_path / "b" / "q.txt"
+    t.parent.mkdir()
+    t.write_text("12 10 1\n12 10 1\n40 30 2\n")
+    from topofd.layouts.readers import brca
+    lb = brca.read(t)
+    assert lb.counts.sum() == 2 and lb.duplicates == 1

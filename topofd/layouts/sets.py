@@ -11,7 +11,7 @@ import numpy as np
 from topofd.layouts.layout import Layout
 from topofd.layouts.readers import NotLayoutFile, brca, geojson, mat, npy, png, points
 
-__all__ = ["read_layouts", "align_classes", "Skipped", "READERS", "FORMATS"]
+__all__ = ["read_layouts", "align_classes", "duplicate_notes", "Skipped", "READERS", "FORMATS"]
 
 # format name -> reader module (``SUFFIXES`` and ``read(path, classes=None, **options)``)
 READERS = {"npy": npy, "png": png, "csv": points, "txt": brca, "geojson": geojson, "mat": mat}
@@ -49,8 +49,16 @@ def align_classes(layouts: list[Layout]) -> list[Layout]:
     out = []
     for l in layouts:
         own = dict(zip(l.classes, l.points))
-        out.append(Layout(tuple(own.get(c, empty) for c in union), tuple(union), l.shape, l.name, l.source, origin))
+        out.append(Layout(tuple(own.get(c, empty) for c in union), tuple(union), l.shape, l.name, l.source, origin,
+                          l.duplicates))
     return out
+
+
+def duplicate_notes(layouts) -> list[str]:
+    """Report notes on the exact duplicate cells (same x, y, class) the point
+    readers kept once (:attr:`Layout.duplicates`), one per file."""
+    return [f"{Path(l.source or l.name).name}: {l.duplicates} duplicate cell row(s) (same x, y, class) kept once"
+            for l in layouts if getattr(l, "duplicates", 0)]
 
 
 # ------------------------------------------------------------------ reading
