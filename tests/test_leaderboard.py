@@ -40,13 +40,15 @@ def test_table_sorted_and_named(tmp_path):
     df = lb.build_table(lb.load_reports([b, a, c]))
     assert list(df["method"]) == ["floor", "jitter", "random"]
     assert list(df.columns[:4]) == ["method", "source", "CCE a", "CCE b"]
-    assert {"TCE", "TopoFD", "MMD", "FID"} <= set(df.columns)
-    assert df.loc[0, "TopoFD"] == 1.0 and math.isnan(df.loc[0, "MMD"])
+    # issue 20.6c: a recomputed MMD never goes in the published MMD column
+    mmd = "MMD (recomputed: estimator not recorded)"
+    assert {"TCE", "TopoFD", mmd, "FID"} <= set(df.columns) and "MMD" not in df.columns
+    assert df.loc[0, "TopoFD"] == 1.0 and math.isnan(df.loc[0, mmd])
     assert (df["source"] == lb.RECOMPUTED).all()
     md = lb.to_markdown(df)
     assert "| floor | recomputed |" in md and "—" in md
     csv = lb.to_csv(df, tmp_path / "t.csv")
-    assert csv.splitlines()[0].startswith("method,source,CCE a,CCE b,TCE,TopoFD,MMD")
+    assert csv.splitlines()[0].startswith(f"method,source,CCE a,CCE b,TCE,TopoFD,{mmd}")
 
 
 def test_mixed_protocols_refused_or_grouped(tmp_path):
@@ -87,9 +89,14 @@ def test_published_rows(tmp_path):
     pub = tmp_path / "pub.json"
     pub.write_text(json.dumps([{"dataset": "BRCA-M2C", "method": "M", "topofd": 5.0, "cce": {"a": 1.0},
                                 "tce": 2.0}]))
+    # issue 20.6d: the real set is not the published test set: published rows in their own block
     df = lb.build_table(reps, lb.load_published(pub))
-    assert list(df["method"]) == ["M", "a"]
-    assert df.loc[0, "source"] == lb.QUOTED and df.loc[0, "CCE a"] == 1.0
+    assert list(df["method"]) == ["a", "M"] and list(df["block"]) == [lb.RECOMPUTED, "published (own block)"]
+    assert df.loc[1, "source"] == lb.QUOTED and df.loc[1, "CCE a"] == 1.0
+    # on the published test set they are ranked together
+    t = _report(tmp_path / "t.json", dataset="brca-m2c", topofd=(10.0, 10.0), test_set="brca-m2c:test")
+    df = lb.build_table(lb.load_reports([t]), lb.load_published(pub))
+    assert list(df["method"]) == ["M", "t"] and "block" not in df
     # never under another protocol
     g = _report(tmp_path / "g.json", protocol="grid", dataset="brca-m2c")
     df = lb.build_table(lb.load_reports([g]), lb.load_published(pub))

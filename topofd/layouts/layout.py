@@ -144,6 +144,8 @@ class Layout:
         :data:`CLASS_ORIGINS`; left empty (what every constructor but the
         point-table and GeoJSON readers does), it is ``"default"`` when the
         names are ``class1..classC`` and ``"positional"`` otherwise.
+    duplicates : exact duplicate cells (same x, y and class) the point
+        readers found and kept once (:meth:`from_labelled_points`).
     """
 
     points: tuple[np.ndarray, ...]
@@ -152,6 +154,7 @@ class Layout:
     name: str = ""
     source: str = field(default="", compare=False)
     class_origin: str = field(default="", compare=False)
+    duplicates: int = field(default=0, compare=False)
 
     def __post_init__(self):
         pts = []
@@ -270,6 +273,11 @@ class Layout:
         allowed: continuous coordinates of a cell at the border reach it);
         otherwise ``ValueError`` naming the first offending cell as ``x``
         (column) and ``y`` (row), the way point files write them.
+
+        Exact duplicate points (same coordinates and class) are one cell
+        listed twice: they are kept once (a mask holds such a cell once too),
+        and their number is recorded in :attr:`duplicates` — one rule for
+        every point format (csv/tsv, BRCA ``.txt``, GeoJSON, ``.mat``).
         """
         where = f"{source or name}: " if (source or name) else ""
         coords = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
@@ -282,7 +290,16 @@ class Layout:
         if not np.isfinite(coords).all():
             raise ValueError(f"{where}NaN or infinite coordinates")
         _check_on_canvas(coords, shape, where)
-        return cls(tuple(coords[labels == k] for k in range(C)), tuple(classes), shape, name, source, class_origin)
+        dup = 0
+        if len(coords) > 1:
+            key = np.column_stack([coords, labels.astype(np.float64)])
+            _, first = np.unique(key, axis=0, return_index=True)
+            if len(first) < len(coords):
+                keep = np.sort(first)  # file order of the first occurrences
+                dup = len(coords) - len(keep)
+                coords, labels = coords[keep], labels[keep]
+        return cls(tuple(coords[labels == k] for k in range(C)), tuple(classes), shape, name, source, class_origin,
+                   dup)
 
     # ---------------------------------------------------------------- derived
     @property
@@ -298,7 +315,7 @@ class Layout:
         """The same cells under new class names (positional, as given);
         ``order``: the old class index of each new class (reorders)."""
         pts = self.points if order is None else tuple(self.points[i] for i in order)
-        return Layout(pts, tuple(classes), self.shape, self.name, self.source)
+        return Layout(pts, tuple(classes), self.shape, self.name, self.source, duplicates=self.duplicates)
 
     def to_array(self, cell: int = 3, channels: str = "last", dtype=np.uint8) -> np.ndarray:
         """Rasterise: value 1 on a ``cell`` x ``cell`` square around each

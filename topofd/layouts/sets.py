@@ -11,7 +11,7 @@ import numpy as np
 from topofd.layouts.layout import Layout
 from topofd.layouts.readers import NotLayoutFile, brca, geojson, mat, npy, png, points
 
-__all__ = ["read_layouts", "align_classes", "Skipped", "READERS", "FORMATS"]
+__all__ = ["read_layouts", "align_classes", "duplicate_notes", "Skipped", "READERS", "FORMATS"]
 
 # format name -> reader module (``SUFFIXES`` and ``read(path, classes=None, **options)``)
 READERS = {"npy": npy, "png": png, "csv": points, "txt": brca, "geojson": geojson, "mat": mat}
@@ -49,8 +49,16 @@ def align_classes(layouts: list[Layout]) -> list[Layout]:
     out = []
     for l in layouts:
         own = dict(zip(l.classes, l.points))
-        out.append(Layout(tuple(own.get(c, empty) for c in union), tuple(union), l.shape, l.name, l.source, origin))
+        out.append(Layout(tuple(own.get(c, empty) for c in union), tuple(union), l.shape, l.name, l.source, origin,
+                          l.duplicates))
     return out
+
+
+def duplicate_notes(layouts) -> list[str]:
+    """Report notes on the exact duplicate cells (same x, y, class) the point
+    readers kept once (:attr:`Layout.duplicates`), one per file."""
+    return [f"{Path(l.source or l.name).name}: {l.duplicates} duplicate cell row(s) (same x, y, class) kept once"
+            for l in layouts if getattr(l, "duplicates", 0)]
 
 
 # ------------------------------------------------------------------ reading
@@ -78,6 +86,18 @@ def _reason(f: Path, e: BaseException) -> str:
     return msg
 
 
+def _dangling(f: Path) -> bool:
+    return f.is_symlink() and not f.exists()
+
+
+def _broken_link(f: Path) -> str:
+    try:
+        target = str(f.readlink())
+    except OSError:  # pragma: no cover
+        target = "?"
+    return f"broken symbolic link (target {target} does not exist)"
+
+
 def _format_for(f: Path, format: str) -> str | None:
     suffix = f.suffix.lower()
     names = READERS if format == "auto" else [format]
@@ -100,7 +120,9 @@ def read_layouts(path, *, format: str = "auto", classes: Sequence[str] | None = 
     columns; see each reader's rule), which never stop the run, and, with
     ``skip_bad``, layout files that could not be read (``unreadable`` true);
     without ``skip_bad`` the first of those raises ``ValueError``.  Hidden
-    files and sub-folders are ignored.
+    files and sub-folders are ignored.  A symbolic link whose target does not
+    exist is a layout file that cannot be read (``broken symbolic link``),
+    never silently left out.
 
     Refused with ``ValueError``: a folder without any layout file; two files
     that are the same layout (one name, e.g. ``p0.npy`` and ``p0.csv``: keep
@@ -122,9 +144,14 @@ def read_layouts(path, *, format: str = "auto", classes: Sequence[str] | None = 
         raise ValueError(f"unknown format {format!r}; choose from {', '.join(READERS)}")
     path = Path(path)
     if not path.exists():
+        if path.is_symlink():
+            raise ValueError(f"{path}: {_broken_link(path)}")
         raise ValueError(f"{path}: no such file or folder")
     single = not path.is_dir()
-    files = [path] if single else sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+    # a dangling symbolic link is a file that cannot be read, like a 0-byte one
+    # at the same place: listed, then refused (or skipped under skip_bad) below
+    files = [path] if single else sorted(p for p in path.iterdir()
+                                         if (p.is_file() or _dangling(p)) and not p.name.startswith("."))
     layouts: list[Layout] = []
     skipped: list[Skipped] = []
     inferred = []
@@ -138,6 +165,11 @@ def read_layouts(path, *, format: str = "auto", classes: Sequence[str] | None = 
             skipped.append(Skipped(f, f"not {what} (suffix '{f.suffix}')"))
             continue
         mod = READERS[fmt]
+        if _dangling(f):
+            if not skip_bad:
+                raise ValueError(f"{f}: {_broken_link(f)}")
+            skipped.append(Skipped(f, _broken_link(f), unreadable=True))
+            continue
         try:
             with np.errstate(all="ignore"):  # readers check values themselves; no warning lines for users
                 lay = mod.read(f, classes, **_options_for(mod, options))

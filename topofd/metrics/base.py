@@ -20,7 +20,7 @@ from topofd.state import SetView
 from topofd.stats.uncertainty import MIN_LAYOUTS, Estimate, Plan, plan
 
 __all__ = ["Context", "MetricResult", "Metric", "per_class_column", "partner_features", "resampling_plan", "one_to_one",
-           "MIN_LAYOUTS"]
+           "unmeasured_classes", "MIN_LAYOUTS"]
 
 
 @dataclass
@@ -130,6 +130,29 @@ def one_to_one(pairs, n_real: int, n_synth: int):
             and len({i for i, _ in pairs}) == n_real:
         return pairs
     return None
+
+
+def no_h1_note(name: str) -> str:
+    return (f"class {name}: no H1 feature (loop) in any layout of either set: TopoFD/TopoKD not measured")
+
+
+def unmeasured_classes(real: SetView, synth: SetView, ctx: Context) -> tuple[list[bool], list[str]]:
+    """Classes a landscape score (TopoFD, TopoKD) cannot measure, and the
+    report's notes on them: ``skip[k]`` when class k is empty in both sets
+    (noted by the Evaluator) or when no diagram of either set has an H1
+    point (every landscape is 0: a score of 0 would claim a perfect match
+    where nothing was measured).  Skipped classes are NaN, out of the mean;
+    the note is the same string from every plug-in (the report keeps one)."""
+    skip, notes = [], []
+    for k, c in enumerate(ctx.names):
+        if ctx.both_empty[k]:
+            skip.append(True)
+            continue
+        none = not any(len(d) for d in real.cls(k)) and not any(len(d) for d in synth.cls(k))
+        skip.append(none)
+        if none:
+            notes.append(no_h1_note(c))
+    return skip, notes
 
 
 def not_scored(names: Sequence[str]) -> tuple[list[float], list[None]]:

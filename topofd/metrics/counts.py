@@ -6,6 +6,11 @@ For N pairs (real_i, synthetic_i) with per-class counts n_ic and n̂_ic
 * CCE_c = (1/N) Σ_i |n̂_ic − n_ic|   — per-class cell count error;
 * TCE   = (1/N) Σ_i |Σ_c n̂_ic − Σ_c n_ic| — total count error.
 
+A class with no cell in either set is not scored (NaN) and is left out of
+the mean CCE, which is the mean over the scored classes (per pair, so its
+interval is that of the same numbers); TCE sums every class (an empty one
+adds 0).
+
 Intervals are analytic over the pairs (:meth:`Plan.mean`): twin differences
 when the synthetic layouts were generated from the real ones' counts.
 """
@@ -44,8 +49,11 @@ class CountErrors:
         cplan = resampling_plan(real, [(i, q) for q, (i, _) in enumerate(pairs)], len(pairs), ctx.options.seed)
         err = (cs - cr).astype(float)
         est = cplan.mean if ctx.want_se else (lambda x: Estimate(float(np.mean(x))))
-        cce = {c: est(np.abs(err[:, k])) for k, c in enumerate(ctx.names)}
-        cce["mean"] = est(np.abs(err).mean(axis=1))
+        # a class empty in both sets is not scored (NaN) and stays out of the
+        # mean, whose per-pair values are over the scored classes only
+        scored = [k for k in range(len(ctx.names)) if not ctx.both_empty[k]]
+        cce = {c: est(np.abs(err[:, k])) if k in scored else Estimate(np.nan) for k, c in enumerate(ctx.names)}
+        cce["mean"] = est(np.abs(err[:, scored]).mean(axis=1)) if scored else Estimate(np.nan)
         tce = est(np.abs(err.sum(axis=1)))
         out = MetricResult(cells={"cce": cce, "tce": {"mean": tce}}, counts=(cr, cs))
         if ctx.want_se:

@@ -1,22 +1,42 @@
-"""Maximum mean discrepancy between sets of persistence diagrams
-(TopoCellGen Suppl. Sec. 11), and the kernel two-sample estimators it shares
-with TopoKD's kernel sums (:mod:`topofd.metrics.landscape_kd`).
+"""Maximum mean discrepancy between sets of persistence diagrams, and the
+kernel two-sample estimators it shares with TopoKD's kernel sums
+(:mod:`topofd.metrics.landscape_kd`).
 
 Kernel k(D_i, D_j) = exp(-W1(D_i, D_j) / σ²) with W1 the 1-Wasserstein
 distance between diagrams (gudhi's defaults: order 1, L∞ ground metric).
 σ² is the median of the pooled pairwise W1 distances unless given (the median
-heuristic), so the kernel is e^{-1} at the median distance.
+heuristic), so the kernel is e^{-1} at the median distance.  σ per class is
+recorded in the report (``meta["sigma"]`` and ``meta["mmd"]["sigma"]``).
 
 This kernel is not positive definite on diagrams (W1 is not a Hilbert
-distance), so MMD² estimates can be negative even for the biased estimator:
+distance), so the estimates can be negative even for the biased estimator:
 they are reported as they are, with a note, never clamped.
 
-Estimators of MMD² (Gretton et al. 2012): ``biased`` (V-statistic, Eq. 5)
-and ``unbiased`` (U-statistic, Eq. 3's within-set terms without self pairs).
-The cross term leaves out **paired** (real, synthetic) layouts when a pairing
-is given — a layout generated from a real window's counts is not an
-independent draw beside it, which is the form of Gretton et al.'s Eq. 3 for
-paired samples; as a consequence a set compared with itself scores exactly 0.
+Estimators (``mmd_estimator``; every report records which one, its
+definition, σ per class and the numbers of layouts in ``meta["mmd"]``):
+
+* ``unbiased`` (the default) — **MMD², unbiased**: the U-statistic of
+  Gretton et al. 2012, Eq. 3 (within-set terms without self pairs), not
+  square-rooted.  The cross term leaves out **paired** (real, synthetic)
+  layouts when a pairing is given — a layout generated from a real window's
+  counts is not an independent draw beside it, the form of Eq. 3 for paired
+  samples.  It is the default because its expectation is the population
+  MMD² at every N (no positive bias at small N, which the V-statistic has:
+  +O(1/N) from its self pairs) and a set compared with itself scores
+  exactly 0.  It is *not* the TopoCellGen supplement's formula (below).
+* ``biased`` — MMD², the V-statistic (Gretton et al. Eq. 5), with the same
+  paired cross term as ``unbiased``; not square-rooted.
+* ``paper`` — **the published formula** (TopoCellGen Suppl. Sec. 11):
+  MMD = ‖mean φ(synthetic) − mean φ(real)‖_H, i.e. the square root of the
+  biased V-statistic V = mean k(X, X) + mean k(Y, Y) − 2 mean k(X, Y) with
+  self pairs and the *full* cross term (no pair left out, paired or not).
+  V can be negative (the kernel is not positive definite): the value
+  reported is sign(V)·√|V|, with a note.  Its σ is not published: here σ is
+  the same explicit, recorded choice as for the other estimators (the
+  median heuristic or ``mmd_sigma``), so values are **not comparable with
+  Table 1** of the paper.  Interval: the delete-a-group jackknife over the
+  synthetic set, each replicate recomputed on the kernel matrix without the
+  left-out group (real set and σ fixed).
 """
 from __future__ import annotations
 
@@ -29,7 +49,7 @@ from topofd.state import SetView
 from topofd.stats.uncertainty import MIN_LAYOUTS, Estimate
 from topofd.tda.wasserstein import pairwise_wasserstein
 
-__all__ = ["mmd2", "mmd2_replicates", "permutation_p", "median_sigma", "pair_mask", "DiagramMMD", "METRIC"]
+__all__ = ["mmd2", "mmd2_replicates", "paper_mmd", "paper_mmd_replicates", "DEFINITIONS", "permutation_p", "median_sigma", "pair_mask", "DiagramMMD", "METRIC"]
 
 
 def pair_mask(n_x: int, n_y: int, pairs: Sequence[tuple[int, int]] | None) -> np.ndarray | None:
@@ -97,6 +117,36 @@ def mmd2_replicates(K: np.ndarray, n_x: int, labels: np.ndarray, *, unbiased: bo
     return out
 
 
+DEFINITIONS = {
+    "unbiased": "MMD², unbiased: U-statistic (Gretton et al. 2012, Eq. 3) of k = exp(-W1/σ²), self pairs left out "
+                "of the within-set terms, paired (real, synthetic) layouts left out of the cross term; not "
+                "square-rooted",
+    "biased": "MMD², biased: V-statistic (Gretton et al. 2012, Eq. 5) of k = exp(-W1/σ²), paired (real, synthetic) "
+              "layouts left out of the cross term; not square-rooted",
+    "paper": "MMD = ||mean φ(synthetic) − mean φ(real)||_H with k = exp(-W1/σ²) (TopoCellGen Suppl. Sec. 11): "
+             "sign(V)·sqrt(|V|) of the biased V-statistic with the full cross term; the published formula, its σ "
+             "is not published, values are not comparable with Table 1",
+}
+
+
+def paper_mmd(K: np.ndarray, n_x: int) -> tuple[float, float]:
+    """``(MMD, V)`` of the supplement's formula from a pooled kernel matrix
+    (first ``n_x`` rows: X): V the biased V-statistic with every pair (self
+    pairs and the full cross term), MMD = sign(V)·√|V|."""
+    v = mmd2(K, n_x, unbiased=False, cross=None)
+    return float(np.sign(v) * np.sqrt(abs(v))), v
+
+
+def paper_mmd_replicates(K: np.ndarray, n_x: int, labels: np.ndarray) -> list[float]:
+    """:func:`paper_mmd` with each group of Y items left out in turn (X
+    fixed), recomputed on the kernel matrix without the group."""
+    out = []
+    for g in range(int(labels.max()) + 1):
+        keep = np.r_[np.arange(n_x), n_x + np.flatnonzero(labels != g)]
+        out.append(paper_mmd(K[np.ix_(keep, keep)], n_x)[0])
+    return out
+
+
 def median_sigma(W: np.ndarray) -> tuple[float, list[str]]:
     """σ of the median heuristic (σ² = median pooled pairwise W1)."""
     N = W.shape[0]
@@ -135,6 +185,7 @@ class DiagramMMD:
         nR, nS = len(real), len(synth)
         sub_r, sub_s, sub_pairs = subsets(nR, nS, ctx.pairs, o.mmd_samples, o.seed)
         nr, ns = len(sub_r), len(sub_s)
+        paper = o.mmd_estimator == "paper"
         unbiased = o.mmd_estimator == "unbiased"
         if unbiased and (nr < 2 or ns < 2):
             raise ValueError(f"the unbiased MMD needs at least 2 layouts per set (real {nr}, synthetic {ns})")
@@ -156,6 +207,16 @@ class DiagramMMD:
                 out.notes += [f"{c}: {n}" for n in why]
             sigmas[c] = float(sigma)
             K = np.exp(-W / sigma**2)
+            if paper:
+                value, v = paper_mmd(K, nr)
+                values.append(value)
+                if v < 0:
+                    out.notes.append(f"{c}: negative V-statistic V = {v:.4g} (the W1 Gaussian kernel is not positive "
+                                     "definite): MMD reported as sign(V)·sqrt(|V|)")
+                reps.append(paper_mmd_replicates(K, nr, lab) if lab is not None else [])
+                if o.permutations:
+                    pvals[c] = permutation_p(K, nr, v, o.permutations, o.seed, unbiased=False, pairs=None)
+                continue
             cross = pair_mask(nr, ns, sub_pairs)
             v = mmd2(K, nr, unbiased=unbiased, cross=cross)
             values.append(v)
@@ -168,14 +229,24 @@ class DiagramMMD:
         out.cells["mmd"] = per_class_column(ctx.names, values, reps, mplan.jackknife, lab is not None)
         if pvals:
             out.cells["mmd_p"] = {**{c: Estimate(p) for c, p in pvals.items()}, "mean": Estimate(np.nan)}
-        out.meta = {"sigma": sigmas, "mmd_estimator": o.mmd_estimator}
+        out.meta = {"sigma": sigmas, "mmd_estimator": o.mmd_estimator,
+                    "mmd": {"estimator": o.mmd_estimator, "definition": DEFINITIONS.get(o.mmd_estimator, o.mmd_estimator),
+                            "sigma": dict(sigmas),
+                            "sigma_rule": "given (mmd_sigma)" if o.mmd_sigma is not None
+                            else "median heuristic: σ² = median pooled pairwise W1",
+                            "n_real": int(nr), "n_synth": int(ns)}}
+        if paper:
+            out.notes.append("MMD: the published formula (TopoCellGen Suppl. Sec. 11, sqrt of the biased V-statistic, "
+                             "full cross term); its σ is not published (here " +
+                             ("given" if o.mmd_sigma is not None else "the median heuristic") +
+                             "): values are not comparable with Table 1")
         out.uncertainty["mmd"] = (
             f"delete-a-group jackknife over the synthetic set, {lab.max() + 1} groups, real set and kernel "
             "width fixed, t interval" if lab is not None
             else f"none ({no_interval_reason(ns)})" if ctx.want_se else "none")
         if o.mmd_samples is not None and (o.mmd_samples < nR or o.mmd_samples < nS):
             out.notes.append(f"MMD on a random subset of at most {o.mmd_samples} layouts per set (seed {o.seed})")
-        if sub_pairs:
+        if sub_pairs and not paper:
             out.notes.append("MMD cross term leaves out each synthetic layout's own real counterpart (paired samples)")
         return out
 

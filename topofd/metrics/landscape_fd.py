@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from topofd.metrics.base import Context, MetricResult, no_interval_reason, one_to_one, per_class_column
+from topofd.metrics.base import Context, MetricResult, no_interval_reason, unmeasured_classes, one_to_one, per_class_column
 from topofd.state import SetView
 from topofd.stats.extrapolate import FRACTIONS, extrapolated
 from topofd.stats.uncertainty import MIN_LAYOUTS, split_halves
@@ -40,7 +40,8 @@ class TopoFD:
             raise ValueError(f"TopoFD needs at least 2 layouts per set (real {nR}, synthetic {nS})")
         want_se = ctx.want_se and nS >= MIN_LAYOUTS
         pairs = one_to_one(ctx.pairs, nR, nS)
-        out = MetricResult(artifacts={c: {} for c in ctx.names})
+        skip, skip_notes = unmeasured_classes(real, synth, ctx)
+        out = MetricResult(artifacts={c: {} for c in ctx.names}, notes=skip_notes)
         values, reps, inf_vals, inf_reps = [], [], [], []
         if o.protocol == "paper":
             splits = ctx.plan.halves(o.paper_se_splits) if want_se and o.paper_se_splits else []
@@ -54,7 +55,7 @@ class TopoFD:
                       "t interval" if lab is not None else None)
         kw = dict(n_bins=o.n_bins, n_layers=o.n_layers, n_threads=o.n_jobs)
         for k, c in enumerate(ctx.names):
-            if ctx.both_empty[k]:
+            if skip[k]:
                 values.append(np.nan)
                 inf_vals.append(np.nan)
                 reps.append(None)

@@ -34,7 +34,7 @@ from typing import Sequence
 
 import numpy as np
 
-from topofd.metrics.base import Context, MetricResult, no_interval_reason, per_class_column
+from topofd.metrics.base import Context, MetricResult, no_interval_reason, unmeasured_classes, per_class_column
 from topofd.state import SetView
 from topofd.stats.uncertainty import MIN_LAYOUTS
 from topofd.tda.landscapes import landscapes_on
@@ -152,9 +152,10 @@ class TopoKD:
         nS = len(synth)
         want_se = ctx.want_se and nS >= MIN_LAYOUTS
         lab = ctx.plan.groups(o.se_groups) if want_se else None
+        skip, skip_notes = unmeasured_classes(real, synth, ctx)
         values, reps, info = [], [], {}
         for k, c in enumerate(ctx.names):
-            if ctx.both_empty[k]:
+            if skip[k]:
                 values.append(np.nan)
                 reps.append(None)
                 continue
@@ -166,7 +167,7 @@ class TopoKD:
             values.append(float(signed_sqrt(ks.mmd2())))
             reps.append(list(signed_sqrt(ks.replicates(lab))) if lab is not None else [])
             info[c] = {"range": float(t[-1]), "h2": h2}
-        out = MetricResult(meta={"topokd": info})
+        out = MetricResult(meta={"topokd": info}, notes=skip_notes)
         out.cells["topokd"] = per_class_column(ctx.names, values, reps, ctx.plan.jackknife, lab is not None)
         if ctx.want_se:
             out.uncertainty["topokd"] = (

@@ -1,28 +1,45 @@
 """Leaderboard: JSON reports of ``topofd compare --json`` as one table in the
 layout of the TopoCellGen paper's Table 1 (CVPR 2025, Sec. 4): method,
 per-class cell count error (CCE), total count error (TCE), TopoFD (Eqs. 11–12,
-mean over classes), MMD, and FID when a report carries one; sorted by TopoFD.
+mean over classes), TopoKD, MMD, and FID when a report carries one.
+
+Rows are ranked by TopoKD (the recommended score) when the reports have it,
+else by TopoFD; TopoFD stays as the column comparable to published tables.
 
 Reports computed under different protocols or on different test sets are
 never ranked together: :func:`build_table` refuses them with a ``ValueError``
 and :func:`build_tables` groups them, one table per (protocol, test set).
+Reports made at different sample sizes (``n_synth``) are flagged (column
+``N``, a note): TopoFD falls with N, so rows at different N get no tie mark
+against each other on TopoFD; TopoKD (N-free in expectation) is ranked
+across N, with the note.
 
-Recomputed rows carry their standard errors (``TopoFD se`` etc., from the
-reports' intervals); the column ``vs above`` marks a row whose mean TopoFD
-is not distinguishable from the row above it: a two-sided Welch t-test on
-the two rows' standard errors (independent synthetic sets scored against the
-same real set, so the variance of the difference is the sum), p ≥ 0.05.
+Recomputed rows carry their standard errors (``TopoKD se``, ``TopoFD se``
+etc., from the reports' intervals); the column ``vs above`` marks a row whose
+ranking score is not distinguishable from the row above it: a two-sided
+Welch t-test on the two rows' standard errors (independent synthetic sets
+scored against the same real set, so the variance of the difference is the
+sum), p ≥ 0.05.  A recomputed MMD goes in a column named after its
+estimator (``MMD² (unbiased)``, ...), never in the published ``MMD`` column.
 
 Published rows (numbers quoted from a paper, never recomputed) come from
 :data:`PUBLISHED` (the TopoCellGen paper's Table 1, both datasets) or from a
 user file (:func:`load_published`) and are marked ``published, not
 recomputed``, without intervals (none were published).  They join a table
-only under the ``paper`` protocol on the dataset they were published for.
+only under the ``paper`` protocol on the dataset they were published for,
+and are ranked with recomputed rows only when every report's real set is
+the published test set (``meta["test_set"] == "<dataset>:test"``) and the
+ranking score is TopoFD; otherwise they stand in their own block (column
+``block``).  Their per-class CCE is matched by class name, or by position
+when the reports' classes are the placeholders ``class1..classC`` and the
+numbers of classes agree (else a note says why it is not shown).
 """
 from __future__ import annotations
 
 import json
 import math
+import re
+from collections import Counter
 from importlib import resources
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -142,7 +159,12 @@ def _row(report: dict, classes: Sequence[str]) -> dict:
     for c in classes:
         row[f"CCE {c}"] = _num(per.get(c, {}).get("cce"))
     dfs = meta.get("se_df") or {}
-    for col, key in (("TCE", "tce"), ("TopoFD", "topofd"), ("MMD", "mmd")):
+    cols = [("TCE", "tce"), ("TopoFD", "topofd"), ("TopoKD", "topokd")]
+    if mean.get("mmd") is not None:
+        cols.append((mmd_column(report), "mmd"))
+    for col, key in cols:
+        if key == "topokd" and mean.get(key) is None:
+            continue
         row[col] = _num(mean.get(key))
         if mean.get(f"{key}_se") is not None:
             row[f"{col} se"] = _num(mean.get(f"{key}_se"))
@@ -159,13 +181,50 @@ def _row(report: dict, classes: Sequence[str]) -> dict:
     return row
 
 
-def _published_rows(rows: list[dict], classes: Sequence[str]) -> list[dict]:
+def mmd_column(report: dict) -> str:
+    """The column of a recomputed MMD, named after its estimator — never
+    the published ``MMD`` column (a recomputed MMD is another quantity: its
+    estimator and σ differ from the paper's, whose σ is not published)."""
+    meta = report.get("meta", {})
+    est = (meta.get("mmd") or {}).get("estimator") or meta.get("mmd_estimator")
+    if est == "paper":
+        return "MMD (paper formula, recomputed)"
+    if est in ("unbiased", "biased"):
+        return f"MMD² ({est})"
+    return "MMD (recomputed: estimator not recorded)"
+
+
+_PLACEHOLDER = re.compile(r"class\d+")
+
+
+def _published_cce_map(rows: list[dict], classes: Sequence[str], notes: list[str]) -> dict[str, str]:
+    """Report class → published class of the CCE columns: by name when the
+    names agree, by position when the report's classes are the default
+    placeholders ``class1..classC`` and the published table has C classes;
+    else none, with a note saying why."""
+    pub = list(dict.fromkeys(str(c) for r in rows for c in (r.get("cce") or {})))
+    if not pub:
+        return {}
+    if set(classes) & set(pub):
+        return {c: c for c in classes if c in pub}
+    if all(_PLACEHOLDER.fullmatch(c) for c in classes) and len(pub) == len(classes):
+        notes.append("published per-class CCE: " + ", ".join(f"{p} under {c}" for c, p in zip(classes, pub))
+                     + " (by position: the reports' classes are unnamed placeholders)")
+        return dict(zip(classes, pub))
+    notes.append(f"published per-class CCE not shown: the reports' classes {list(classes)} are not the published "
+                 f"ones {pub}" + (" and not placeholders of the same number" if len(pub) != len(classes)
+                                  or not all(_PLACEHOLDER.fullmatch(c) for c in classes) else ""))
+    return {}
+
+
+def _published_rows(rows: list[dict], classes: Sequence[str], cce_map: dict[str, str] | None = None) -> list[dict]:
     out = []
+    cce_map = {c: c for c in classes} if cce_map is None else cce_map
     for r in rows:
         cce = r.get("cce") or {}
         row = {"method": str(r["method"]), "source": QUOTED}
         for c in classes:
-            row[f"CCE {c}"] = _num(cce.get(c))
+            row[f"CCE {c}"] = _num(cce.get(cce_map[c])) if c in cce_map else math.nan
         row["TCE"] = _num(r.get("tce"))
         row["TopoFD"] = _num(r.get("topofd"))
         row["MMD"] = _num(r.get("mmd"))
@@ -208,55 +267,98 @@ def build_table(reports: Sequence[dict], published: bool | dict = True, *, datas
     dataset = (dataset or "").lower()
 
     rows = [_row(r, classes) for r in reports]
-    notes = []
+    notes: list[str] = []
+    # the score ranked: TopoKD (the recommended score, N-free in expectation)
+    # when the reports have it, else TopoFD
+    key = "TopoKD" if any(math.isfinite(_num(r.get("TopoKD"))) for r in rows) else "TopoFD"
+    # sample sizes: TopoFD is N-biased, so rows at another n_synth are marked
+    ns = [r.get("n_synth") for r in rows]
+    mixed_n = len({n for n in ns if n is not None}) > 1
+    if mixed_n:
+        common = max(Counter(n for n in ns if n is not None).items(), key=lambda x: (x[1], x[0]))[0]
+        for r in rows:
+            r["N"] = "" if r.get("n_synth") == common else "† n_synth differs"
+        sizes = "/".join(str(n) for n in sorted({n for n in ns if n is not None}))
+        notes.append(f"† reports made at different sample sizes (n_synth {sizes}): TopoFD falls with N (biased), "
+                     "so TopoFD values of rows at different n_synth are not comparable and get no '≈'/'>' mark "
+                     "against each other" + ("; TopoKD (N-free in expectation) is ranked across N"
+                                             if key == "TopoKD" else "; rank them by TopoKD (compare --metrics "
+                                             "topokd) or recompute at one N"))
+    quoted_rows: list[dict] = []
+    ranked_with_published = False
     if published is not False and protocol == "paper" and dataset:
         table = published if isinstance(published, dict) else PUBLISHED
         quoted = table.get(dataset)
         if quoted:
-            rows += _published_rows(quoted, classes)
+            quoted_rows = _published_rows(quoted, classes, _published_cce_map(quoted, classes, notes))
+            notes.append("published rows: as printed in their paper (TopoCellGen, CVPR 2025, Table 1 for the "
+                         "bundled ones), not recomputed, no intervals published; their MMD is the paper's own "
+                         "(σ not published): recomputed MMD stands in its own column")
+            on_test = all(r.get("meta", {}).get("test_set") == f"{dataset}:test" for r in reports)
+            if not on_test:
+                notes.append(f"published rows in their own block, not ranked against recomputed rows: the real set "
+                             f"is not the published test set ({dataset}:test)")
+            elif key != "TopoFD":
+                notes.append("published rows in their own block: they have no TopoKD (the ranking score); on the "
+                             f"published test set ({dataset}:test) compare them with recomputed rows on TopoFD")
+            else:
+                ranked_with_published = True
         elif not isinstance(published, dict):
             notes.append(f"no published rows for dataset {dataset!r}")
-        if quoted:
-            notes.append("published rows: as printed in their paper (TopoCellGen, CVPR 2025, Table 1 for the "
-                         "bundled ones), not recomputed, no intervals published")
     elif published is not False and protocol != "paper":
         notes.append(f"published rows are shown only under the paper protocol (this table: {protocol})")
+    if ranked_with_published:
+        rows, quoted_rows = rows + quoted_rows, []
     df = pd.DataFrame(rows)
+    df = df.sort_values(key, na_position="last", kind="stable").reset_index(drop=True)
+    if f"{key} se" in df:
+        df["vs above"] = _ties(df, key, n_matters=(key == "TopoFD"))
+        notes.append(f"vs above: '≈' = mean {key} not distinguishable from the row above (two-sided Welch t-test "
+                     f"on the rows' standard errors, p ≥ 0.05); '>' = higher than the row above at p < 0.05"
+                     + ("; 'n≠' = rows at different n_synth, not compared" if mixed_n and key == "TopoFD" else ""))
+    if key == "TopoKD":
+        notes.append("ranked by TopoKD (the recommended score); TopoFD is the paper's score, the column comparable "
+                     "to published tables")
+    if quoted_rows:
+        q = pd.DataFrame(quoted_rows).sort_values("TopoFD", na_position="last", kind="stable")
+        df = pd.concat([df, q], ignore_index=True)
+        df["block"] = [RECOMPUTED] * (len(df) - len(q)) + ["published (own block)"] * len(q)
     if not per_class_topofd:
         df = df.drop(columns=[f"TopoFD {c}" for c in classes if f"TopoFD {c}" in df])
     for col in ("n_real", "n_synth", "mmd_samples"):
         if col in df and df[col].isna().all():
             df = df.drop(columns=col)
-    df = df.sort_values("TopoFD", na_position="last", kind="stable").reset_index(drop=True)
-    if "TopoFD se" in df:
-        df["vs above"] = _ties(df)
-        notes.append("vs above: '≈' = mean TopoFD not distinguishable from the row above (two-sided Welch t-test "
-                     "on the rows' standard errors, p ≥ 0.05); '>' = higher than the row above at p < 0.05")
+    tail = [c for c in ("n_real", "n_synth", "mmd_samples", "N", "vs above", "block") if c in df]
+    df = df[[c for c in df.columns if c not in tail] + tail]
     mmd_n = {r.get("meta", {}).get("mmd_samples") for r in reports}
     if mmd_n - {None}:
         notes.append("MMD on a random subset of at most " + "/".join(str(x) for x in sorted(mmd_n - {None}))
                      + " layouts per set")
-    df.attrs.update(protocol=protocol, test_set=test_set, dataset=dataset, notes=notes)
+    df.attrs.update(protocol=protocol, test_set=test_set, dataset=dataset, notes=notes, rank_by=key)
     return df
 
 
-def _ties(df: pd.DataFrame) -> list[str]:
+def _ties(df: pd.DataFrame, key: str = "TopoFD", n_matters: bool = False) -> list[str]:
     from scipy import stats
 
     out = [""]
     for i in range(1, len(df)):
         a, b = df.iloc[i - 1], df.iloc[i]
-        sa, sb = _num(a.get("TopoFD se")), _num(b.get("TopoFD se"))
+        if n_matters and a.get("n_synth") != b.get("n_synth") \
+                and not (pd.isna(a.get("n_synth")) or pd.isna(b.get("n_synth"))):
+            out.append("n≠")
+            continue
+        sa, sb = _num(a.get(f"{key} se")), _num(b.get(f"{key} se"))
         if not (math.isfinite(sa) and math.isfinite(sb)) or sa + sb == 0:
             out.append("")
             continue
-        da, db = a.get("TopoFD df"), b.get("TopoFD df")
+        da, db = a.get(f"{key} df"), b.get(f"{key} df")
         va, vb = sa**2, sb**2
         if da and db and math.isfinite(_num(da)) and math.isfinite(_num(db)):
             dof = (va + vb) ** 2 / (va**2 / float(da) + vb**2 / float(db))
         else:
             dof = math.inf
-        t = (b["TopoFD"] - a["TopoFD"]) / math.sqrt(va + vb)
+        t = (b[key] - a[key]) / math.sqrt(va + vb)
         p = float(2 * stats.t.sf(abs(t), dof)) if math.isfinite(dof) else float(2 * stats.norm.sf(abs(t)))
         out.append(f"≈ (p={p:.2f})" if p >= 0.05 else f"> (p={p:.3f})")
     return out
@@ -279,7 +381,7 @@ def _fmt(v, col: str) -> str:
     if col in ("n_real", "n_synth", "mmd_samples"):
         return str(int(v))
     v = float(v)
-    if col == "MMD":
+    if col.startswith("MMD"):
         return f"{v:.4f}"
     return f"{v:.2f}"
 
@@ -298,7 +400,8 @@ def to_markdown(df: pd.DataFrame, title: str | None = None) -> str:
     if title:
         lines += [f"**{title}**", ""]
     lines.append("| " + " | ".join(cols) + " |")
-    lines.append("|" + "|".join("---" if c in ("method", "source") else "---:" for c in cols) + "|")
+    lines.append("|" + "|".join("---" if c in ("method", "source", "block", "N", "vs above") else "---:"
+                                for c in cols) + "|")
     def cell(r, c):
         s = _fmt(r[c], c)
         se = r.get(f"{c} se")

@@ -68,6 +68,7 @@ def provenance(options: Any, metrics: Sequence[str], results: Mapping[str, Any],
         "topokd": meta_of.get("topokd"),
         "mmd_samples": options.mmd_samples,
         "mmd_estimator": meta_of.get("mmd_estimator"),
+        "mmd": meta_of.get("mmd"),
         "seed": options.seed,
         "n_bins": options.n_bins,
         "n_layers": options.n_layers,
@@ -78,7 +79,7 @@ def provenance(options: Any, metrics: Sequence[str], results: Mapping[str, Any],
         "real_hash": real_hash,
         **named,
         "se_df": dict(se_df),
-        "notes": notes,
+        "notes": list(dict.fromkeys(notes)),  # one line per note, however many metrics made it
         "seconds": seconds,
     }
 

@@ -1,5 +1,10 @@
 """BRCA-M2C dot annotations: ``Y X CLASS`` per line, classes 1-based.
 
+Duplicate cells: an exact duplicate (same x, y and class) is one cell listed
+twice and is kept once, as in every point format (csv/tsv, BRCA ``.txt``,
+GeoJSON, ``.mat``; :meth:`Layout.from_labelled_points`); the layout's
+``duplicates`` counts the rows dropped and the report names the file.
+
 Published with "Multi-Class Cell Detection Using Spatial Context
 Representation" (Abousamra et al., ICCV 2021); the TopoCellGen paper
 evaluates on this dataset.  Files are ``<image-stem>_gt_class_coords.txt``.

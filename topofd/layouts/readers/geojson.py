@@ -1,5 +1,10 @@
 """GeoJSON detections as QuPath exports them (``.geojson`` / ``.json``).
 
+Duplicate cells: an exact duplicate (same x, y and class) is one cell listed
+twice and is kept once, as in every point format (csv/tsv, BRCA ``.txt``,
+GeoJSON, ``.mat``; :meth:`Layout.from_labelled_points`); the layout's
+``duplicates`` counts the rows dropped and the report names the file.
+
 Accepted: a ``FeatureCollection``, a bare list of features, or one feature.
 Each ``Point`` is a cell, each point of a ``MultiPoint`` (QuPath's point
 annotations) is a cell, and each ``Polygon`` / ``MultiPolygon`` (detected

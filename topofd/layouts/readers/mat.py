@@ -1,5 +1,10 @@
 """Lizard and CoNSeP labels in MATLAB ``.mat`` files (``scipy.io.loadmat``).
 
+Duplicate cells: an exact duplicate (same x, y and class) is one cell listed
+twice and is kept once, as in every point format (csv/tsv, BRCA ``.txt``,
+GeoJSON, ``.mat``; :meth:`Layout.from_labelled_points`); the layout's
+``duplicates`` counts the rows dropped and the report names the file.
+
 Centres: ``inst_centroid`` (CoNSeP, HoVer-Net style) or ``centroid``
 (Lizard), ``(n, 2)`` as ``(x, y)`` → stored as ``(row, col) = (y, x)``.
 Classes, 1-based, one per instance: ``class`` (Lizard: neutrophil,

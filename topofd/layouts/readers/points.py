@@ -1,5 +1,10 @@
 """Point tables (``.csv`` / ``.tsv``): one cell per row with x, y and class.
 
+Duplicate cells: an exact duplicate (same x, y and class) is one cell listed
+twice and is kept once, as in every point format (csv/tsv, BRCA ``.txt``,
+GeoJSON, ``.mat``; :meth:`Layout.from_labelled_points`); the layout's
+``duplicates`` counts the rows dropped and the report names the file.
+
 ``x`` is the column (horizontal) and ``y`` the row coordinate, in pixels;
 a :class:`Layout` stores ``(row, col) = (y, x)``.  Column names are matched
 case-insensitively and can be changed (``x_col``, ``y_col``, ``class_col``).
