@@ -9,7 +9,7 @@ from typing import Any
 
 from topofd.evaluator import Evaluator
 from topofd.layouts.layout import Layout
-from topofd.layouts.sets import read_layouts
+from topofd.layouts.sets import duplicate_notes, read_layouts
 from topofd.options import Options, signature_with_options
 from topofd.output.report import Report
 from topofd.storage.reference import is_reference
@@ -75,6 +75,7 @@ def compare(real, synth, options: Options | None = None, **kwargs: Any) -> Repor
     ev.update(S, real=False)
     report = ev.compute()
     m = report.meta
+    m["notes"] += duplicate_notes([*(R if not is_reference(real) else []), *S])
     skipped = [*skipped_r, *skipped_s]
     m.update(real=src_r, synthetic=src_s, skipped=skipped,
              cache={"dir": str(opts.cache_dir), "hits": ev.cache.hits, "misses": ev.cache.misses}

@@ -107,8 +107,10 @@ class Options:
         "Estimate MMD on N randomly drawn layouts per set (its cost grows as N²).",
         "int", "--mmd-samples", low=2, metavar="N"))
     mmd_estimator: str = _opt("unbiased", Spec(
-        "MMD² estimator: unbiased (U-statistic) or biased (V-statistic).",
-        "choice", "--mmd-estimator", choices=("unbiased", "biased")))
+        "MMD estimator: unbiased (MMD², U-statistic, the default), biased (MMD², V-statistic) or paper (the "
+        "published formula of TopoCellGen Suppl. Sec. 11: square root of the V-statistic with the full cross term; "
+        "its σ is not published, so values are not comparable with Table 1).",
+        "choice", "--mmd-estimator", choices=("unbiased", "biased", "paper")))
     permutations: int = _opt(0, Spec("MMD permutation test with N permutations (p-values in the table).",
                                       "int", "--permutations", low=0, metavar="N"))
     n_bins: int = _opt(100, Spec("Landscape samples per layer (TopoFD).", "int", "--n-bins", low=2,

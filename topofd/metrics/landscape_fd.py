@@ -69,6 +69,7 @@ class TopoFD:
                 reps.append([tuple(topofd_from_stats(sr, landscape_stats([ds[i] for i in h], "paper", **kw),
                                                      o.fd_method) for h in (a, b)) for a, b in splits])
                 out.artifacts[c].update(barycenter_real=sr.barycenter, barycenter_synth=ss.barycenter)
+                out.notes += [f"{c} ({side}): {st.note}" for side, st in (("real", sr), ("synthetic", ss)) if st.note]
                 if o.extrapolate:
                     inf_vals.append(_paper_infinity(dr, ds, pairs, o))
                     inf_reps.append(None)
