@@ -274,6 +274,8 @@ def lagrangian_barycenter(diagrams, init=0, *, max_iter: int | None = None, retu
     n_threads : threads for the tie-breaking transport problems (same result
         for any value).
 
+    Notes
+    -----
     Returns an ``(k, 2)`` array (``(0, 2)`` when every diagram is empty); for
     an empty sequence, ``None`` (as gudhi).
 
