@@ -242,7 +242,7 @@ def _test_windows(S):
 def stage_small_sample(args, st, S, left):
     import torch
 
-    from topofd.generator.evaluate import generate
+    from topofd.generator.sample import generate
     from topofd.generator.sample import load_generator
     from topofd.generator.train import resolve_device
 

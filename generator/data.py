@@ -7,15 +7,15 @@ Pure numpy (no torch), with a checkpointable random state.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 from topofd import Layout
-from topofd.layouts.sets import read_layouts
 from topofd.layouts.patches import read_sizes, read_split
 from topofd.layouts.readers.brca import SUFFIX, read_image
+from topofd.layouts.sets import read_layouts
 
 __all__ = ["LayoutCrops", "read_training_layouts"]
 
@@ -76,7 +76,7 @@ class LayoutCrops:
         self.rng = np.random.default_rng(seed)
 
     @classmethod
-    def from_config(cls, cfg_data: dict, seed: int) -> "LayoutCrops":
+    def from_config(cls, cfg_data: dict, seed: int) -> LayoutCrops:
         return cls(read_training_layouts(cfg_data), cfg_data["crop"], cfg_data["cell"], cfg_data["flip"], seed)
 
     def batch(self, n: int) -> tuple[np.ndarray, np.ndarray]:

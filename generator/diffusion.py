@@ -100,7 +100,7 @@ class GaussianDiffusion:
         self.p2_weight = 1.0 / (p2_k + ac / (1 - ac)) ** p2_gamma
 
     @classmethod
-    def from_config(cls, cfg_diffusion: dict, learn_sigma: bool) -> "GaussianDiffusion":
+    def from_config(cls, cfg_diffusion: dict, learn_sigma: bool) -> GaussianDiffusion:
         d = cfg_diffusion
         schedules = {"cosine": cosine_betas, "linear": linear_betas}
         if d["noise_schedule"] not in schedules:
@@ -111,7 +111,7 @@ class GaussianDiffusion:
                    rescale_learned_sigmas=d["rescale_learned_sigmas"], p2_gamma=d["p2_gamma"], p2_k=d["p2_k"])
         return full.respaced(d.get("timestep_respacing") or "")
 
-    def respaced(self, spec: str) -> "GaussianDiffusion":
+    def respaced(self, spec: str) -> GaussianDiffusion:
         """The process on a subset of timesteps with betas recomputed so that
         alpha_bar is unchanged there (improved DDPM Sec. 4)."""
         keep = space_timesteps(self.num_timesteps, spec)

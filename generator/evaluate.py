@@ -16,20 +16,22 @@ Scores come from the public :func:`topofd.compare` only.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 
 from topofd import Layout
 from topofd.layouts.baselines import perturb
-from topofd.metrics.counts import count_errors
 from topofd.layouts.patches import read_sizes, read_split, window_layouts
 from topofd.layouts.readers import brca
+from topofd.metrics.counts import count_errors
 
-__all__ = ["split_windows", "bundled_windows", "evenly", "read_back", "layout_mean", "generate", "synthesize", "score",
-           "average_count_row", "random_set", "real_vs_real_set", "SCORE_METRICS", "PRIORS"]
+from .sample import generate
+
+__all__ = ["split_windows", "bundled_windows", "evenly", "read_back", "synthesize", "score",
+           "average_count_row", "random_set", "real_vs_real_set", "SCORE_METRICS"]
 
 SCORE_METRICS = ("topofd", "mmd", "counts")
 
@@ -76,60 +78,6 @@ def read_back(layouts: Sequence[Layout], cell: int = 3, suffix: str = "") -> lis
     return [Layout.from_array(l.to_array(cell), l.classes, name=l.name + suffix) for l in layouts]
 
 
-PRIORS = ("standard", "mean")
-
-
-def layout_mean(counts, size: int, cell: int):
-    """E[x0] per channel of a ``size`` x ``size`` layout with these counts on the
-    model's [-1, 1] scale: each cell covers ``cell``^2 pixels (borders and
-    overlaps ignored), ``(B, C) -> (B, C, 1, 1)``."""
-    frac = (counts.float() * cell**2 / size**2).clamp(0, 1)
-    return (2 * frac - 1)[..., None, None]
-
-
-def generate(model, diffusion, cfg: dict, counts: np.ndarray, *, steps: int, sampler: str = "ddim",
-             batch_size: int = 16, seed: int = 0, indices: Sequence[int] | None = None, device=None,
-             prior: str | None = None, progress: bool = False) -> Iterator[tuple[int, np.ndarray]]:
-    """Sample one layout per count vector; yields ``(index, (H, W, C) uint8)``.
-
-    ``prior`` (default ``sample.prior``, else ``standard``): x_T ~ N(0, I), or
-    ``mean``, the moment-matched N(sqrt(alpha_bar_T) E[x0 | counts], (1 -
-    alpha_bar_T) I) of :meth:`.diffusion.GaussianDiffusion.start` with E[x0]
-    from the counts (:func:`layout_mean`).  The starting noise of a layout
-    depends only on ``(seed, index)``, so any batching or resumed subset
-    (``indices``) gives the same layouts (DDIM).
-    """
-    import torch
-
-    from .sample import _seed, postprocess
-
-    prior = prior or cfg["sample"].get("prior", "standard")
-    if prior not in PRIORS:
-        raise ValueError(f"sample.prior must be one of {', '.join(PRIORS)}, got {prior!r}")
-
-    dev = device or next(model.parameters()).device
-    counts = np.asarray(counts)
-    idx = list(range(len(counts))) if indices is None else list(indices)
-    process = diffusion.respaced(f"ddim{steps}" if sampler == "ddim" else str(steps))
-    S, C = cfg["model"]["image_size"], cfg["model"]["num_classes"]
-    bf16 = bool(cfg["train"]["bf16"]) and dev.type == "cuda"
-    sc = cfg["sample"]
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=len(idx), desc="sample", disable=not progress, leave=False)
-    for b0 in range(0, len(idx), batch_size):
-        chunk = idx[b0:b0 + batch_size]
-        noise = torch.stack([torch.randn(C, S, S, generator=torch.Generator().manual_seed(_seed(seed, i)))
-                             for i in chunk]).to(dev)
-        gen = torch.Generator(device=dev).manual_seed(_seed(seed, chunk[0], 1))
-        c = torch.tensor(counts[chunk], dtype=torch.float32, device=dev)
-        noise = process.start(noise, layout_mean(c, S, cfg["data"]["cell"]) if prior == "mean" else None)
-        with torch.no_grad(), torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=bf16):
-            x = process.sample(model, noise, c, sampler=sampler, generator=gen)
-        for i, xi in zip(chunk, x.float().cpu().numpy()):
-            yield i, postprocess(xi, sc["threshold"], sc["min_area"], cfg["data"]["cell"])
-        bar.update(len(chunk))
-    bar.close()
 
 
 def synthesize(model, diffusion, cfg: dict, windows: Sequence[Layout], **kw) -> list[Layout]:

@@ -12,16 +12,17 @@ import csv
 import heapq
 import json
 import os
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
 
 from topofd import Layout
-from topofd.layouts.sets import read_layouts
 from topofd.layouts.readers.png import PALETTE
+from topofd.layouts.sets import read_layouts
 
-__all__ = ["postprocess", "read_conditions", "load_generator", "sample_folder"]
+__all__ = ["postprocess", "read_conditions", "load_generator", "sample_folder", "generate", "layout_mean", "PRIORS"]
 
 _FOUR = ndimage.generate_binary_structure(2, 1)
 
@@ -198,7 +199,6 @@ def sample_folder(ckpt, out, *, counts_from=None, counts_csv=None, steps=None, b
     """
     from matplotlib.image import imsave
 
-    from .evaluate import generate
     from .train import resolve_device
 
     dev = resolve_device(device)
@@ -255,3 +255,57 @@ def sample_folder(ckpt, out, *, counts_from=None, counts_csv=None, steps=None, b
             done_in_batch = 0
     _write_json(record_path, record)
     return record
+
+
+PRIORS = ("standard", "mean")
+
+
+def layout_mean(counts, size: int, cell: int):
+    """E[x0] per channel of a ``size`` x ``size`` layout with these counts on the
+    model's [-1, 1] scale: each cell covers ``cell``^2 pixels (borders and
+    overlaps ignored), ``(B, C) -> (B, C, 1, 1)``."""
+    frac = (counts.float() * cell**2 / size**2).clamp(0, 1)
+    return (2 * frac - 1)[..., None, None]
+
+
+def generate(model, diffusion, cfg: dict, counts: np.ndarray, *, steps: int, sampler: str = "ddim",
+             batch_size: int = 16, seed: int = 0, indices: Sequence[int] | None = None, device=None,
+             prior: str | None = None, progress: bool = False) -> Iterator[tuple[int, np.ndarray]]:
+    """Sample one layout per count vector; yields ``(index, (H, W, C) uint8)``.
+
+    ``prior`` (default ``sample.prior``, else ``standard``): x_T ~ N(0, I), or
+    ``mean``, the moment-matched N(sqrt(alpha_bar_T) E[x0 | counts], (1 -
+    alpha_bar_T) I) of :meth:`.diffusion.GaussianDiffusion.start` with E[x0]
+    from the counts (:func:`layout_mean`).  The starting noise of a layout
+    depends only on ``(seed, index)``, so any batching or resumed subset
+    (``indices``) gives the same layouts (DDIM).
+    """
+    import torch
+
+    prior = prior or cfg["sample"].get("prior", "standard")
+    if prior not in PRIORS:
+        raise ValueError(f"sample.prior must be one of {', '.join(PRIORS)}, got {prior!r}")
+
+    dev = device or next(model.parameters()).device
+    counts = np.asarray(counts)
+    idx = list(range(len(counts))) if indices is None else list(indices)
+    process = diffusion.respaced(f"ddim{steps}" if sampler == "ddim" else str(steps))
+    S, C = cfg["model"]["image_size"], cfg["model"]["num_classes"]
+    bf16 = bool(cfg["train"]["bf16"]) and dev.type == "cuda"
+    sc = cfg["sample"]
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(idx), desc="sample", disable=not progress, leave=False)
+    for b0 in range(0, len(idx), batch_size):
+        chunk = idx[b0:b0 + batch_size]
+        noise = torch.stack([torch.randn(C, S, S, generator=torch.Generator().manual_seed(_seed(seed, i)))
+                             for i in chunk]).to(dev)
+        gen = torch.Generator(device=dev).manual_seed(_seed(seed, chunk[0], 1))
+        c = torch.tensor(counts[chunk], dtype=torch.float32, device=dev)
+        noise = process.start(noise, layout_mean(c, S, cfg["data"]["cell"]) if prior == "mean" else None)
+        with torch.no_grad(), torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=bf16):
+            x = process.sample(model, noise, c, sampler=sampler, generator=gen)
+        for i, xi in zip(chunk, x.float().cpu().numpy()):
+            yield i, postprocess(xi, sc["threshold"], sc["min_area"], cfg["data"]["cell"])
+        bar.update(len(chunk))
+    bar.close()

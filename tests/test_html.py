@@ -198,7 +198,7 @@ def test_leaderboard_page(tmp_path):
     assert "random" in text and "grid one" in text and "recomputed" in text
     assert "tied with &lt;img" in page and ">yes<" in page and ">no<" in page
     assert "5.50" in text and "50.25" in text  # TopoFD column, one format
-    assert leaderboard_html(df).count("<table") == 1
+    assert leaderboard_html(df).count("<table>") == 1  # one ranking table (plus its key-value legend)
     assert leaderboard_html([df, df]).count("<section") == 2
 
 

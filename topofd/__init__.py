@@ -10,11 +10,11 @@ plug-in per metric), ``layouts`` (Layout, readers, matching, BRCA-M2C),
 ``storage`` (cache, reference files, atomic writes), ``output`` (report,
 HTML, plots, leaderboard), ``cli`` (the command line).
 """
-from topofd.version import __version__
+from topofd.api import compare
+from topofd.evaluator import Evaluator
 from topofd.layouts.layout import Layout
 from topofd.options import Options
 from topofd.output.report import Report
-from topofd.evaluator import Evaluator
-from topofd.api import compare
+from topofd.version import __version__
 
 __all__ = ["Layout", "Options", "compare", "Evaluator", "Report", "__version__"]

@@ -7,7 +7,7 @@ key, computed in worker processes otherwise.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from topofd.layouts.layout import Layout
 from topofd.parallel import map_chunks

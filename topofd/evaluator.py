@@ -96,7 +96,7 @@ class Evaluator:
         self.__dict__.update(d)
         self._cache = Cache(self.options.cache_dir, bundled=self.options.use_bundled)
 
-    def merge(self, other: "Evaluator") -> "Evaluator":
+    def merge(self, other: Evaluator) -> Evaluator:
         """Add ``other``'s layouts (both sets) to this one; options must agree."""
         if not isinstance(other, Evaluator):
             raise ValueError(f"can only merge another Evaluator, not {type(other).__name__}")

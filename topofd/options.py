@@ -14,8 +14,9 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from topofd.layouts.readers.png import parse_colors
 from topofd.metrics import names as metric_names
@@ -214,11 +215,11 @@ class Options:
         """The options a reference file stores (a comparison must match them)."""
         return {n: getattr(self, n) for n in RECORDED}
 
-    def replace(self, **changes: Any) -> "Options":
+    def replace(self, **changes: Any) -> Options:
         return dataclasses.replace(self, **changes)
 
     @classmethod
-    def from_kwargs(cls, options: "Options | None" = None, **kwargs: Any) -> "Options":
+    def from_kwargs(cls, options: Options | None = None, **kwargs: Any) -> Options:
         """``options`` updated with ``kwargs``; an unknown keyword is a ``TypeError`` naming the known ones."""
         unknown = sorted(set(kwargs) - set(_DEFAULTS))
         if unknown:

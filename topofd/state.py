@@ -4,8 +4,8 @@ name, content key, per-class cell counts and per-class H1 diagrams
 order (:class:`SetView`, what the metric plug-ins read)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
@@ -47,7 +47,7 @@ class SetState:
     def __len__(self) -> int:
         return len(self.keys)
 
-    def extend(self, other: "SetState") -> None:
+    def extend(self, other: SetState) -> None:
         for f in ("names", "keys", "counts", "diagrams", "sources"):
             getattr(self, f).extend(getattr(other, f))
         for k, n in other.shapes.items():
@@ -60,7 +60,7 @@ class SetState:
             self.classes = classes
         self.origin = next(o for o in ORIGIN_RANK if o in (self.origin, origin))
 
-    def view(self, synthetic: bool) -> "SetView":
+    def view(self, synthetic: bool) -> SetView:
         """The set in compute order: sorted by name (stable), unnamed layouts
         named by arrival index (``0000000``, …; synthetic ``0000000_gen``)."""
         suffix = "_gen" if synthetic else ""
@@ -89,19 +89,19 @@ class SetView:
         rows = self.diagrams if idx is None else [self.diagrams[i] for i in idx]
         return [d[k] for d in rows]
 
-    def subset(self, idx) -> "SetView":
+    def subset(self, idx) -> SetView:
         idx = list(idx)
         return SetView([self.names[i] for i in idx], [self.keys[i] for i in idx], self.counts[idx],
                        [self.diagrams[i] for i in idx])
 
-    def reordered(self, order) -> "SetView":
+    def reordered(self, order) -> SetView:
         """The set with its classes in ``order`` (old index per new class)."""
         if order is None:
             return self
         return SetView(self.names, self.keys, self.counts[:, order], [[d[k] for k in order] for d in self.diagrams])
 
     @classmethod
-    def from_diagrams(cls, diagrams, counts=None, names=None) -> "SetView":
+    def from_diagrams(cls, diagrams, counts=None, names=None) -> SetView:
         """A view of layouts known by their diagrams ``[layout][class]`` (counts default to 0)."""
         dg = [[np.asarray(d, np.float64).reshape(-1, 2) for d in row] for row in diagrams]
         C = len(dg[0]) if dg else 0

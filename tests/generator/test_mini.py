@@ -19,7 +19,7 @@ from topofd.generator import build  # noqa: E402
 from topofd.generator.cli import main  # noqa: E402
 from topofd.generator.config import load_config  # noqa: E402
 from topofd.generator.demo import SHIPPED, shipped_record  # noqa: E402
-from topofd.generator.evaluate import layout_mean  # noqa: E402
+from topofd.generator.sample import layout_mean  # noqa: E402
 from topofd.generator.train import config_hash, load_checkpoint, train  # noqa: E402
 
 BUNDLED = Path(__file__).resolve().parents[2] / "topofd" / "data" / "brca_m2c"

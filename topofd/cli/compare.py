@@ -8,8 +8,17 @@ from pathlib import Path
 
 import click
 
-from topofd.cli.common import (CliError, check_outputs, data_errors, options_from, progress_wanted, table_options,
-                               warn, warn_skipped, write_outputs)
+from topofd.cli.common import (
+    CliError,
+    check_outputs,
+    data_errors,
+    options_from,
+    progress_wanted,
+    table_options,
+    warn,
+    warn_skipped,
+    write_outputs,
+)
 from topofd.output.report import format_report
 
 __all__ = ["compare", "stats", "refs"]

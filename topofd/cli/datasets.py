@@ -9,8 +9,17 @@ from pathlib import Path
 
 import click
 
-from topofd.cli.common import (CliError, check_outputs, data_errors, options_from, progress_wanted, table_options,
-                               warn, warn_skipped, write_outputs)
+from topofd.cli.common import (
+    CliError,
+    check_outputs,
+    data_errors,
+    options_from,
+    progress_wanted,
+    table_options,
+    warn,
+    warn_skipped,
+    write_outputs,
+)
 from topofd.options import parse_list
 from topofd.output.report import format_report
 from topofd.storage.atomic import atomic_save_npy, check_writable_dir

@@ -70,8 +70,8 @@ except ImportError as e:  # pragma: no cover - exercised only without torchmetri
                       "pip install 'topofd[torchmetrics]'") from e
 
 from topofd.evaluator import Evaluator
-from topofd.options import EVALUATOR
 from topofd.layouts.layout import Layout, default_class_names
+from topofd.options import EVALUATOR
 from topofd.output.report import Report
 
 __all__ = ["TopoFD"]

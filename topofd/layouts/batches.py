@@ -2,7 +2,8 @@
 from a training or sampling loop (arrays, tensors, layouts, point lists)."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -19,9 +19,9 @@ differ: the demo names them lym, epi, stro; files read without
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 

@@ -6,8 +6,8 @@ float64, one ``(n_c, 2)`` array per class.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 from scipy import ndimage
@@ -196,7 +196,7 @@ class Layout:
         labels: str = "mask",
         name: str = "",
         source: str = "",
-    ) -> "Layout":
+    ) -> Layout:
         """Layout from a layout array.
 
         ``channels``: ``"last"`` for ``(H, W, C)`` (the published ``.npy``
@@ -264,7 +264,7 @@ class Layout:
         name: str = "",
         source: str = "",
         class_origin: str = "",
-    ) -> "Layout":
+    ) -> Layout:
         """Layout from ``(n, 2)`` ``(row, col)`` pixel coordinates and integer
         class indices ``0..C-1`` (one per point).
 
@@ -311,7 +311,7 @@ class Layout:
         """Number of cells per class."""
         return np.array([len(p) for p in self.points], dtype=np.int64)
 
-    def with_classes(self, classes: Sequence[str], order: Sequence[int] | None = None) -> "Layout":
+    def with_classes(self, classes: Sequence[str], order: Sequence[int] | None = None) -> Layout:
         """The same cells under new class names (positional, as given);
         ``order``: the old class index of each new class (reorders)."""
         pts = self.points if order is None else tuple(self.points[i] for i in order)

@@ -9,9 +9,9 @@ For the 30 BRCA-M2C test images this gives 1,550 patches.
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 

@@ -40,7 +40,7 @@ definition, σ per class and the numbers of layouts in ``meta["mmd"]``):
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -17,7 +17,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from topofd.metrics.base import Context, MetricResult, no_interval_reason, unmeasured_classes, one_to_one, per_class_column
+from topofd.metrics.base import (
+    Context,
+    MetricResult,
+    no_interval_reason,
+    one_to_one,
+    per_class_column,
+    unmeasured_classes,
+)
 from topofd.state import SetView
 from topofd.stats.extrapolate import FRACTIONS, extrapolated
 from topofd.stats.uncertainty import MIN_LAYOUTS, split_halves

@@ -30,11 +30,11 @@ memory stays O(block × n).
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from topofd.metrics.base import Context, MetricResult, no_interval_reason, unmeasured_classes, per_class_column
+from topofd.metrics.base import Context, MetricResult, no_interval_reason, per_class_column, unmeasured_classes
 from topofd.state import SetView
 from topofd.stats.uncertainty import MIN_LAYOUTS
 from topofd.tda.landscapes import landscapes_on

@@ -20,8 +20,7 @@ import html
 import io
 import math
 import numbers
-from collections.abc import Mapping
-from typing import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 

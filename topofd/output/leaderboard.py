@@ -40,9 +40,9 @@ import json
 import math
 import re
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import pandas as pd
 

@@ -10,7 +10,7 @@ paper); paired sets are subsampled by pairs.
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 

@@ -3,7 +3,8 @@ in the cache, the reference files and the bundled reference sets."""
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

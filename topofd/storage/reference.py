@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from topofd.storage.keys import CACHE_VERSION, stats_key
 from topofd.storage.arrays import load_npz, pack_diagrams, save_npz, unpack_diagrams
+from topofd.storage.keys import CACHE_VERSION, stats_key
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "NAMED", "names", "Reference", "make_reference", "load_reference",
            "is_reference"]

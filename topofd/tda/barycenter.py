@@ -261,7 +261,9 @@ def _state_key(Y: np.ndarray) -> bytes:
 def lagrangian_barycenter(diagrams, init=0, *, max_iter: int | None = None, return_log: bool = False,
                           n_threads: int = 1):
     """Fréchet mean estimate of persistence diagrams under W2 (Turner et al.
-    2014, Alg. 1), gudhi's ``lagrangian_barycenter`` variant.
+    2014, Alg. 1), gudhi's ``lagrangian_barycenter`` variant.  The loop is
+    long on purpose: one piece, so that it reads step by step against
+    gudhi's, whose numbers it must reproduce bit for bit.
 
     Parameters
     ----------

@@ -20,7 +20,7 @@ Two sampling protocols:
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -18,8 +18,8 @@ TopoFD = Fréchet distance (Eq. 12) between the real and synthetic Gaussians.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
