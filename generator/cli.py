@@ -3,6 +3,7 @@
 Errors are one line on stderr (``topocellgen: error: ...``), exit status 1
 (set ``TOPOFD_DEBUG=1`` for a traceback).
 """
+
 from __future__ import annotations
 
 import functools
@@ -49,8 +50,12 @@ def main():
 
 
 @main.command()
-@click.option("--config", "config", help="YAML file or bundled config name (brca_m2c, small, mini, tiny); "
-                                          "with --resume defaults to RUN_DIR/config.yaml.")
+@click.option(
+    "--config",
+    "config",
+    help="YAML file or bundled config name (brca_m2c, small, mini, tiny); "
+    "with --resume defaults to RUN_DIR/config.yaml.",
+)
 @click.option("--out", "out", type=click.Path(file_okay=False), help="Run folder (default: runs/<config name>).")
 @click.option("--steps", type=int, callback=_positive, help="Total training steps (overrides train.steps).")
 @click.option("--resume", is_flag=True, help="Continue from RUN_DIR/last.pt.")
@@ -74,8 +79,12 @@ def train(config, out, steps, resume):
 @main.command()
 @click.option("--ckpt", required=True, type=click.Path(exists=True, dir_okay=False), help="last.pt or ema_*.pt.")
 @click.option("--counts-from", type=click.Path(exists=True), help="Folder of real layouts to condition on.")
-@click.option("--counts", "counts_csv", type=click.Path(exists=True, dir_okay=False),
-              help="CSV 'name,<class 1>,...,<class C>' instead of --counts-from.")
+@click.option(
+    "--counts",
+    "counts_csv",
+    type=click.Path(exists=True, dir_okay=False),
+    help="CSV 'name,<class 1>,...,<class C>' instead of --counts-from.",
+)
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--steps", type=int, callback=_positive, help="Sampling steps (default: sample.steps).")
 @click.option("--batch-size", type=int, callback=_positive, help="Default: sample.batch_size.")
@@ -91,23 +100,44 @@ def sample(ckpt, counts_from, counts_csv, out, steps, batch_size, seed, sampler,
     """
     from .sample import sample_folder
 
-    rec = sample_folder(ckpt, out, counts_from=counts_from, counts_csv=counts_csv, steps=steps,
-                        batch_size=batch_size, seed=seed, device=device, sampler=sampler)
+    rec = sample_folder(
+        ckpt,
+        out,
+        counts_from=counts_from,
+        counts_csv=counts_csv,
+        steps=steps,
+        batch_size=batch_size,
+        seed=seed,
+        device=device,
+        sampler=sampler,
+    )
     rows = list(rec["layouts"].values())
     err = np.abs(np.array([r["generated"] for r in rows]) - np.array([r["condition"] for r in rows])).mean(0)
-    click.echo(f"{len(rows)} layouts in {out}; mean |generated - condition| count per class: "
-               + ", ".join(f"{c}={e:.2f}" for c, e in zip(rec["classes"], err)))
+    click.echo(
+        f"{len(rows)} layouts in {out}; mean |generated - condition| count per class: "
+        + ", ".join(f"{c}={e:.2f}" for c, e in zip(rec["classes"], err))
+    )
 
 
 @main.command()
-@click.option("--n", "n", type=int, default=24, show_default=True, callback=_positive,
-              help="Test windows to condition on (spread evenly over the bundled test split).")
+@click.option(
+    "--n",
+    "n",
+    type=int,
+    default=24,
+    show_default=True,
+    callback=_positive,
+    help="Test windows to condition on (spread evenly over the bundled test split).",
+)
 @click.option("--steps", type=int, callback=_positive, help="DDIM steps (default: the checkpoint's sample.steps).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--ckpt", type=click.Path(exists=True, dir_okay=False), help="Default: the shipped mini checkpoint.")
 @click.option("--protocol", type=click.Choice(["grid", "paper", "both"]), default="both", show_default=True)
-@click.option("--out", type=click.Path(file_okay=False), help="Also write OUT/real/*.npy and OUT/synth/*_gen.npy "
-                                                              "(refused if OUT already holds layouts).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    help="Also write OUT/real/*.npy and OUT/synth/*_gen.npy (refused if OUT already holds layouts).",
+)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write the scores as JSON.")
 # one thread by default: on the shared 2-core CPU (load average 4-5) the demo
 # sampled its 24 layouts in 262 s with torch's 2 threads and in 88 s with one
@@ -122,8 +152,17 @@ def demo(n, steps, seed, ckpt, protocol, out, json_path, threads, device):
     from .demo import format_demo, run_demo
 
     protocols = ("grid", "paper") if protocol == "both" else (protocol,)
-    res = run_demo(ckpt=ckpt, n=n, steps=steps, seed=seed, protocols=protocols, out=out, json_path=json_path,
-                   threads=threads, device=device)
+    res = run_demo(
+        ckpt=ckpt,
+        n=n,
+        steps=steps,
+        seed=seed,
+        protocols=protocols,
+        out=out,
+        json_path=json_path,
+        threads=threads,
+        device=device,
+    )
     click.echo(format_demo(res))
 
 

@@ -1,4 +1,5 @@
 """YAML configurations of the generator: bundled names or paths, with ``base:`` inheritance."""
+
 from __future__ import annotations
 
 from pathlib import Path

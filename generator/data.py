@@ -5,6 +5,7 @@ cells whose centre lies inside the crop).
 
 Pure numpy (no torch), with a checkpointable random state.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -88,7 +89,7 @@ class LayoutCrops:
             i = self.rng.integers(len(self.rasters))
             a = self.rasters[i]
             r0, c0 = self.rng.integers(a.shape[1] - S + 1), self.rng.integers(a.shape[2] - S + 1)
-            win = a[:, r0:r0 + S, c0:c0 + S]
+            win = a[:, r0 : r0 + S, c0 : c0 + S]
             if self.flip:
                 # flips permute cells inside the window: the counts are unchanged
                 if self.rng.random() < 0.5:
@@ -96,8 +97,10 @@ class LayoutCrops:
                 if self.rng.random() < 0.5:
                     win = win[:, :, ::-1]
             x[b] = win * 2.0 - 1.0
-            counts[b] = [((p[:, 0] >= r0) & (p[:, 0] < r0 + S) & (p[:, 1] >= c0) & (p[:, 1] < c0 + S)).sum()
-                         for p in self.centres[i]]
+            counts[b] = [
+                ((p[:, 0] >= r0) & (p[:, 0] < r0 + S) & (p[:, 1] >= c0) & (p[:, 1] < c0 + S)).sum()
+                for p in self.centres[i]
+            ]
         return x, counts
 
     def state(self) -> dict:

@@ -8,6 +8,7 @@ The scores use N windows, a demonstration of the pipeline; the learning curve
 and the reference rows on every test window are in
 ``benchmarks/results/generator/``.
 """
+
 from __future__ import annotations
 
 import json
@@ -63,8 +64,19 @@ def write_sets(out, real, synth) -> None:
             shutil.rmtree(tmp)
 
 
-def run_demo(*, ckpt=None, n: int = 24, steps: int | None = None, seed: int = 0, protocols=("grid", "paper"),
-             out=None, json_path=None, threads: int | None = None, device: str = "cpu", n_jobs: int = 1) -> dict:
+def run_demo(
+    *,
+    ckpt=None,
+    n: int = 24,
+    steps: int | None = None,
+    seed: int = 0,
+    protocols=("grid", "paper"),
+    out=None,
+    json_path=None,
+    threads: int | None = None,
+    device: str = "cpu",
+    n_jobs: int = 1,
+) -> dict:
     """Sample, score and return the demo's rows (see module docstring)."""
     import torch
 
@@ -90,21 +102,41 @@ def run_demo(*, ckpt=None, n: int = 24, steps: int | None = None, seed: int = 0,
     steps = steps or cfg["sample"]["steps"]
     real = read_back(windows, cfg["data"]["cell"])
     t1 = time.perf_counter()
-    synth = synthesize(model, diffusion, cfg, windows, steps=steps, sampler="ddim",
-                       batch_size=cfg["sample"]["batch_size"], seed=seed, device=dev)
+    synth = synthesize(
+        model,
+        diffusion,
+        cfg,
+        windows,
+        steps=steps,
+        sampler="ddim",
+        batch_size=cfg["sample"]["batch_size"],
+        seed=seed,
+        device=dev,
+    )
     t_sample = time.perf_counter() - t1
     t1 = time.perf_counter()
-    rows = {"generator": score(real, synth, protocols=protocols, n_jobs=n_jobs, seed=seed),
-            "random (matched counts)": score(real, random_set(windows, seed, cfg["data"]["cell"]),
-                                             protocols=protocols, n_jobs=n_jobs, seed=seed),
-            "average counts": average_count_row(real)}
+    rows = {
+        "generator": score(real, synth, protocols=protocols, n_jobs=n_jobs, seed=seed),
+        "random (matched counts)": score(
+            real, random_set(windows, seed, cfg["data"]["cell"]), protocols=protocols, n_jobs=n_jobs, seed=seed
+        ),
+        "average counts": average_count_row(real),
+    }
     t_score = time.perf_counter() - t1
     if out is not None:
         write_sets(out, real, synth)
     res = {
-        "checkpoint": str(ckpt), "sha256": file_digest(ckpt), "config_hash": config_hash(cfg),
-        "trained_steps": rec.get("step"), "window": size, "n_windows": len(windows), "ddim_steps": steps,
-        "seed": seed, "protocols": list(protocols), "torch_threads": torch.get_num_threads(), "rows": rows,
+        "checkpoint": str(ckpt),
+        "sha256": file_digest(ckpt),
+        "config_hash": config_hash(cfg),
+        "trained_steps": rec.get("step"),
+        "window": size,
+        "n_windows": len(windows),
+        "ddim_steps": steps,
+        "seed": seed,
+        "protocols": list(protocols),
+        "torch_threads": torch.get_num_threads(),
+        "rows": rows,
         "seconds": {"sampling": t_sample, "scoring": t_score, "total": time.perf_counter() - t0},
     }
     if json_path is not None:
@@ -125,19 +157,28 @@ def format_demo(res: dict) -> str:
     lines = []
     for name, r in res["rows"].items():
         cce = "/".join(_f(v, "{:.2f}") for v in r["cce"].values())
-        lines.append([name, _f(r["tce"], "{:.2f}"), cce] + [_f(r.get(f"topofd_{p}"), "{:.2f}") for p in protos]
-                     + [_f(r.get("mmd"), "{:.4f}")])
+        lines.append(
+            [name, _f(r["tce"], "{:.2f}"), cce]
+            + [_f(r.get(f"topofd_{p}"), "{:.2f}") for p in protos]
+            + [_f(r.get("mmd"), "{:.4f}")]
+        )
     widths = [max(len(str(row[i])) for row in [head] + lines) for i in range(len(head))]
-    fmt_row = lambda row: "  ".join(str(v).ljust(w) if i == 0 else str(v).rjust(w) for i, (v, w) in enumerate(zip(row, widths)))  # noqa: E731
+
+    def fmt_row(row):
+        return "  ".join(str(v).ljust(w) if i == 0 else str(v).rjust(w) for i, (v, w) in enumerate(zip(row, widths)))  # noqa: E731
+
     sec = res["seconds"]
     steps = f", trained {res['trained_steps']} steps" if res.get("trained_steps") is not None else ""
-    return "\n".join([
-        f"topocellgen demo: {Path(res['checkpoint']).name} (config {res['config_hash']}{steps}), "
-        f"{res['n_windows']} bundled BRCA-M2C test windows of {res['window']} x {res['window']}, "
-        f"DDIM-{res['ddim_steps']}, seed {res['seed']}",
-        fmt_row(head), *map(fmt_row, lines),
-        f"({res['n_windows']} windows: a demonstration; the learning curve and reference rows on every test "
-        "window are in benchmarks/results/generator/)",
-        f"sampling {sec['sampling']:.1f} s, scoring {sec['scoring']:.1f} s, total {sec['total']:.1f} s "
-        f"({res['torch_threads']} torch threads)",
-    ])
+    return "\n".join(
+        [
+            f"topocellgen demo: {Path(res['checkpoint']).name} (config {res['config_hash']}{steps}), "
+            f"{res['n_windows']} bundled BRCA-M2C test windows of {res['window']} x {res['window']}, "
+            f"DDIM-{res['ddim_steps']}, seed {res['seed']}",
+            fmt_row(head),
+            *map(fmt_row, lines),
+            f"({res['n_windows']} windows: a demonstration; the learning curve and reference rows on every test "
+            "window are in benchmarks/results/generator/)",
+            f"sampling {sec['sampling']:.1f} s, scoring {sec['scoring']:.1f} s, total {sec['total']:.1f} s "
+            f"({res['torch_threads']} torch threads)",
+        ]
+    )

@@ -6,6 +6,7 @@ interpolates the log variance between beta_t and the posterior variance
 (improved DDPM Eq. 15). Training minimises L_hybrid = L_simple + lambda L_vlb
 (improved DDPM Eq. 16, lambda = 0.001) with the mean frozen in L_vlb.
 """
+
 from __future__ import annotations
 
 import math
@@ -81,8 +82,9 @@ class GaussianDiffusion:
     """A (possibly respaced) diffusion process; ``timestep_map[t]`` is the
     original timestep the network sees for index ``t`` of this process."""
 
-    def __init__(self, betas, *, learn_sigma=True, rescale_learned_sigmas=True, p2_gamma=0.0, p2_k=1.0,
-                 timestep_map=None):
+    def __init__(
+        self, betas, *, learn_sigma=True, rescale_learned_sigmas=True, p2_gamma=0.0, p2_k=1.0, timestep_map=None
+    ):
         b = np.asarray(betas, dtype=np.float64)
         self.betas, self.num_timesteps = b, len(b)
         self.learn_sigma, self.rescale = learn_sigma, rescale_learned_sigmas
@@ -107,8 +109,13 @@ class GaussianDiffusion:
             raise ValueError(f"diffusion.noise_schedule must be one of {', '.join(schedules)}")
         if d.get("predict", "eps") != "eps":
             raise ValueError("diffusion.predict: only 'eps' is implemented")
-        full = cls(schedules[d["noise_schedule"]](d["steps"]), learn_sigma=learn_sigma,
-                   rescale_learned_sigmas=d["rescale_learned_sigmas"], p2_gamma=d["p2_gamma"], p2_k=d["p2_k"])
+        full = cls(
+            schedules[d["noise_schedule"]](d["steps"]),
+            learn_sigma=learn_sigma,
+            rescale_learned_sigmas=d["rescale_learned_sigmas"],
+            p2_gamma=d["p2_gamma"],
+            p2_k=d["p2_k"],
+        )
         return full.respaced(d.get("timestep_respacing") or "")
 
     def respaced(self, spec: str) -> GaussianDiffusion:
@@ -117,8 +124,14 @@ class GaussianDiffusion:
         keep = space_timesteps(self.num_timesteps, spec)
         ac = self.alphas_cumprod[keep]
         betas = 1 - ac / np.append(1.0, ac[:-1])
-        return GaussianDiffusion(betas, learn_sigma=self.learn_sigma, rescale_learned_sigmas=self.rescale,
-                                 p2_gamma=self.p2_gamma, p2_k=self.p2_k, timestep_map=self.timestep_map[keep])
+        return GaussianDiffusion(
+            betas,
+            learn_sigma=self.learn_sigma,
+            rescale_learned_sigmas=self.rescale,
+            p2_gamma=self.p2_gamma,
+            p2_k=self.p2_k,
+            timestep_map=self.timestep_map[keep],
+        )
 
     @staticmethod
     def _at(arr: np.ndarray, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

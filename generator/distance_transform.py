@@ -43,6 +43,7 @@ So a loss that wants ``D(p)`` smaller pushes ``p`` (and its nearest cell pixel)
 on, one that wants it larger pushes the nearest cell pixel off.  Images with no
 foreground have no finite distance: they get ``+inf`` with no gradient.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -93,18 +94,17 @@ def distance_transform(mask: torch.Tensor) -> torch.Tensor:
     N = m.shape[0]
     offset = (np.arange(N, dtype=np.int64) * H * W)[:, None]
     pix = torch.arange(N * H * W, device=m.device)
-    out = distance_at(m.reshape(-1), pix, torch.from_numpy(q.reshape(N, -1) + offset).reshape(-1),
-                      torch.from_numpy(d0).reshape(-1))
+    out = distance_at(
+        m.reshape(-1), pix, torch.from_numpy(q.reshape(N, -1) + offset).reshape(-1), torch.from_numpy(d0).reshape(-1)
+    )
     out = out.reshape(N, H * W)
     if empty.any():
         # where() keeps the inf out of the backward pass (no 0 * inf)
-        out = torch.where(torch.from_numpy(empty).to(m.device)[:, None],
-                          torch.full_like(out, float("inf")), out)
+        out = torch.where(torch.from_numpy(empty).to(m.device)[:, None], torch.full_like(out, float("inf")), out)
     return out.reshape(shape)
 
 
-def distance_at(m: torch.Tensor, pixels: torch.Tensor, nearest: torch.Tensor,
-                d0: torch.Tensor) -> torch.Tensor:
+def distance_at(m: torch.Tensor, pixels: torch.Tensor, nearest: torch.Tensor, d0: torch.Tensor) -> torch.Tensor:
     """The differentiable transform at chosen pixels only.
 
     ``m``: flat straight-through mask; ``pixels``, ``nearest``: flat indices

@@ -14,6 +14,7 @@ the per-class mean count of the real windows.
 
 Scores come from the public :func:`topofd.compare` only.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -30,21 +31,38 @@ from topofd.metrics.counts import count_errors
 
 from .sample import generate
 
-__all__ = ["split_windows", "bundled_windows", "evenly", "read_back", "synthesize", "score",
-           "average_count_row", "random_set", "real_vs_real_set", "SCORE_METRICS"]
+__all__ = [
+    "split_windows",
+    "bundled_windows",
+    "evenly",
+    "read_back",
+    "synthesize",
+    "score",
+    "average_count_row",
+    "random_set",
+    "real_vs_real_set",
+    "SCORE_METRICS",
+]
 
 SCORE_METRICS = ("topofd", "mmd", "counts")
 
 
-def split_windows(root, split: str, size: int, stride: int | None = None, classes: Sequence[str] = brca.CLASSES,
-                  ) -> list[Layout]:
+def split_windows(
+    root,
+    split: str,
+    size: int,
+    stride: int | None = None,
+    classes: Sequence[str] = brca.CLASSES,
+) -> list[Layout]:
     """Every ``size`` x ``size`` window (``stride`` defaults to ``size``) of the
     BRCA-format images listed in ``root/split``, as layouts of the cells whose
     centre lies inside (before rasterising), named ``<image>_r<row>_c<col>``."""
     root = Path(root)
     for need in (root / "image_sizes.tsv", root / split, root / "labels"):
         if not need.exists():
-            raise ValueError(f"{need}: not found (a brca data folder needs image_sizes.tsv, labels/ and the split list)")
+            raise ValueError(
+                f"{need}: not found (a brca data folder needs image_sizes.tsv, labels/ and the split list)"
+            )
     sizes = read_sizes(root / "image_sizes.tsv")
     out: list[Layout] = []
     for stem in read_split(root / split):
@@ -78,15 +96,14 @@ def read_back(layouts: Sequence[Layout], cell: int = 3, suffix: str = "") -> lis
     return [Layout.from_array(l.to_array(cell), l.classes, name=l.name + suffix) for l in layouts]
 
 
-
-
 def synthesize(model, diffusion, cfg: dict, windows: Sequence[Layout], **kw) -> list[Layout]:
     """The generated counterpart of every window (conditioned on its counts),
     read back and named ``<window>_gen``."""
     counts = np.array([w.counts for w in windows])
     arrays = dict(generate(model, diffusion, cfg, counts, **kw))
-    return [Layout.from_array(arrays[i], w.classes, channels="last", name=f"{w.name}_gen")
-            for i, w in enumerate(windows)]
+    return [
+        Layout.from_array(arrays[i], w.classes, channels="last", name=f"{w.name}_gen") for i, w in enumerate(windows)
+    ]
 
 
 def random_set(windows: Sequence[Layout], seed: int = 0, cell: int = 3) -> list[Layout]:
@@ -95,8 +112,9 @@ def random_set(windows: Sequence[Layout], seed: int = 0, cell: int = 3) -> list[
     return read_back([perturb(w, "random", seed=seed) for w in windows], cell, "_gen")
 
 
-def real_vs_real_set(test_windows: Sequence[Layout], train_windows: Sequence[Layout], seed: int = 0,
-                     cell: int = 3) -> list[Layout]:
+def real_vs_real_set(
+    test_windows: Sequence[Layout], train_windows: Sequence[Layout], seed: int = 0, cell: int = 3
+) -> list[Layout]:
     """Real-vs-real reference: one window of the training images per test
     window (a seeded draw without replacement), read back and named after the
     test window it stands in for, so its count errors are those of a
@@ -104,8 +122,10 @@ def real_vs_real_set(test_windows: Sequence[Layout], train_windows: Sequence[Lay
     if len(train_windows) < len(test_windows):
         raise ValueError(f"real vs real: {len(train_windows)} training windows for {len(test_windows)} test windows")
     pick = np.random.default_rng(seed).choice(len(train_windows), len(test_windows), replace=False)
-    return [Layout.from_array(train_windows[j].to_array(cell), w.classes, name=f"{w.name}_gen")
-            for j, w in zip(pick, test_windows)]
+    return [
+        Layout.from_array(train_windows[j].to_array(cell), w.classes, name=f"{w.name}_gen")
+        for j, w in zip(pick, test_windows)
+    ]
 
 
 def average_count_row(real: Sequence[Layout]) -> dict:
@@ -122,8 +142,15 @@ def _num(v) -> float | None:
     return None if np.isnan(v) else v
 
 
-def score(real: Sequence[Layout], synth: Sequence[Layout], *, protocols: Sequence[str] = ("grid", "paper"),
-          n_jobs: int = 1, seed: int = 0, mmd_samples: int | None = None) -> dict:
+def score(
+    real: Sequence[Layout],
+    synth: Sequence[Layout],
+    *,
+    protocols: Sequence[str] = ("grid", "paper"),
+    n_jobs: int = 1,
+    seed: int = 0,
+    mmd_samples: int | None = None,
+) -> dict:
     """TCE, per-class CCE, MMD and per-class / mean TopoFD of each protocol,
     from :func:`topofd.compare` (counts and MMD do not depend on the protocol:
     taken from the first; ``mmd_samples``: MMD on a seeded subset of that many
@@ -135,8 +162,9 @@ def score(real: Sequence[Layout], synth: Sequence[Layout], *, protocols: Sequenc
     for k, proto in enumerate(protocols):
         metrics = SCORE_METRICS if k == 0 else ("topofd",)
         extra = {"mmd_samples": mmd_samples} if (k == 0 and mmd_samples) else {}
-        rep = topofd.compare(list(real), list(synth), metrics=metrics, protocol=proto, n_jobs=n_jobs, seed=seed,
-                             **extra)
+        rep = topofd.compare(
+            list(real), list(synth), metrics=metrics, protocol=proto, n_jobs=n_jobs, seed=seed, **extra
+        )
         t = rep.table
         out[f"topofd_{proto}"] = _num(t.at["mean", "topofd"])
         out[f"topofd_{proto}_per_class"] = {c: _num(t.at[c, "topofd"]) for c in classes}

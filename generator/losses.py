@@ -51,6 +51,7 @@ The persistence computations are CPU work done in a thread pool (gudhi and
 scipy release the GIL); results are gathered in submission order, so the loss
 is deterministic.
 """
+
 from __future__ import annotations
 
 import os
@@ -66,8 +67,7 @@ from scipy.spatial import cKDTree
 
 from .distance_transform import distance_at, nearest_foreground
 
-__all__ = ["binarize", "count_loss", "intra_loss", "inter_loss", "topo_losses",
-           "h1_pairs", "w2_matching", "LOSS_NAMES"]
+__all__ = ["binarize", "count_loss", "intra_loss", "inter_loss", "topo_losses", "h1_pairs", "w2_matching", "LOSS_NAMES"]
 
 LOSS_NAMES = ("count", "intra", "inter")
 
@@ -83,8 +83,9 @@ def _check(x0_pred: torch.Tensor, x0_target: torch.Tensor, threshold: str, tau: 
     if x0_pred.dim() != 4:
         raise ValueError(f"losses: x0_pred must be (B, C, H, W), got shape {tuple(x0_pred.shape)}")
     if x0_pred.shape != x0_target.shape:
-        raise ValueError(f"losses: x0_pred {tuple(x0_pred.shape)} and x0_target "
-                         f"{tuple(x0_target.shape)} differ in shape")
+        raise ValueError(
+            f"losses: x0_pred {tuple(x0_pred.shape)} and x0_target {tuple(x0_target.shape)} differ in shape"
+        )
     if threshold not in _THRESHOLDS:
         raise ValueError(f"losses: threshold must be one of {_THRESHOLDS}, got {threshold!r}")
     if threshold == "fixed" and not 0.0 < float(tau) < 1.0:
@@ -100,8 +101,9 @@ def _check_window(window):
 
 
 # -------------------------------------------------------------- binarisation
-def binarize(x0: torch.Tensor, *, threshold: str = "fixed", tau: float = 0.7,
-             straight_through: bool = True) -> torch.Tensor:
+def binarize(
+    x0: torch.Tensor, *, threshold: str = "fixed", tau: float = 0.7, straight_through: bool = True
+) -> torch.Tensor:
     """Per-channel binarisation of a [-1, 1] layout (Eq. 3).
 
     Forward: ``1`` where ``(x0 + 1) / 2`` exceeds the threshold, else ``0``.
@@ -127,8 +129,15 @@ def _target_mask(x0_target: torch.Tensor) -> torch.Tensor:
 
 
 # ----------------------------------------------------------------- L_count
-def count_loss(x0_pred: torch.Tensor, x0_target: torch.Tensor, *, threshold: str = "fixed",
-               tau: float = 0.7, delta: float = 9.0, straight_through: bool = True) -> torch.Tensor:
+def count_loss(
+    x0_pred: torch.Tensor,
+    x0_target: torch.Tensor,
+    *,
+    threshold: str = "fixed",
+    tau: float = 0.7,
+    delta: float = 9.0,
+    straight_through: bool = True,
+) -> torch.Tensor:
     """L_count (Eqs. 3-4): mean over batch and classes of |count_pred - count_target|.
 
     A channel's count is its foreground pixel sum divided by ``delta`` (the
@@ -238,8 +247,11 @@ def w2_matching(pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray
     def pairs_within(a, b, radius):
         near = cKDTree(b).query_ball_point(a, radius, return_sorted=False)
         sizes = np.fromiter(map(len, near), dtype=np.int64, count=len(a))
-        flat = np.concatenate([np.asarray(v, dtype=np.int64) for v in near]) if sizes.sum() \
+        flat = (
+            np.concatenate([np.asarray(v, dtype=np.int64) for v in near])
+            if sizes.sum()
             else np.zeros(0, dtype=np.int64)
+        )
         return np.repeat(np.arange(len(a)), sizes), flat
 
     r1, c1 = pairs_within(pred, target, np.sqrt(2.0 * diag_p))
@@ -258,8 +270,9 @@ def w2_matching(pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray
     else:
         match = _sparse_matching(n, m, diag_p, diag_t, rows, cols, sq)
     hit = match >= 0
-    total = float(((pred[hit] - target[match[hit]]) ** 2).sum() + diag_p[~hit].sum()
-                  + np.delete(diag_t, match[hit]).sum())
+    total = float(
+        ((pred[hit] - target[match[hit]]) ** 2).sum() + diag_p[~hit].sum() + np.delete(diag_t, match[hit]).sum()
+    )
     return total, match
 
 
@@ -328,8 +341,7 @@ def _normalised_dt(mask: np.ndarray) -> np.ndarray | None:
 def _windows(H: int, W: int, window: int | None) -> list[tuple[int, int, int, int]]:
     if window is None:
         return [(0, H, 0, W)]
-    return [(r, min(r + window, H), c, min(c + window, W))
-            for r in range(0, H, window) for c in range(0, W, window)]
+    return [(r, min(r + window, H), c, min(c + window, W)) for r in range(0, H, window) for c in range(0, W, window)]
 
 
 def _window_job(pred_mask, tgt_mask, n, box, W):
@@ -405,9 +417,15 @@ def _diagram_loss_sum(pred_bin: torch.Tensor, tgt_bin: torch.Tensor, window, wor
     tgt_mask = (tgt_bin.detach() > 0.5).cpu().numpy()
     jobs = [(n, box) for n in range(N) for box in boxes]
     pool = _pool(workers)
-    run = (lambda j: _window_job(pred_mask, tgt_mask, j[0], j[1], W))
-    results = [r for r in (list(pool.map(run, jobs)) if pool is not None and len(jobs) > 1
-                           else [run(j) for j in jobs]) if r is not None]
+
+    def run(j):
+        return _window_job(pred_mask, tgt_mask, j[0], j[1], W)
+
+    results = [
+        r
+        for r in (list(pool.map(run, jobs)) if pool is not None and len(jobs) > 1 else [run(j) for j in jobs])
+        if r is not None
+    ]
     m = pred_bin.reshape(-1).float()
     if not results:
         return m.sum() * 0.0  # zero, but still part of the graph
@@ -421,9 +439,16 @@ def _diagram_loss_sum(pred_bin: torch.Tensor, tgt_bin: torch.Tensor, window, wor
 
 
 # --------------------------------------------------------- L_intra, L_inter
-def intra_loss(x0_pred: torch.Tensor, x0_target: torch.Tensor, *, threshold: str = "fixed",
-               tau: float = 0.7, window: int | None = None, workers: int | None = None,
-               straight_through: bool = True) -> torch.Tensor:
+def intra_loss(
+    x0_pred: torch.Tensor,
+    x0_target: torch.Tensor,
+    *,
+    threshold: str = "fixed",
+    tau: float = 0.7,
+    window: int | None = None,
+    workers: int | None = None,
+    straight_through: bool = True,
+) -> torch.Tensor:
     """L_intra (Eqs. 5-7): per-channel persistence loss, mean over channels and batch.
 
     ``window``: ``None`` scores each channel whole; an int scores
@@ -440,9 +465,16 @@ def intra_loss(x0_pred: torch.Tensor, x0_target: torch.Tensor, *, threshold: str
     return total / (B * C)
 
 
-def inter_loss(x0_pred: torch.Tensor, x0_target: torch.Tensor, *, threshold: str = "fixed",
-               tau: float = 0.7, window: int | None = None, workers: int | None = None,
-               straight_through: bool = True) -> torch.Tensor:
+def inter_loss(
+    x0_pred: torch.Tensor,
+    x0_target: torch.Tensor,
+    *,
+    threshold: str = "fixed",
+    tau: float = 0.7,
+    window: int | None = None,
+    workers: int | None = None,
+    straight_through: bool = True,
+) -> torch.Tensor:
     """L_inter (Eq. 8): the persistence loss of the aggregate layout (the
     channel-wise maximum of the binarised channels), mean over the batch."""
     _check(x0_pred, x0_target, threshold, tau)
@@ -463,8 +495,16 @@ def topo_losses(x0_pred: torch.Tensor, x0_target: torch.Tensor, cfg_losses: dict
     """
     if not isinstance(cfg_losses, dict):
         raise ValueError("topo_losses: the losses config must be a mapping")
-    unknown = set(cfg_losses) - {"lambda_count", "lambda_intra", "lambda_inter", "threshold",
-                                 "tau", "window", "delta", "workers"}
+    unknown = set(cfg_losses) - {
+        "lambda_count",
+        "lambda_intra",
+        "lambda_inter",
+        "threshold",
+        "tau",
+        "window",
+        "delta",
+        "workers",
+    }
     if unknown:
         raise ValueError(f"topo_losses: unknown losses option(s) {', '.join(sorted(unknown))}")
     threshold = cfg_losses.get("threshold", "fixed")
@@ -473,12 +513,11 @@ def topo_losses(x0_pred: torch.Tensor, x0_target: torch.Tensor, cfg_losses: dict
     workers = cfg_losses.get("workers")
     out: dict[str, torch.Tensor] = {}
     if float(cfg_losses.get("lambda_count", 0.0)) > 0:
-        out["count"] = count_loss(x0_pred, x0_target, threshold=threshold, tau=tau,
-                                  delta=float(cfg_losses.get("delta", 9.0)))
+        out["count"] = count_loss(
+            x0_pred, x0_target, threshold=threshold, tau=tau, delta=float(cfg_losses.get("delta", 9.0))
+        )
     if float(cfg_losses.get("lambda_intra", 0.0)) > 0:
-        out["intra"] = intra_loss(x0_pred, x0_target, threshold=threshold, tau=tau,
-                                  window=window, workers=workers)
+        out["intra"] = intra_loss(x0_pred, x0_target, threshold=threshold, tau=tau, window=window, workers=workers)
     if float(cfg_losses.get("lambda_inter", 0.0)) > 0:
-        out["inter"] = inter_loss(x0_pred, x0_target, threshold=threshold, tau=tau,
-                                  window=window, workers=workers)
+        out["inter"] = inter_loss(x0_pred, x0_target, threshold=threshold, tau=tau, window=window, workers=workers)
     return out

@@ -6,6 +6,7 @@ Output folder: ``<real-stem>_gen.npy`` only at the top level (what
 ``topofd compare`` reads); ``meta/`` holds ``<real-stem>_gen.png`` previews and
 ``counts.json`` (conditioning vs generated counts).
 """
+
 from __future__ import annotations
 
 import csv
@@ -106,8 +107,9 @@ def read_conditions(classes, counts_from=None, counts_csv=None) -> list[tuple[st
     except (OSError, UnicodeDecodeError, csv.Error) as e:
         raise ValueError(f"{counts_csv}: cannot read ({e.__class__.__name__})") from None
     if rows and len(rows[0]) != C + 1:
-        raise ValueError(f"{counts_csv}: header has {len(rows[0]) - 1} class columns, the model has {C} "
-                         f"({', '.join(classes)})")
+        raise ValueError(
+            f"{counts_csv}: header has {len(rows[0]) - 1} class columns, the model has {C} ({', '.join(classes)})"
+        )
     out, seen = [], set()
     for i, r in enumerate(rows[1:], start=2):
         try:
@@ -183,8 +185,19 @@ def _seed(*keys: int) -> int:
     return int(np.random.SeedSequence(list(keys)).generate_state(1)[0])
 
 
-def sample_folder(ckpt, out, *, counts_from=None, counts_csv=None, steps=None, batch_size=None, seed=0,
-                  device="auto", sampler=None, progress=True) -> dict:
+def sample_folder(
+    ckpt,
+    out,
+    *,
+    counts_from=None,
+    counts_csv=None,
+    steps=None,
+    batch_size=None,
+    seed=0,
+    device="auto",
+    sampler=None,
+    progress=True,
+) -> dict:
     """Generate ``<name>_gen.npy`` for every condition; returns the
     ``counts.json`` content.
 
@@ -218,8 +231,10 @@ def sample_folder(ckpt, out, *, counts_from=None, counts_csv=None, steps=None, b
         except (OSError, ValueError):
             old = None
         if not isinstance(old, dict) or old.get("run") != run:
-            raise ValueError(f"{out}: already holds {len(existing)} layouts of another sampling run (or without its "
-                             f"record {record_path}); choose another --out or empty it")
+            raise ValueError(
+                f"{out}: already holds {len(existing)} layouts of another sampling run (or without its "
+                f"record {record_path}); choose another --out or empty it"
+            )
         record = old
     names = {name for name, _ in conds}
     todo = []
@@ -228,11 +243,15 @@ def sample_folder(ckpt, out, *, counts_from=None, counts_csv=None, steps=None, b
         if not f.is_file():
             todo.append((i, name, c))
         elif name in record["layouts"] and record["layouts"][name]["condition"] != c.tolist():
-            raise ValueError(f"{f}: generated for the counts {record['layouts'][name]['condition']}, this run asks "
-                             f"for {c.tolist()}; choose another --out")
+            raise ValueError(
+                f"{f}: generated for the counts {record['layouts'][name]['condition']}, this run asks "
+                f"for {c.tolist()}; choose another --out"
+            )
         elif name not in record["layouts"]:
-            record["layouts"][name] = {"condition": c.tolist(),
-                                       "generated": Layout.from_array(np.load(f), channels="last").counts.tolist()}
+            record["layouts"][name] = {
+                "condition": c.tolist(),
+                "generated": Layout.from_array(np.load(f), channels="last").counts.tolist(),
+            }
     stray = [f.name for f in existing if f.name[: -len("_gen.npy")] not in names]
     if stray:
         raise ValueError(f"{out}: holds {stray[0]}, which is not one of this run's conditions; choose another --out")
@@ -241,14 +260,26 @@ def sample_folder(ckpt, out, *, counts_from=None, counts_csv=None, steps=None, b
     _write_json(record_path, record)
     by_index = {i: (name, c) for i, name, c in todo}
     done_in_batch = 0
-    for i, arr in generate(model, diffusion, cfg, np.stack([c for _, c in conds]), steps=steps, sampler=sampler,
-                           batch_size=batch_size, seed=seed, indices=[i for i, _, _ in todo], device=dev,
-                           progress=progress):
+    for i, arr in generate(
+        model,
+        diffusion,
+        cfg,
+        np.stack([c for _, c in conds]),
+        steps=steps,
+        sampler=sampler,
+        batch_size=batch_size,
+        seed=seed,
+        indices=[i for i, _, _ in todo],
+        device=dev,
+        progress=progress,
+    ):
         name, c = by_index[i]
         imsave(meta / f"{name}_gen.png", _preview(arr))
         _save_npy(out / f"{name}_gen.npy", arr)
-        record["layouts"][name] = {"condition": c.tolist(),
-                                   "generated": Layout.from_array(arr, channels="last").counts.tolist()}
+        record["layouts"][name] = {
+            "condition": c.tolist(),
+            "generated": Layout.from_array(arr, channels="last").counts.tolist(),
+        }
         done_in_batch += 1
         if done_in_batch == batch_size:
             _write_json(record_path, record)
@@ -268,9 +299,21 @@ def layout_mean(counts, size: int, cell: int):
     return (2 * frac - 1)[..., None, None]
 
 
-def generate(model, diffusion, cfg: dict, counts: np.ndarray, *, steps: int, sampler: str = "ddim",
-             batch_size: int = 16, seed: int = 0, indices: Sequence[int] | None = None, device=None,
-             prior: str | None = None, progress: bool = False) -> Iterator[tuple[int, np.ndarray]]:
+def generate(
+    model,
+    diffusion,
+    cfg: dict,
+    counts: np.ndarray,
+    *,
+    steps: int,
+    sampler: str = "ddim",
+    batch_size: int = 16,
+    seed: int = 0,
+    indices: Sequence[int] | None = None,
+    device=None,
+    prior: str | None = None,
+    progress: bool = False,
+) -> Iterator[tuple[int, np.ndarray]]:
     """Sample one layout per count vector; yields ``(index, (H, W, C) uint8)``.
 
     ``prior`` (default ``sample.prior``, else ``standard``): x_T ~ N(0, I), or
@@ -297,9 +340,10 @@ def generate(model, diffusion, cfg: dict, counts: np.ndarray, *, steps: int, sam
 
     bar = tqdm(total=len(idx), desc="sample", disable=not progress, leave=False)
     for b0 in range(0, len(idx), batch_size):
-        chunk = idx[b0:b0 + batch_size]
-        noise = torch.stack([torch.randn(C, S, S, generator=torch.Generator().manual_seed(_seed(seed, i)))
-                             for i in chunk]).to(dev)
+        chunk = idx[b0 : b0 + batch_size]
+        noise = torch.stack(
+            [torch.randn(C, S, S, generator=torch.Generator().manual_seed(_seed(seed, i))) for i in chunk]
+        ).to(dev)
         gen = torch.Generator(device=dev).manual_seed(_seed(seed, chunk[0], 1))
         c = torch.tensor(counts[chunk], dtype=torch.float32, device=dev)
         noise = process.start(noise, layout_mean(c, S, cfg["data"]["cell"]) if prior == "mean" else None)

@@ -5,6 +5,7 @@ L_simple + lambda L_vlb.  Stage 2 adds the topological losses of Eq. 7,
 ``lambda_count L_count + lambda_intra L_intra + lambda_inter L_inter``,
 computed on the clipped Eq. 2 estimate of x0 (``.losses.topo_losses``).
 """
+
 from __future__ import annotations
 
 import copy
@@ -141,10 +142,14 @@ def train(cfg: dict, out_dir, *, resume: bool = False, max_seconds: float | None
     if not isinstance(tc.get("steps"), int) or isinstance(tc["steps"], bool) or tc["steps"] < 1:
         raise ValueError(f"train.steps must be a positive integer, got {tc.get('steps')!r}")
     if len(cfg["data"]["classes"]) != cfg["model"]["num_classes"]:
-        raise ValueError(f"data.classes has {len(cfg['data']['classes'])} names but model.num_classes is "
-                         f"{cfg['model']['num_classes']}")
+        raise ValueError(
+            f"data.classes has {len(cfg['data']['classes'])} names but model.num_classes is "
+            f"{cfg['model']['num_classes']}"
+        )
     if cfg["data"]["crop"] != cfg["model"]["image_size"]:
-        raise ValueError(f"data.crop ({cfg['data']['crop']}) must equal model.image_size ({cfg['model']['image_size']})")
+        raise ValueError(
+            f"data.crop ({cfg['data']['crop']}) must equal model.image_size ({cfg['model']['image_size']})"
+        )
     last = out / "last.pt"
     if resume and not last.is_file():
         raise ValueError(f"{last}: no checkpoint to resume from")
@@ -152,8 +157,10 @@ def train(cfg: dict, out_dir, *, resume: bool = False, max_seconds: float | None
         raise ValueError(f"{out} already holds a run; pass --resume or choose another --out")
     state = load_checkpoint(last, ("model", "ema", "opt", "step", "config")) if resume else None
     if state is not None and config_hash(state["config"]) != config_hash(cfg):
-        raise ValueError(f"{last}: trained with another config (hash {config_hash(state['config'])}, this one "
-                         f"{config_hash(cfg)}); resume with {out / 'config.yaml'} or choose another --out")
+        raise ValueError(
+            f"{last}: trained with another config (hash {config_hash(state['config'])}, this one "
+            f"{config_hash(cfg)}); resume with {out / 'config.yaml'} or choose another --out"
+        )
     if tc.get("threads"):
         torch.set_num_threads(int(tc["threads"]))
     device = resolve_device(tc["device"])
@@ -180,14 +187,19 @@ def train(cfg: dict, out_dir, *, resume: bool = False, max_seconds: float | None
             ema.load_state_dict(state["ema"])
             opt.load_state_dict(state["opt"])
         except (RuntimeError, ValueError, KeyError) as e:
-            raise ValueError(f"{last}: its weights do not fit the model of its config ({e.__class__.__name__})") from None
+            raise ValueError(
+                f"{last}: its weights do not fit the model of its config ({e.__class__.__name__})"
+            ) from None
         step = state["step"]
         data.set_state(state["data_rng"][rank])
         torch.set_rng_state(state["torch_rng"][rank])
         if device.type == "cuda":
             torch.cuda.set_rng_state(state["cuda_rng"][rank], device)
-    net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) \
-        if world > 1 else model
+    net = (
+        torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        if world > 1
+        else model
+    )
     bf16 = bool(tc["bf16"]) and device.type == "cuda"
     total = tc["steps"]
 
@@ -207,8 +219,13 @@ def train(cfg: dict, out_dir, *, resume: bool = False, max_seconds: float | None
 
     def save(full=True):
         snap = {
-            "model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,
-            "config": cfg, "config_hash": chash, "data_rng": _gather(data.state(), world),
+            "model": model.state_dict(),
+            "ema": ema.state_dict(),
+            "opt": opt.state_dict(),
+            "step": step,
+            "config": cfg,
+            "config_hash": chash,
+            "data_rng": _gather(data.state(), world),
             "torch_rng": _gather(torch.get_rng_state(), world),
             "cuda_rng": _gather(torch.cuda.get_rng_state(device).cpu() if device.type == "cuda" else None, world),
         }
@@ -218,8 +235,9 @@ def train(cfg: dict, out_dir, *, resume: bool = False, max_seconds: float | None
             if step == tc["stage1_steps"] and 0 < step < total:
                 # a branch point: an ablation that changes only stage 2 resumes from here
                 save_atomic(snap, out / "stage1.pt")
-            save_atomic({"ema": snap["ema"], "config": cfg, "config_hash": chash, "step": step},
-                        out / f"ema_{step:07d}.pt")
+            save_atomic(
+                {"ema": snap["ema"], "config": cfg, "config_hash": chash, "step": step}, out / f"ema_{step:07d}.pt"
+            )
 
     stop = []
     handlers = {s: signal.signal(s, lambda *_: stop.append(1)) for s in (signal.SIGINT, signal.SIGTERM)}

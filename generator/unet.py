@@ -4,6 +4,7 @@ per-class cell-count conditioning (TopoCellGen, CVPR 2025, Sec. 3 and Suppl. Sec
 The count vector ``c`` (length C) goes through ``log1p`` and a two-layer MLP and
 is added to the timestep embedding, which every residual block receives.
 """
+
 from __future__ import annotations
 
 import math
@@ -122,9 +123,20 @@ class UNet(nn.Module):
     """``model(x_t, t, counts) -> (B, 2C, H, W)`` (eps and the variance
     interpolation ``v`` when ``learn_sigma``, else ``(B, C, H, W)``)."""
 
-    def __init__(self, image_size, num_classes, num_channels, num_res_blocks, attention_resolutions,
-                 num_head_channels, dropout=0.0, channel_mult=None, use_scale_shift_norm=True,
-                 resblock_updown=True, learn_sigma=True):
+    def __init__(
+        self,
+        image_size,
+        num_classes,
+        num_channels,
+        num_res_blocks,
+        attention_resolutions,
+        num_head_channels,
+        dropout=0.0,
+        channel_mult=None,
+        use_scale_shift_norm=True,
+        resblock_updown=True,
+        learn_sigma=True,
+    ):
         super().__init__()
         if channel_mult is None:
             if image_size not in DEFAULT_MULT:

@@ -10,6 +10,7 @@ plug-in per metric), ``layouts`` (Layout, readers, matching, BRCA-M2C),
 ``storage`` (cache, reference files, atomic writes), ``output`` (report,
 HTML, plots, leaderboard), ``cli`` (the command line).
 """
+
 from topofd.api import compare
 from topofd.evaluator import Evaluator
 from topofd.layouts.layout import Layout

@@ -1,6 +1,7 @@
 """``topofd.compare``: read both sets, feed an :class:`~topofd.Evaluator`,
 compute — the function behind ``topofd compare``, whose flags come from the
 same :class:`~topofd.options.Options` table as its keywords."""
+
 from __future__ import annotations
 
 import time
@@ -26,8 +27,9 @@ def _load(x, what: str, options: Options):
     try:
         layouts = list(x)
     except TypeError:
-        raise ValueError(f"{what} set: expected a folder, a file or a sequence of Layout, not "
-                         f"{type(x).__name__}") from None
+        raise ValueError(
+            f"{what} set: expected a folder, a file or a sequence of Layout, not {type(x).__name__}"
+        ) from None
     if not all(isinstance(l, Layout) for l in layouts):
         raise ValueError(f"{what} set: expected a folder or a sequence of Layout")
     return layouts, [], f"<{len(layouts)} layouts>"
@@ -77,9 +79,14 @@ def compare(real, synth, options: Options | None = None, **kwargs: Any) -> Repor
     m = report.meta
     m["notes"] += duplicate_notes([*(R if not is_reference(real) else []), *S])
     skipped = [*skipped_r, *skipped_s]
-    m.update(real=src_r, synthetic=src_s, skipped=skipped,
-             cache={"dir": str(opts.cache_dir), "hits": ev.cache.hits, "misses": ev.cache.misses}
-             if opts.cache_dir else None)
+    m.update(
+        real=src_r,
+        synthetic=src_s,
+        skipped=skipped,
+        cache={"dir": str(opts.cache_dir), "hits": ev.cache.hits, "misses": ev.cache.misses}
+        if opts.cache_dir
+        else None,
+    )
     bad = [x for x in skipped if getattr(x, "unreadable", True)]
     if bad:
         m["notes"].append(f"skipped {len(bad)} unreadable files")

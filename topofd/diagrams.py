@@ -5,6 +5,7 @@ point cloud becomes its H1 diagram (:func:`topofd.tda.persistence.diagrams`),
 looked up first in the cache (and the bundled reference sets) by content
 key, computed in worker processes otherwise.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -28,8 +29,9 @@ class _ChunkFn:
         return [[tda_diagrams(p, self.complex, maxdim=1)[1] for p in pts] for pts in point_sets]
 
 
-def diagrams_of(layouts: Sequence[Layout], keys: Sequence[str], *, complex: str, n_jobs: int, cache: Cache,
-                progress: bool = False) -> list:
+def diagrams_of(
+    layouts: Sequence[Layout], keys: Sequence[str], *, complex: str, n_jobs: int, cache: Cache, progress: bool = False
+) -> list:
     """H1 diagrams ``[layout][class]`` of ``layouts`` whose content ``keys``
     are given; hits come from ``cache``, misses are computed and stored."""
     out: list = [None] * len(layouts)
@@ -53,8 +55,9 @@ def diagrams_of(layouts: Sequence[Layout], keys: Sequence[str], *, complex: str,
 
         # Rips H1 cost grows ~cubically with the class size: balance on it
         weights = [sum(len(p) ** 3 for p in layouts[i].points) for i in todo]
-        chunks = map_chunks(_ChunkFn(complex), [layouts[i].points for i in todo], n_jobs, weights=weights,
-                            on_result=done)
+        chunks = map_chunks(
+            _ChunkFn(complex), [layouts[i].points for i in todo], n_jobs, weights=weights, on_result=done
+        )
         if bar is not None:
             bar.close()
         for i, d in zip(todo, (d for c in chunks for d in c)):
@@ -63,8 +66,9 @@ def diagrams_of(layouts: Sequence[Layout], keys: Sequence[str], *, complex: str,
     return out
 
 
-def compute_diagrams(layouts: Sequence[Layout], *, complex: str = "rips", n_jobs: int = 1,
-                     cache: Cache | None = None) -> tuple[list[list], list[str]]:
+def compute_diagrams(
+    layouts: Sequence[Layout], *, complex: str = "rips", n_jobs: int = 1, cache: Cache | None = None
+) -> tuple[list[list], list[str]]:
     """H1 diagrams ``[layout][class]`` of every layout and each layout's key,
     in the given order."""
     cache = cache if cache is not None else Cache(None)

@@ -4,6 +4,7 @@ The library raises :class:`DataError` (a ``ValueError``) for problems with
 the data or the file system; ``topofd.cli`` prints it as one line with exit
 status 1.  The library never imports click.
 """
+
 from __future__ import annotations
 
 __all__ = ["DataError", "one_line"]

@@ -19,6 +19,7 @@ layout pairs with the i-th real one for count errors.  The ``paper``
 barycenter starts from the first diagram in that order, as the published
 script starts from the first file it lists.
 """
+
 from __future__ import annotations
 
 import time
@@ -116,9 +117,17 @@ class Evaluator:
 
     def _state_options(self) -> dict:
         o = self.options
-        return dict(protocol=o.protocol, complex=o.complex, n_bins=o.n_bins, n_layers=o.n_layers,
-                    fd_method=o.fd_method, metrics=self.metrics, pairing=o.pairing, seed=o.seed,
-                    threshold=self._threshold if self._threshold is not None else o.threshold)
+        return dict(
+            protocol=o.protocol,
+            complex=o.complex,
+            n_bins=o.n_bins,
+            n_layers=o.n_layers,
+            fd_method=o.fd_method,
+            metrics=self.metrics,
+            pairing=o.pairing,
+            seed=o.seed,
+            threshold=self._threshold if self._threshold is not None else o.threshold,
+        )
 
     # ------------------------------------------------------------ update
     def update(self, x, real: bool) -> None:
@@ -130,15 +139,15 @@ class Evaluator:
         side = self.state(real)
         what = "real" if real else "synthetic"
         o = self.options
-        layouts, threshold, array_shape = batch_layouts(x, what, classes=o.classes, channels=o.channels,
-                                                        threshold=o.threshold, fixed_threshold=self._threshold)
+        layouts, threshold, array_shape = batch_layouts(
+            x, what, classes=o.classes, channels=o.channels, threshold=o.threshold, fixed_threshold=self._threshold
+        )
         if not layouts:
             return
         classes, origin = set_classes(what, layouts)
         self._check_compatible(side, classes, array_shape, "batch")
         keys = [layout_key(l, o.complex) for l in layouts]
-        dgms = diagrams_of(layouts, keys, complex=o.complex, n_jobs=o.n_jobs, cache=self._cache,
-                           progress=o.progress)
+        dgms = diagrams_of(layouts, keys, complex=o.complex, n_jobs=o.n_jobs, cache=self._cache, progress=o.progress)
         # everything checked and computed: only now touch the state
         side.adopt(classes, origin)
         side.array_shape = side.array_shape or array_shape
@@ -154,8 +163,7 @@ class Evaluator:
         side.diagrams.extend(dgms)
         side.sources.extend(l.source or l.name for l in layouts)
 
-    def update_diagrams(self, diagrams, counts, *, real: bool, names=None, keys=None, classes=None,
-                        shape=None) -> None:
+    def update_diagrams(self, diagrams, counts, *, real: bool, names=None, keys=None, classes=None, shape=None) -> None:
         """Add layouts whose H1 diagrams are already computed (``[layout][class]``
         arrays, e.g. a state gathered from other processes, or stored sets),
         with their per-class cell ``counts`` ``(n, C)``.  ``keys`` (content keys,
@@ -194,15 +202,16 @@ class Evaluator:
     def _check_compatible(side: SetState, classes, array_shape, what) -> None:
         if side.classes is not None:
             if len(classes) != len(side.classes):
-                raise ValueError(f"{what} has {len(classes)} classes, earlier layouts of this set have "
-                                 f"{len(side.classes)}")
-            if classes != side.classes and side.origin != "default" and \
-                    classes != default_class_names(len(classes)):
+                raise ValueError(
+                    f"{what} has {len(classes)} classes, earlier layouts of this set have {len(side.classes)}"
+                )
+            if classes != side.classes and side.origin != "default" and classes != default_class_names(len(classes)):
                 raise ValueError(f"{what} classes {list(classes)} differ from {list(side.classes)}")
         # arrays from a generator come at one size; folders (Lizard) may mix sizes, with a note
         if array_shape is not None and side.array_shape is not None and array_shape != side.array_shape:
-            raise ValueError(f"{what} canvas {array_shape} differs from {side.array_shape} of earlier batches of "
-                             "this set")
+            raise ValueError(
+                f"{what} canvas {array_shape} differs from {side.array_shape} of earlier batches of this set"
+            )
 
     # --------------------------------------------------------- reference
     def load_reference(self, ref) -> dict:
@@ -217,10 +226,16 @@ class Evaluator:
         r.check_compatible(self.options)
         classes = tuple(r.classes)
         self._sets[True] = SetState(
-            names=list(r.names), keys=list(r.keys), counts=list(r.counts), diagrams=r.diagrams, classes=classes,
-            origin=r.meta.get("class_origin") or ("default" if classes == default_class_names(len(classes))
-                                                  else "positional"),
-            shapes={r.shape: len(r.keys)} if r.shape else {}, sources=list(r.names))
+            names=list(r.names),
+            keys=list(r.keys),
+            counts=list(r.counts),
+            diagrams=r.diagrams,
+            classes=classes,
+            origin=r.meta.get("class_origin")
+            or ("default" if classes == default_class_names(len(classes)) else "positional"),
+            shapes={r.shape: len(r.keys)} if r.shape else {},
+            sources=list(r.names),
+        )
         self._reference = r
         return r.meta
 
@@ -240,8 +255,9 @@ class Evaluator:
         key = stats_key(R.keys, "paper", k, o.n_bins, o.n_layers)
         s = self._cache.get_stats(key)
         if s is None:
-            s = landscape_stats(R.cls(k), "paper", n_bins=o.n_bins, n_layers=o.n_layers, what=f"class {k} (real)",
-                                n_threads=o.n_jobs)
+            s = landscape_stats(
+                R.cls(k), "paper", n_bins=o.n_bins, n_layers=o.n_layers, what=f"class {k} (real)", n_threads=o.n_jobs
+            )
             self._cache.put_stats(key, s)
         return s
 
@@ -260,8 +276,7 @@ class Evaluator:
         R = real_s.view(synthetic=False).reordered(m.real_order)
         S = synth_s.view(synthetic=True).reordered(m.synth_order)
         names, notes = tuple(m.names), list(m.notes)
-        notes += match_canvases(real_s.shapes, synth_s.shapes, real_extent=real_s.extent,
-                                synth_extent=synth_s.extent)
+        notes += match_canvases(real_s.shapes, synth_s.shapes, real_extent=real_s.extent, synth_extent=synth_s.extent)
         empty_notes, both_empty = empty_class_notes(R.counts, S.counts, names)
         notes += empty_notes
         pairs, selected = self._pairs_and_metrics(R, S, notes)
@@ -274,11 +289,22 @@ class Evaluator:
         unc = {col: how for r in results.values() for col, how in r.uncertainty.items()}
         if o.uncertainty and unc:
             unc["resampling"] = plan.describe()
-        meta = provenance(o, selected, results, unc, se_df, [*notes, *(n for r in results.values() for n in r.notes)],
-                          n_real=len(R), n_synth=len(S), n_pairs=len(pairs) if pairs is not None else None,
-                          threshold=self._threshold, reference=self._reference.meta if self._reference else None,
-                          real_hash=digest("real-set", *sorted(R.keys)), named=_named_set(R.keys),
-                          seconds=time.perf_counter() - t0)
+        meta = provenance(
+            o,
+            selected,
+            results,
+            unc,
+            se_df,
+            [*notes, *(n for r in results.values() for n in r.notes)],
+            n_real=len(R),
+            n_synth=len(S),
+            n_pairs=len(pairs) if pairs is not None else None,
+            threshold=self._threshold,
+            reference=self._reference.meta if self._reference else None,
+            real_hash=digest("real-set", *sorted(R.keys)),
+            named=_named_set(R.keys),
+            seconds=time.perf_counter() - t0,
+        )
         counts = results["counts"].counts if "counts" in results else None
         artifacts = {c: {k: v for r in results.values() for k, v in r.artifacts.get(c, {}).items()} for c in names}
         return Report(o.protocol, names, table, meta, artifacts, *(counts or (None, None)))
@@ -297,11 +323,12 @@ class Evaluator:
         selected = list(self.metrics)
         for name in list(selected):
             if getattr(registry.get(name), "needs_pairs", False) and not pairs:
-                why = ("no synthetic name starts with a real name" if o.pairing == "prefix"
-                       else "pairing is 'none'")
+                why = "no synthetic name starts with a real name" if o.pairing == "prefix" else "pairing is 'none'"
                 if o.metrics is not None:
-                    raise ValueError(f"count errors need paired layouts: {why} (name synthetic files "
-                                     "<real stem>_..., or leave counts out of the metrics)")
+                    raise ValueError(
+                        f"count errors need paired layouts: {why} (name synthetic files "
+                        "<real stem>_..., or leave counts out of the metrics)"
+                    )
                 notes.append(f"count errors skipped: they need paired layouts and {why}")
                 selected.remove(name)
         return pairs, selected

@@ -9,6 +9,7 @@ docs' CLI reference shows.  Values are validated and normalised here and
 nowhere else: a list-valued option is a sequence or one comma-separated
 string (``classes="lym,epi,stro"`` and ``metrics="topofd,mmd"`` alike).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -21,8 +22,18 @@ from typing import Any
 from topofd.layouts.readers.png import parse_colors
 from topofd.metrics import names as metric_names
 
-__all__ = ["Spec", "Options", "OptionError", "specs", "EVALUATOR", "READER", "RECORDED", "parse_list",
-           "parse_canvas", "signature_with_options"]
+__all__ = [
+    "Spec",
+    "Options",
+    "OptionError",
+    "specs",
+    "EVALUATOR",
+    "READER",
+    "RECORDED",
+    "parse_list",
+    "parse_canvas",
+    "signature_with_options",
+]
 
 PROTOCOLS = ("paper", "grid")
 COMPLEXES = ("rips", "alpha")
@@ -76,102 +87,285 @@ _READ_CMDS = ("compare", "stats", "baseline")
 class Options:
     """The options of a comparison (see each field's help, or ``topofd compare --help``)."""
 
-    metrics: tuple[str, ...] | None = _opt(None, Spec(
-        "Metrics to compute: topofd (Fréchet distance of persistence landscapes, under --protocol), topokd (the "
-        "recommended kernel distance of landscapes, protocol-free), mmd (kernel MMD of persistence diagrams), "
-        "counts (CCE per class, TCE). Default: all; counts are then skipped with a note when no names pair.",
-        "list", "--metrics", metavar="LIST"))
-    protocol: str = _opt("paper", Spec(
-        "paper: the published TopoFD computation; grid: one landscape sampling shared by every diagram.",
-        "choice", "--protocol", choices=PROTOCOLS))
-    complex: str = _opt("rips", Spec(
-        "Filtration of the persistence diagrams (a reference file made by `topofd stats` records it).",
-        "choice", "--complex", choices=COMPLEXES, commands=("compare", "stats"), recorded=True))
-    pairing: str = _opt("prefix", Spec(
-        "prefix: a synthetic file pairs with the real file whose name is the longest prefix of its own "
-        "(X <-> X_gen), needed for counts; none: compare the sets as unpaired samples.",
-        "choice", "--pairing", choices=("prefix", "none")))
-    classes: tuple[str, ...] | None = _opt(None, Spec(
-        "Class names in channel / label order (default: the format's own, e.g. class1..classC for arrays, "
-        "lym,epi,stro for BRCA-M2C .txt). Needed when one set names its classes in its files (.csv, .geojson) "
-        "and the other only numbers them (.npy, .png).",
-        "list", "--classes", metavar="A,B,...", commands=_READ_CMDS, role=("evaluate", "read")))
-    n_jobs: int = _opt(1, Spec(
-        "Worker processes (-1: all cores); the numbers do not depend on it.",
-        "int", "--jobs", short="-j", low=-1, nonzero=True, commands=("compare", "stats")))
-    seed: int = _opt(0, Spec("Seed of every random choice (subsets, resampling groups, permutations).",
-                             "int", "--seed"))
-    mmd_sigma: float | None = _opt(None, Spec(
-        "MMD kernel bandwidth (default: the median heuristic per class, recorded in the report).",
-        "float", "--mmd-sigma", low=0.0, low_open=True))
-    mmd_samples: int | None = _opt(None, Spec(
-        "Estimate MMD on N randomly drawn layouts per set (its cost grows as N²).",
-        "int", "--mmd-samples", low=2, metavar="N"))
-    mmd_estimator: str = _opt("unbiased", Spec(
-        "MMD estimator: unbiased (MMD², U-statistic, the default), biased (MMD², V-statistic) or paper (the "
-        "published formula of TopoCellGen Suppl. Sec. 11: square root of the V-statistic with the full cross term; "
-        "its σ is not published, so values are not comparable with Table 1).",
-        "choice", "--mmd-estimator", choices=("unbiased", "biased", "paper")))
-    permutations: int = _opt(0, Spec("MMD permutation test with N permutations (p-values in the table).",
-                                      "int", "--permutations", low=0, metavar="N"))
-    n_bins: int = _opt(100, Spec("Landscape samples per layer (TopoFD).", "int", "--n-bins", low=2,
-                                 commands=("compare", "stats")))
-    n_layers: int = _opt(1, Spec("Landscape layers (TopoFD; the paper uses 1).", "int", "--n-layers", low=1,
-                                 commands=("compare", "stats")))
-    fd_method: str = _opt("sqrtm", Spec(
-        "Matrix square root of the Fréchet distance: sqrtm (scipy, as published) or eig (symmetric "
-        "eigendecomposition).", "choice", "--fd-method", choices=("sqrtm", "eig")))
-    threshold: float | None = _opt(None, Spec(
-        "Arrays: foreground is value > THRESHOLD (grey-level or probability maps). Without it every channel "
-        "must be a mask (0/1, 0/255, bool); arrays given to the Evaluator that are not masks use 0 for data "
-        "with negative values and 0.5 otherwise.",
-        "float", "--threshold", commands=_READ_CMDS, role=("evaluate", "read")))
-    channels: str = _opt("auto", Spec(
-        "Arrays: (H, W, C) 'last' or (C, H, W) 'first'; auto uses the smaller axis.",
-        "choice", "--channels", choices=("auto", "first", "last"), commands=_READ_CMDS, role=("evaluate", "read")))
-    uncertainty: bool = _opt(True, Spec(
-        "Standard errors and 95 % intervals for every score (--no-se: values only).", "bool", "--se/--no-se"))
-    se_groups: int = _opt(20, Spec("Jackknife groups for the intervals of grid TopoFD, TopoKD and MMD.",
-                                   "int", "--se-groups", low=2, metavar="G"))
-    paper_se_splits: int = _opt(3, Spec(
-        "Split halves for the interval of paper TopoFD (each costs about one more synthetic barycenter per "
-        "class; 0: no interval).", "int", "--paper-se-splits", low=0, metavar="B"))
-    extrapolate: bool = _opt(False, Spec(
-        "Also report TopoFD∞, the value extrapolated to infinitely many layouts (fit against 1/n on nested "
-        "subsets; paper protocol: 16 more barycenters per class, no interval).", "bool", "--extrapolate"))
-    cache_dir: str | None = _opt(None, Spec(
-        "Cache persistence diagrams here, keyed by layout contents and complex, so a real set is computed once "
-        "across runs.", "path", "--cache-dir", commands=("compare", "stats")))
-    use_bundled: bool = _opt(True, Spec(
-        "Take diagrams and statistics of the bundled reference sets when the real set is exactly one of them "
-        "(--no-bundled recomputes them; same numbers).", "bool", "--bundled/--no-bundled"))
-    progress: bool = _opt(False, Spec(
-        "Progress bars on stderr.", "bool", api_only="the CLI shows bars on a terminal unless --quiet"))
+    metrics: tuple[str, ...] | None = _opt(
+        None,
+        Spec(
+            "Metrics to compute: topofd (Fréchet distance of persistence landscapes, under --protocol), topokd (the "
+            "recommended kernel distance of landscapes, protocol-free), mmd (kernel MMD of persistence diagrams), "
+            "counts (CCE per class, TCE). Default: all; counts are then skipped with a note when no names pair.",
+            "list",
+            "--metrics",
+            metavar="LIST",
+        ),
+    )
+    protocol: str = _opt(
+        "paper",
+        Spec(
+            "paper: the published TopoFD computation; grid: one landscape sampling shared by every diagram.",
+            "choice",
+            "--protocol",
+            choices=PROTOCOLS,
+        ),
+    )
+    complex: str = _opt(
+        "rips",
+        Spec(
+            "Filtration of the persistence diagrams (a reference file made by `topofd stats` records it).",
+            "choice",
+            "--complex",
+            choices=COMPLEXES,
+            commands=("compare", "stats"),
+            recorded=True,
+        ),
+    )
+    pairing: str = _opt(
+        "prefix",
+        Spec(
+            "prefix: a synthetic file pairs with the real file whose name is the longest prefix of its own "
+            "(X <-> X_gen), needed for counts; none: compare the sets as unpaired samples.",
+            "choice",
+            "--pairing",
+            choices=("prefix", "none"),
+        ),
+    )
+    classes: tuple[str, ...] | None = _opt(
+        None,
+        Spec(
+            "Class names in channel / label order (default: the format's own, e.g. class1..classC for arrays, "
+            "lym,epi,stro for BRCA-M2C .txt). Needed when one set names its classes in its files (.csv, .geojson) "
+            "and the other only numbers them (.npy, .png).",
+            "list",
+            "--classes",
+            metavar="A,B,...",
+            commands=_READ_CMDS,
+            role=("evaluate", "read"),
+        ),
+    )
+    n_jobs: int = _opt(
+        1,
+        Spec(
+            "Worker processes (-1: all cores); the numbers do not depend on it.",
+            "int",
+            "--jobs",
+            short="-j",
+            low=-1,
+            nonzero=True,
+            commands=("compare", "stats"),
+        ),
+    )
+    seed: int = _opt(
+        0, Spec("Seed of every random choice (subsets, resampling groups, permutations).", "int", "--seed")
+    )
+    mmd_sigma: float | None = _opt(
+        None,
+        Spec(
+            "MMD kernel bandwidth (default: the median heuristic per class, recorded in the report).",
+            "float",
+            "--mmd-sigma",
+            low=0.0,
+            low_open=True,
+        ),
+    )
+    mmd_samples: int | None = _opt(
+        None,
+        Spec(
+            "Estimate MMD on N randomly drawn layouts per set (its cost grows as N²).",
+            "int",
+            "--mmd-samples",
+            low=2,
+            metavar="N",
+        ),
+    )
+    mmd_estimator: str = _opt(
+        "unbiased",
+        Spec(
+            "MMD estimator: unbiased (MMD², U-statistic, the default), biased (MMD², V-statistic) or paper (the "
+            "published formula of TopoCellGen Suppl. Sec. 11: square root of the V-statistic with the full cross term; "
+            "its σ is not published, so values are not comparable with Table 1).",
+            "choice",
+            "--mmd-estimator",
+            choices=("unbiased", "biased", "paper"),
+        ),
+    )
+    permutations: int = _opt(
+        0,
+        Spec(
+            "MMD permutation test with N permutations (p-values in the table).",
+            "int",
+            "--permutations",
+            low=0,
+            metavar="N",
+        ),
+    )
+    n_bins: int = _opt(
+        100, Spec("Landscape samples per layer (TopoFD).", "int", "--n-bins", low=2, commands=("compare", "stats"))
+    )
+    n_layers: int = _opt(
+        1,
+        Spec("Landscape layers (TopoFD; the paper uses 1).", "int", "--n-layers", low=1, commands=("compare", "stats")),
+    )
+    fd_method: str = _opt(
+        "sqrtm",
+        Spec(
+            "Matrix square root of the Fréchet distance: sqrtm (scipy, as published) or eig (symmetric "
+            "eigendecomposition).",
+            "choice",
+            "--fd-method",
+            choices=("sqrtm", "eig"),
+        ),
+    )
+    threshold: float | None = _opt(
+        None,
+        Spec(
+            "Arrays: foreground is value > THRESHOLD (grey-level or probability maps). Without it every channel "
+            "must be a mask (0/1, 0/255, bool); arrays given to the Evaluator that are not masks use 0 for data "
+            "with negative values and 0.5 otherwise.",
+            "float",
+            "--threshold",
+            commands=_READ_CMDS,
+            role=("evaluate", "read"),
+        ),
+    )
+    channels: str = _opt(
+        "auto",
+        Spec(
+            "Arrays: (H, W, C) 'last' or (C, H, W) 'first'; auto uses the smaller axis.",
+            "choice",
+            "--channels",
+            choices=("auto", "first", "last"),
+            commands=_READ_CMDS,
+            role=("evaluate", "read"),
+        ),
+    )
+    uncertainty: bool = _opt(
+        True, Spec("Standard errors and 95 % intervals for every score (--no-se: values only).", "bool", "--se/--no-se")
+    )
+    se_groups: int = _opt(
+        20,
+        Spec(
+            "Jackknife groups for the intervals of grid TopoFD, TopoKD and MMD.",
+            "int",
+            "--se-groups",
+            low=2,
+            metavar="G",
+        ),
+    )
+    paper_se_splits: int = _opt(
+        3,
+        Spec(
+            "Split halves for the interval of paper TopoFD (each costs about one more synthetic barycenter per "
+            "class; 0: no interval).",
+            "int",
+            "--paper-se-splits",
+            low=0,
+            metavar="B",
+        ),
+    )
+    extrapolate: bool = _opt(
+        False,
+        Spec(
+            "Also report TopoFD∞, the value extrapolated to infinitely many layouts (fit against 1/n on nested "
+            "subsets; paper protocol: 16 more barycenters per class, no interval).",
+            "bool",
+            "--extrapolate",
+        ),
+    )
+    cache_dir: str | None = _opt(
+        None,
+        Spec(
+            "Cache persistence diagrams here, keyed by layout contents and complex, so a real set is computed once "
+            "across runs.",
+            "path",
+            "--cache-dir",
+            commands=("compare", "stats"),
+        ),
+    )
+    use_bundled: bool = _opt(
+        True,
+        Spec(
+            "Take diagrams and statistics of the bundled reference sets when the real set is exactly one of them "
+            "(--no-bundled recomputes them; same numbers).",
+            "bool",
+            "--bundled/--no-bundled",
+        ),
+    )
+    progress: bool = _opt(
+        False, Spec("Progress bars on stderr.", "bool", api_only="the CLI shows bars on a terminal unless --quiet")
+    )
     # ----- reading files (compare() on folders, the CLI)
-    format: str = _opt("auto", Spec(
-        "Layout file format; auto picks by suffix: .npy/.npz arrays, .png colour-coded, .csv/.tsv point tables, "
-        ".txt BRCA-M2C labels, .geojson/.json QuPath, .mat Lizard/CoNSeP. Files that are not layouts "
-        "(README.txt, report.json, ...) are skipped and listed.",
-        "choice", "--format", choices=FORMATS, commands=_READ_CMDS, role=("read",)))
-    colors: str | None = _opt(None, Spec(
-        "PNG class colours, 'name=colour' pairs or bare colours in class order. Default: red, green, blue "
-        "(then yellow, magenta, cyan, orange, violet).",
-        "str", "--colors", metavar="NAME=#RRGGBB,...", commands=_READ_CMDS, role=("read",)))
-    x_col: str = _opt("x", Spec("Point tables: column of x (horizontal).", "str", "--x-col", commands=_READ_CMDS,
-                                role=("read",)))
-    y_col: str = _opt("y", Spec("Point tables: column of y (vertical).", "str", "--y-col", commands=_READ_CMDS,
-                                role=("read",)))
-    class_col: str = _opt("class", Spec("Point tables: column of the class (names, or integers 1..C).", "str",
-                                        "--class-col", commands=_READ_CMDS, role=("read",)))
-    canvas: tuple[int, int] | None = _opt(None, Spec(
-        "Canvas size HxW for formats that do not store one (.csv, .txt, .geojson); cells outside it are an "
-        "error.", "canvas", "--canvas", metavar="HxW", commands=_READ_CMDS, role=("read",)))
-    instances: bool = _opt(False, Spec(
-        "Arrays: integer channels are instance-label maps, each positive id one cell (without it, a channel "
-        "with several non-zero values is an error).", "bool", "--instances", commands=_READ_CMDS,
-        role=("read",)))
-    skip_bad: bool = _opt(False, Spec("Skip unreadable files with a warning instead of stopping.", "bool",
-                                      "--skip-bad", commands=_READ_CMDS, role=("read",)))
+    format: str = _opt(
+        "auto",
+        Spec(
+            "Layout file format; auto picks by suffix: .npy/.npz arrays, .png colour-coded, .csv/.tsv point tables, "
+            ".txt BRCA-M2C labels, .geojson/.json QuPath, .mat Lizard/CoNSeP. Files that are not layouts "
+            "(README.txt, report.json, ...) are skipped and listed.",
+            "choice",
+            "--format",
+            choices=FORMATS,
+            commands=_READ_CMDS,
+            role=("read",),
+        ),
+    )
+    colors: str | None = _opt(
+        None,
+        Spec(
+            "PNG class colours, 'name=colour' pairs or bare colours in class order. Default: red, green, blue "
+            "(then yellow, magenta, cyan, orange, violet).",
+            "str",
+            "--colors",
+            metavar="NAME=#RRGGBB,...",
+            commands=_READ_CMDS,
+            role=("read",),
+        ),
+    )
+    x_col: str = _opt(
+        "x", Spec("Point tables: column of x (horizontal).", "str", "--x-col", commands=_READ_CMDS, role=("read",))
+    )
+    y_col: str = _opt(
+        "y", Spec("Point tables: column of y (vertical).", "str", "--y-col", commands=_READ_CMDS, role=("read",))
+    )
+    class_col: str = _opt(
+        "class",
+        Spec(
+            "Point tables: column of the class (names, or integers 1..C).",
+            "str",
+            "--class-col",
+            commands=_READ_CMDS,
+            role=("read",),
+        ),
+    )
+    canvas: tuple[int, int] | None = _opt(
+        None,
+        Spec(
+            "Canvas size HxW for formats that do not store one (.csv, .txt, .geojson); cells outside it are an error.",
+            "canvas",
+            "--canvas",
+            metavar="HxW",
+            commands=_READ_CMDS,
+            role=("read",),
+        ),
+    )
+    instances: bool = _opt(
+        False,
+        Spec(
+            "Arrays: integer channels are instance-label maps, each positive id one cell (without it, a channel "
+            "with several non-zero values is an error).",
+            "bool",
+            "--instances",
+            commands=_READ_CMDS,
+            role=("read",),
+        ),
+    )
+    skip_bad: bool = _opt(
+        False,
+        Spec(
+            "Skip unreadable files with a warning instead of stopping.",
+            "bool",
+            "--skip-bad",
+            commands=_READ_CMDS,
+            role=("read",),
+        ),
+    )
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -186,7 +380,9 @@ class Options:
         if self.metrics is not None:
             bad = [m for m in self.metrics if m not in metric_names()]
             if bad:
-                raise OptionError("metrics", f"unknown metric(s) {', '.join(bad)}; choose from {', '.join(metric_names())}")
+                raise OptionError(
+                    "metrics", f"unknown metric(s) {', '.join(bad)}; choose from {', '.join(metric_names())}"
+                )
 
     # ------------------------------------------------------------ views
     def evaluator_kwargs(self) -> dict:
@@ -225,8 +421,10 @@ class Options:
         if unknown:
             raise TypeError(f"unknown option(s) {', '.join(unknown)}; options are {', '.join(_DEFAULTS)}")
         if options is not None and not isinstance(options, cls):
-            raise TypeError(f"options must be an Options, not {type(options).__name__} (give other options as "
-                            "keywords, e.g. metrics='topofd')")
+            raise TypeError(
+                f"options must be an Options, not {type(options).__name__} (give other options as "
+                "keywords, e.g. metrics='topofd')"
+            )
         base = options if options is not None else cls()
         return dataclasses.replace(base, **kwargs) if kwargs else base
 
@@ -236,9 +434,13 @@ def signature_with_options(fixed: list[str]) -> inspect.Signature:
     table as a keyword with its default: the signature ``help()`` and IDEs
     show for ``compare`` and ``Evaluator``, which take ``**kwargs``."""
     P = inspect.Parameter
-    return inspect.Signature([*(P(n, P.POSITIONAL_OR_KEYWORD) for n in fixed),
-                              P("options", P.POSITIONAL_OR_KEYWORD, default=None),
-                              *(P(n, P.KEYWORD_ONLY, default=d) for n, _, d in specs())])
+    return inspect.Signature(
+        [
+            *(P(n, P.POSITIONAL_OR_KEYWORD) for n in fixed),
+            P("options", P.POSITIONAL_OR_KEYWORD, default=None),
+            *(P(n, P.KEYWORD_ONLY, default=d) for n, _, d in specs()),
+        ]
+    )
 
 
 def specs() -> Iterator[tuple[str, Spec, Any]]:
@@ -264,8 +466,9 @@ def parse_list(value: Any, name: str = "list") -> tuple[str, ...] | None:
         try:
             items = tuple(str(s).strip() for s in value)
         except TypeError:
-            raise OptionError(name, f"expected a list or a comma-separated string, not {type(value).__name__}") \
-                from None
+            raise OptionError(
+                name, f"expected a list or a comma-separated string, not {type(value).__name__}"
+            ) from None
     if not items:
         raise OptionError(name, f"no {name} given (empty list)")
     if len(set(items)) != len(items):
@@ -313,8 +516,9 @@ def _check(name: str, spec: Spec, v: Any) -> Any:
         v = int(v)
         if spec.low is not None and v < spec.low or spec.nonzero and v == 0:
             extra = " (-1: all cores)" if spec.nonzero else ""
-            raise OptionError(name, f"must be an integer >= {spec.low:g}{' and non-zero' if spec.nonzero else ''}"
-                              f"{extra}, got {v}")
+            raise OptionError(
+                name, f"must be an integer >= {spec.low:g}{' and non-zero' if spec.nonzero else ''}{extra}, got {v}"
+            )
         return v
     if k == "float":
         try:

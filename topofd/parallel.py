@@ -1,4 +1,5 @@
 """Deterministic chunked parallel map (results in input order, whatever n_jobs)."""
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,9 @@ def resolve_jobs(n_jobs: int | None) -> int:
     return int(n_jobs)
 
 
-def map_chunks(fn: Callable, items: Sequence, n_jobs: int = 1, *, weights=None, per_job: int = 4,
-               on_result: Callable | None = None) -> list:
+def map_chunks(
+    fn: Callable, items: Sequence, n_jobs: int = 1, *, weights=None, per_job: int = 4, on_result: Callable | None = None
+) -> list:
     """Apply ``fn`` to contiguous chunks of ``items``; return the list of its
     results, chunk by chunk in order.  ``weights`` (cost estimates per item)
     balance the chunks.  With one job, ``fn`` gets all items at once.

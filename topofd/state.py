@@ -2,6 +2,7 @@
 name, content key, per-class cell counts and per-class H1 diagrams
 (:class:`SetState`, appended to batch by batch), and the same set in compute
 order (:class:`SetView`, what the metric plug-ins read)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -67,8 +68,9 @@ class SetState:
         names = [n if n is not None else f"{i:07d}{suffix}" for i, n in enumerate(self.names)]
         order = sorted(range(len(names)), key=lambda i: names[i])
         counts = np.array([self.counts[i] for i in order]).reshape(len(order), -1)
-        return SetView([names[i] for i in order], [self.keys[i] for i in order], counts,
-                       [self.diagrams[i] for i in order])
+        return SetView(
+            [names[i] for i in order], [self.keys[i] for i in order], counts, [self.diagrams[i] for i in order]
+        )
 
 
 @dataclass
@@ -91,8 +93,9 @@ class SetView:
 
     def subset(self, idx) -> SetView:
         idx = list(idx)
-        return SetView([self.names[i] for i in idx], [self.keys[i] for i in idx], self.counts[idx],
-                       [self.diagrams[i] for i in idx])
+        return SetView(
+            [self.names[i] for i in idx], [self.keys[i] for i in idx], self.counts[idx], [self.diagrams[i] for i in idx]
+        )
 
     def reordered(self, order) -> SetView:
         """The set with its classes in ``order`` (old index per new class)."""

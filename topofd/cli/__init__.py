@@ -6,6 +6,7 @@ take the same options with the same defaults.  Output files are written
 under a temporary name and renamed: an interrupted or failed run leaves none
 half-written.
 """
+
 from __future__ import annotations
 
 from topofd.cli.compare import compare, refs, stats

@@ -7,6 +7,7 @@ error (unknown option or value, missing argument, nonexistent path), 130 on
 Ctrl-C.  Errors are one line on stderr (``PROG: error: ...``), without a
 traceback (``TOPOFD_DEBUG=1`` re-raises with it).
 """
+
 from __future__ import annotations
 
 import functools
@@ -27,8 +28,18 @@ from topofd.errors import one_line
 from topofd.options import OptionError, Options, Spec, specs
 from topofd.storage.atomic import atomic_write_bytes, check_writable_dir, check_writable_file
 
-__all__ = ["CliError", "data_errors", "table_options", "options_from", "warn", "progress_wanted", "write_outputs",
-           "check_outputs", "warn_skipped", "jobs_option"]
+__all__ = [
+    "CliError",
+    "data_errors",
+    "table_options",
+    "options_from",
+    "warn",
+    "progress_wanted",
+    "write_outputs",
+    "check_outputs",
+    "warn_skipped",
+    "jobs_option",
+]
 
 
 class CliError(click.ClickException):
@@ -96,7 +107,11 @@ def _nonzero(ctx, param, value):
 def _click_option(name: str, spec: Spec, default: Any, command: str) -> Callable:
     assert spec.flag is not None
     decls = [spec.flag, *([spec.short] if spec.short else []), name]
-    kw: dict[str, Any] = {"help": spec.help, "default": default, "show_default": default is not None and default is not False}
+    kw: dict[str, Any] = {
+        "help": spec.help,
+        "default": default,
+        "show_default": default is not None and default is not False,
+    }
     if spec.metavar:
         kw["metavar"] = spec.metavar
     if spec.kind == "bool":
@@ -140,8 +155,16 @@ def options_from(kwargs: dict, **fixed: Any) -> Options:
 
 
 def jobs_option(default: int, help: str) -> Callable:
-    return click.option("--jobs", "-j", "jobs", type=click.IntRange(min=-1), default=default, show_default=True,
-                        callback=_nonzero, help=help)
+    return click.option(
+        "--jobs",
+        "-j",
+        "jobs",
+        type=click.IntRange(min=-1),
+        default=default,
+        show_default=True,
+        callback=_nonzero,
+        help=help,
+    )
 
 
 # ---------------------------------------------------------------- outputs

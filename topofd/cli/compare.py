@@ -1,4 +1,5 @@
 """``topofd compare``, ``topofd stats`` and ``topofd refs``."""
+
 from __future__ import annotations
 
 import contextlib
@@ -57,17 +58,36 @@ def _dask_backend(scheduler: str | None, jobs: int):
 @click.argument("real", callback=_real_source, metavar="REAL")
 @click.argument("synth", type=click.Path(exists=True, path_type=Path))
 @table_options("compare")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the full report (table with se/lo/hi, metadata) as JSON.")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the table (with se/lo/hi columns) as CSV.")
-@click.option("--plots", "plots_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Write PNG figures per class: barycenter diagrams, mean landscapes, count scatter (paired).")
-@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write a one-file HTML report: table, figures and provenance, viewable offline.")
-@click.option("--scheduler", metavar="ADDRESS",
-              help="Run the per-patch work on a Dask distributed cluster at ADDRESS (needs topofd[dask]; every "
-                   "worker needs topofd installed). Results are the same as on one machine.")
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the full report (table with se/lo/hi, metadata) as JSON.",
+)
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the table (with se/lo/hi columns) as CSV.",
+)
+@click.option(
+    "--plots",
+    "plots_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write PNG figures per class: barycenter diagrams, mean landscapes, count scatter (paired).",
+)
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a one-file HTML report: table, figures and provenance, viewable offline.",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Run the per-patch work on a Dask distributed cluster at ADDRESS (needs topofd[dask]; every "
+    "worker needs topofd installed). Results are the same as on one machine.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @data_errors
 def compare(real, synth, json_path, csv_path, plots_dir, html_path, scheduler, quiet, **kw):
@@ -115,11 +135,19 @@ def compare(real, synth, json_path, csv_path, plots_dir, html_path, scheduler, q
 
 @click.command()
 @click.argument("real", type=click.Path(exists=True, path_type=Path))
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Reference file to write (suffix .topofd).")
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Reference file to write (suffix .topofd).",
+)
 @table_options("stats")
-@click.option("--no-paper-stats", is_flag=True,
-              help="Store diagrams and counts only (paper barycenters are then computed at compare time).")
+@click.option(
+    "--no-paper-stats",
+    is_flag=True,
+    help="Store diagrams and counts only (paper barycenters are then computed at compare time).",
+)
 @click.option("--name", default="", help="A name recorded in the file.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @data_errors
@@ -151,8 +179,10 @@ def stats(real, out_path, no_paper_stats, name, quiet, **kw):
     ev = Evaluator(opts)
     ev.update(layouts, real=True)
     meta = make_reference(ev, out_path, name=name, source=str(real), paper_stats=not no_paper_stats)
-    click.echo(f"wrote {out_path}: {meta['n']} layouts, classes {', '.join(meta['classes'])}, "
-               f"complex {meta['complex']}" + (", paper statistics" if meta["paper_stats"] else ""))
+    click.echo(
+        f"wrote {out_path}: {meta['n']} layouts, classes {', '.join(meta['classes'])}, "
+        f"complex {meta['complex']}" + (", paper statistics" if meta["paper_stats"] else "")
+    )
 
 
 @click.command()

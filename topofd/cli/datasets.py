@@ -1,5 +1,6 @@
 """``topofd patches``, ``topofd baseline`` and ``topofd demo``: the
 BRCA-M2C patch protocol and matched-count reference sets."""
+
 from __future__ import annotations
 
 import os
@@ -50,27 +51,54 @@ def check_out_folder(out_dir: Path, *inputs: Path) -> None:
         suffixes = {s for m in READERS.values() for s in m.SUFFIXES}
         held = [f for f in out.iterdir() if f.suffix.lower() in suffixes and not f.name.startswith(".")]
         if held:
-            raise CliError(f"{out_dir}: already holds {len(held)} layout file(s) (e.g. {held[0].name}); choose an "
-                           "empty or new folder")
+            raise CliError(
+                f"{out_dir}: already holds {len(held)} layout file(s) (e.g. {held[0].name}); choose an "
+                "empty or new folder"
+            )
 
 
 # ---------------------------------------------------------------- patches
 @click.command()
 @click.argument("labels_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--sizes", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-              help="Table 'image height width [split]' (tab separated, header line) giving each image's size.")
-@click.option("--split", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Image file names, one per line (default: every label file in LABELS_DIR).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Output folder (created).")
+@click.option(
+    "--sizes",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="Table 'image height width [split]' (tab separated, header line) giving each image's size.",
+)
+@click.option(
+    "--split",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Image file names, one per line (default: every label file in LABELS_DIR).",
+)
+@click.option(
+    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder (created)."
+)
 @click.option("--size", type=click.IntRange(min=1), default=256, show_default=True, help="Window side, pixels.")
 @click.option("--stride", type=click.IntRange(min=1), default=32, show_default=True, help="Window stride, pixels.")
-@click.option("--cell", type=click.IntRange(min=1), default=3, show_default=True,
-              help="Side of the square drawn around each cell centre.")
-@click.option("--classes", default="lym,epi,stro", show_default=True, metavar="A,B,...",
-              help="Class names; their number bounds the 1-based CLASS values.")
-@click.option("--jobs", "-j", type=click.IntRange(min=-1), default=1, show_default=True, callback=_nonzero,
-              help="Worker threads (-1: one per core); the files do not depend on it.")
+@click.option(
+    "--cell",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Side of the square drawn around each cell centre.",
+)
+@click.option(
+    "--classes",
+    default="lym,epi,stro",
+    show_default=True,
+    metavar="A,B,...",
+    help="Class names; their number bounds the 1-based CLASS values.",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=-1),
+    default=1,
+    show_default=True,
+    callback=_nonzero,
+    help="Worker threads (-1: one per core); the files do not depend on it.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @data_errors
 def patches(labels_dir, sizes, split, out_dir, size, stride, cell, classes, jobs, quiet):
@@ -112,8 +140,9 @@ def patches(labels_dir, sizes, split, out_dir, size, stride, cell, classes, jobs
 
     bar = tqdm(total=len(jobs_list), desc="patches", unit="image", disable=not progress_wanted(quiet))
     n = 0
-    for count in _map(_write_image_patches, [(lp, shp, out_dir, classes, size, stride, cell) for lp, shp in jobs_list],
-                      jobs):
+    for count in _map(
+        _write_image_patches, [(lp, shp, out_dir, classes, size, stride, cell) for lp, shp in jobs_list], jobs
+    ):
         n += count
         bar.update()
     bar.close()
@@ -147,17 +176,40 @@ def _map(fn, arg_tuples, jobs):
 @click.command()
 @click.argument("kind", type=click.Choice(("random", "jitter", "shuffle")))
 @click.argument("real_dir", type=click.Path(exists=True, path_type=Path))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Output folder (created).")
-@click.option("--sigma", type=click.FloatRange(min=0), default=4.0, show_default=True,
-              help="jitter: standard deviation of the displacement, pixels.")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Seed; each layout's generator is derived from (seed, its name).")
-@click.option("--cell", type=click.IntRange(min=1), default=3, show_default=True,
-              help="Side of the square drawn around each cell centre.")
+@click.option(
+    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder (created)."
+)
+@click.option(
+    "--sigma",
+    type=click.FloatRange(min=0),
+    default=4.0,
+    show_default=True,
+    help="jitter: standard deviation of the displacement, pixels.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed; each layout's generator is derived from (seed, its name).",
+)
+@click.option(
+    "--cell",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Side of the square drawn around each cell centre.",
+)
 @table_options("baseline")
-@click.option("--jobs", "-j", type=click.IntRange(min=-1), default=1, show_default=True, callback=_nonzero,
-              help="Worker threads (-1: one per core); the files do not depend on it.")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=-1),
+    default=1,
+    show_default=True,
+    callback=_nonzero,
+    help="Worker threads (-1: one per core); the files do not depend on it.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @data_errors
 def baseline(kind, real_dir, out_dir, sigma, seed, cell, jobs, quiet, **kw):
@@ -203,8 +255,10 @@ def baseline(kind, real_dir, out_dir, sigma, seed, cell, jobs, quiet, **kw):
         lost_cells += nc
     bar.close()
     if lost_cells:
-        warn(f"{kind}: {lost_cells} cells of {lost_layouts} layouts touch another cell of their class when drawn as "
-              f"{cell}x{cell} squares, so those files read back with fewer cells than the real layouts")
+        warn(
+            f"{kind}: {lost_cells} cells of {lost_layouts} layouts touch another cell of their class when drawn as "
+            f"{cell}x{cell} squares, so those files read back with fewer cells than the real layouts"
+        )
     click.echo(f"wrote {len(layouts)} {kind} layouts to {out_dir}")
 
 
@@ -226,17 +280,36 @@ def _write_baselines(layouts, kind, sigma, seed, cell, out_dir) -> tuple[int, in
 
 # -------------------------------------------------------------------- demo
 @click.command()
-@click.option("--n-patches", type=click.IntRange(min=2), metavar="N",
-              help="Use an evenly spread subset of N patches (default: all 1,550).")
-@click.option("--mmd-samples", type=click.IntRange(min=2), default=DEMO_MMD_SAMPLES, show_default=True,
-              help="Layouts per set drawn for the MMD estimate (keeps the demo under a minute).")
+@click.option(
+    "--n-patches",
+    type=click.IntRange(min=2),
+    metavar="N",
+    help="Use an evenly spread subset of N patches (default: all 1,550).",
+)
+@click.option(
+    "--mmd-samples",
+    type=click.IntRange(min=2),
+    default=DEMO_MMD_SAMPLES,
+    show_default=True,
+    help="Layouts per set drawn for the MMD estimate (keeps the demo under a minute).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random baseline and sampling.")
-@click.option("--jobs", "-j", type=click.IntRange(min=-1), default=-1, show_default=True, callback=_nonzero,
-              help="Worker processes (-1: all cores); the numbers do not depend on it.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the JSON report.")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=-1),
+    default=-1,
+    show_default=True,
+    callback=_nonzero,
+    help="Worker processes (-1: all cores); the numbers do not depend on it.",
+)
+@click.option(
+    "--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the JSON report."
+)
 @click.option("--plots", "plots_dir", type=click.Path(file_okay=False, path_type=Path), help="Also write the figures.")
-@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the one-file HTML report.")
+@click.option(
+    "--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the one-file HTML report."
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @data_errors
 def demo(n_patches, mmd_samples, seed, jobs, json_path, plots_dir, html_path, quiet):
@@ -257,15 +330,20 @@ def demo(n_patches, mmd_samples, seed, jobs, json_path, plots_dir, html_path, qu
     real, synth = demo_sets(n_patches, seed=seed, progress=progress)
     t_data = time.perf_counter() - t0
     mmd_n = min(mmd_samples, len(real))
-    report = run_compare(real, synth, protocol="paper", pairing="prefix", n_jobs=jobs, seed=seed,
-                         mmd_samples=mmd_n, progress=progress)
+    report = run_compare(
+        real, synth, protocol="paper", pairing="prefix", n_jobs=jobs, seed=seed, mmd_samples=mmd_n, progress=progress
+    )
     elapsed = time.perf_counter() - t0
-    click.echo(f"topofd demo: {len(real)} real BRCA-M2C test patches (256x256, stride 32) vs "
-               f"{len(synth)} random-placement layouts with the same per-class counts")
+    click.echo(
+        f"topofd demo: {len(real)} real BRCA-M2C test patches (256x256, stride 32) vs "
+        f"{len(synth)} random-placement layouts with the same per-class counts"
+    )
     click.echo(f"(MMD estimated on {mmd_n} layouts drawn per set; data built in {t_data:.1f} s)\n")
     click.echo(format_report(report, elapsed))
-    click.echo("\nThe random baseline keeps each patch's counts but not its spatial structure: a useful "
-               "generator should score below it on TopoFD and MMD.")
+    click.echo(
+        "\nThe random baseline keeps each patch's counts but not its spatial structure: a useful "
+        "generator should score below it on TopoFD and MMD."
+    )
     sys.stdout.flush()
     for p in write_outputs(report, json_path, None, plots_dir, html_path):
         click.echo(f"wrote {p}", err=True)

@@ -1,4 +1,5 @@
 """The ``topofd`` command group (its commands live beside it)."""
+
 from __future__ import annotations
 
 import click

@@ -1,4 +1,5 @@
 """``topofd leaderboard``: rank JSON reports in the layout of the TopoCellGen paper's Table 1."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,19 +16,30 @@ __all__ = ["leaderboard"]
 @click.command("leaderboard")
 @click.argument("reports", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--md", "md_path", type=click.Path(dir_okay=False), help="Write the Markdown table(s) here.")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False),
-              help="Write the CSV here (with --group: one file per group, suffixed _<protocol>_<k>).")
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(dir_okay=False),
+    help="Write the CSV here (with --group: one file per group, suffixed _<protocol>_<k>).",
+)
 @click.option("--group", is_flag=True, help="Group reports by (protocol, test set) instead of refusing to mix them.")
 @click.option("--dataset", default=None, help="Dataset of the test set (for published rows), e.g. brca-m2c, lizard.")
-@click.option("--published", "published_path", type=click.Path(exists=True, dir_okay=False),
-              help="JSON list of published rows to quote (see topofd.output.leaderboard.load_published).")
+@click.option(
+    "--published",
+    "published_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="JSON list of published rows to quote (see topofd.output.leaderboard.load_published).",
+)
 @click.option("--no-published", is_flag=True, help="Leave published rows out.")
 @click.option("--per-class", is_flag=True, help="Also show per-class TopoFD columns.")
-@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the table(s) with their notes as a one-file HTML page.")
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the table(s) with their notes as a one-file HTML page.",
+)
 @data_errors
-def leaderboard(reports, md_path, csv_path, group, dataset, published_path, no_published, per_class,
-                        html_path):
+def leaderboard(reports, md_path, csv_path, group, dataset, published_path, no_published, per_class, html_path):
     """Rank JSON reports of `topofd compare --json` in the layout of the
     TopoCellGen paper's Table 1, sorted by TopoFD."""
     from topofd.storage.atomic import atomic_write_bytes, check_writable_file

@@ -56,6 +56,7 @@ the content keys (:func:`topofd.storage.keys.layout_key`); ``layout_names``
 ``update`` (classes, where their names come from, threshold).  Do not
 ``set_dtype`` this metric: its states are not all floating point.
 """
+
 from __future__ import annotations
 
 import json
@@ -66,8 +67,9 @@ try:
     import torch
     from torchmetrics import Metric
 except ImportError as e:  # pragma: no cover - exercised only without torchmetrics
-    raise ImportError("topofd.integrations.torchmetrics needs torch and torchmetrics: "
-                      "pip install 'topofd[torchmetrics]'") from e
+    raise ImportError(
+        "topofd.integrations.torchmetrics needs torch and torchmetrics: pip install 'topofd[torchmetrics]'"
+    ) from e
 
 from topofd.evaluator import Evaluator
 from topofd.layouts.layout import Layout, default_class_names
@@ -154,8 +156,9 @@ class TopoFD(Metric):
             return
         names = side.names[n0:]
         keys, counts, dgms = side.keys[n0:], side.counts[n0:], side.diagrams[n0:]
-        shapes = _batch_shapes(x, {s: k - shapes0.get(s, 0) for s, k in side.shapes.items()
-                                   if k != shapes0.get(s, 0)}, n)
+        shapes = _batch_shapes(
+            x, {s: k - shapes0.get(s, 0) for s, k in side.shapes.items() if k != shapes0.get(s, 0)}, n
+        )
         rank = self._rank()
         code = 0 if real else 1
         seen = self._gathered("layout_meta")
@@ -166,22 +169,35 @@ class TopoFD(Metric):
         rows[:, _INDEX] = done + np.arange(n)
         rows[:, _NCLS] = [len(c) for c in counts]
         rows[:, _NAMELEN] = [len(b) for b in name_bytes]
-        rows[:, _H:_W + 1] = [s if s is not None else (-1, -1) for s in shapes]
+        rows[:, _H : _W + 1] = [s if s is not None else (-1, -1) for s in shapes]
         flat = [np.asarray(d, np.float64).reshape(-1, 2) for row in dgms for d in row]
         points = np.concatenate(flat) if flat else np.zeros((0, 2))
-        stats = np.array([(len(d), c) for row, cnt in zip(dgms, counts) for d, c in zip(row, cnt)],
-                         np.int64).reshape(-1, 2)
+        stats = np.array([(len(d), c) for row, cnt in zip(dgms, counts) for d, c in zip(row, cnt)], np.int64).reshape(
+            -1, 2
+        )
         try:
             key_bytes = np.frombuffer(b"".join(bytes.fromhex(k) for k in keys), np.uint8).reshape(n, _KEY_BYTES)
         except ValueError:
-            raise ValueError("layout keys are not SHA-256 hex digests; this adapter needs "
-                             "topofd.storage.keys.layout_key") from None
-        info = json.dumps({"set": code, "rank": rank, "classes": list(side.classes), "origin": side.origin,
-                           "threshold": ev.threshold_used}).encode("utf-8")
+            raise ValueError(
+                "layout keys are not SHA-256 hex digests; this adapter needs topofd.storage.keys.layout_key"
+            ) from None
+        info = json.dumps(
+            {
+                "set": code,
+                "rank": rank,
+                "classes": list(side.classes),
+                "origin": side.origin,
+                "threshold": ev.threshold_used,
+            }
+        ).encode("utf-8")
         new = {
-            "layout_meta": rows, "diagram_points": points, "class_stats": stats, "layout_keys": key_bytes,
+            "layout_meta": rows,
+            "diagram_points": points,
+            "class_stats": stats,
+            "layout_keys": key_bytes,
             "layout_names": np.frombuffer(b"".join(name_bytes), np.uint8),
-            "batch_info": np.frombuffer(info, np.uint8), "batch_info_len": np.array([len(info)], np.int64),
+            "batch_info": np.frombuffer(info, np.uint8),
+            "batch_info_len": np.array([len(info)], np.int64),
         }
         new = {k: self._tensor(v, k) for k, v in new.items()}
         for k, v in new.items():
@@ -217,17 +233,24 @@ class TopoFD(Metric):
         meta, points, stats = s["layout_meta"], s["diagram_points"], s["class_stats"]
         n = len(meta)
         ncls = meta[:, _NCLS]
-        if len(s["layout_keys"]) != n or len(stats) != ncls.sum() or len(points) != stats[:, 0].sum() \
-                or len(s["layout_names"]) != meta[:, _NAMELEN].sum() \
-                or len(s["batch_info"]) != s["batch_info_len"].sum():
-            raise ValueError("inconsistent TopoFD metric state (array lengths differ): were states edited or "
-                             "merged from another metric class?")
+        if (
+            len(s["layout_keys"]) != n
+            or len(stats) != ncls.sum()
+            or len(points) != stats[:, 0].sum()
+            or len(s["layout_names"]) != meta[:, _NAMELEN].sum()
+            or len(s["batch_info"]) != s["batch_info_len"].sum()
+        ):
+            raise ValueError(
+                "inconsistent TopoFD metric state (array lengths differ): were states edited or "
+                "merged from another metric class?"
+            )
         infos = _split_bytes(s["batch_info"], s["batch_info_len"])
         infos = [json.loads(b.decode("utf-8")) for b in infos]
         thresholds = sorted({i["threshold"] for i in infos if i["threshold"] is not None})
         if len(thresholds) > 1:
-            raise ValueError(f"ranks thresholded their layout maps at different values {thresholds}; "
-                             "pass threshold= explicitly")
+            raise ValueError(
+                f"ranks thresholded their layout maps at different values {thresholds}; pass threshold= explicitly"
+            )
         override = {}
         if thresholds and self._topofd_options.get("threshold") is None:
             override["threshold"] = thresholds[0]
@@ -243,8 +266,10 @@ class TopoFD(Metric):
                 continue
             C = set(ncls[idx].tolist())
             if len(C) > 1:
-                raise ValueError(f"{'real' if real else 'synthetic'} layouts with different numbers of classes "
-                                 f"({', '.join(map(str, sorted(C)))}) on different ranks")
+                raise ValueError(
+                    f"{'real' if real else 'synthetic'} layouts with different numbers of classes "
+                    f"({', '.join(map(str, sorted(C)))}) on different ranks"
+                )
             C = C.pop()
             classes = _side_classes([i for i in infos if i["set"] == code], C, "real" if real else "synthetic")
             suffix = "" if real else "_gen"
@@ -256,9 +281,9 @@ class TopoFD(Metric):
                 c0 = cls_end[i] - C
                 row = []
                 for q in range(c0, cls_end[i]):
-                    row.append(points[pt_end[q] - stats[q, 0]:pt_end[q]])
+                    row.append(points[pt_end[q] - stats[q, 0] : pt_end[q]])
                 shape = None if meta[i, _H] < 0 else (int(meta[i, _H]), int(meta[i, _W]))
-                rows.append((full[j], s["layout_keys"][i].tobytes().hex(), stats[c0:cls_end[i], 1], row, shape))
+                rows.append((full[j], s["layout_keys"][i].tobytes().hex(), stats[c0 : cls_end[i], 1], row, shape))
             # one update_diagrams per run of equal canvases keeps the name order and the canvas counts
             start = 0
             while start < len(rows):
@@ -266,9 +291,15 @@ class TopoFD(Metric):
                 while stop < len(rows) and rows[stop][4] == rows[start][4]:
                     stop += 1
                 run = rows[start:stop]
-                ev.update_diagrams([r[3] for r in run], np.array([r[2] for r in run]), real=real,
-                                   names=[r[0] for r in run], keys=[r[1] for r in run], classes=classes,
-                                   shape=run[0][4])
+                ev.update_diagrams(
+                    [r[3] for r in run],
+                    np.array([r[2] for r in run]),
+                    real=real,
+                    names=[r[0] for r in run],
+                    keys=[r[1] for r in run],
+                    classes=classes,
+                    shape=run[0][4],
+                )
                 start = stop
         return ev
 
@@ -297,7 +328,7 @@ def _batch_shapes(x, added: dict, n: int) -> list:
 def _split_bytes(flat: np.ndarray, lengths) -> list[bytes]:
     ends = np.cumsum(np.asarray(lengths, np.int64))
     data = flat.tobytes()
-    return [data[e - l:e] for e, l in zip(ends.tolist(), np.asarray(lengths).tolist())]
+    return [data[e - l : e] for e, l in zip(ends.tolist(), np.asarray(lengths).tolist())]
 
 
 def _side_classes(infos: list, C: int, what: str) -> tuple:
@@ -309,8 +340,10 @@ def _side_classes(infos: list, C: int, what: str) -> tuple:
     named = [(tuple(i["classes"]), i["origin"]) for i in infos if i["origin"] != "default"]
     distinct = sorted({c for c, _ in named})
     if len(distinct) > 1:
-        raise ValueError(f"{what} layouts name their classes differently on different ranks: "
-                         + " vs ".join(", ".join(c) for c in distinct))
+        raise ValueError(
+            f"{what} layouts name their classes differently on different ranks: "
+            + " vs ".join(", ".join(c) for c in distinct)
+        )
     if named:
         return min(named, key=lambda co: _ORIGIN_RANK[co[1]])[0]
     return tuple(infos[0]["classes"]) if infos else default_class_names(C)

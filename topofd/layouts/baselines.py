@@ -14,6 +14,7 @@ cells of one class closer than ``cell + 1`` pixels merge into one; only
 Each layout gets its own generator seeded from ``(seed, crc32(name))``, so a
 set is the same whatever order or number of workers builds it.
 """
+
 from __future__ import annotations
 
 import zlib
@@ -42,8 +43,7 @@ def _separated(rng: np.random.Generator, n: int, shape: tuple[int, int], cell: i
     while k < n:
         free = np.flatnonzero(~blocked)
         if not free.size:
-            raise ValueError(f"{where}: no room for {n} cells {cell + 1} px apart on a {H}x{W} canvas "
-                             f"(placed {k})")
+            raise ValueError(f"{where}: no room for {n} cells {cell + 1} px apart on a {H}x{W} canvas (placed {k})")
         # candidates among the free pixels; later ones blocked by earlier acceptances are dropped
         for p in free[rng.integers(0, free.size, size=2 * (n - k))]:
             r, c = divmod(int(p), W)
@@ -51,14 +51,15 @@ def _separated(rng: np.random.Generator, n: int, shape: tuple[int, int], cell: i
                 continue
             out[k] = r, c
             k += 1
-            blocked[max(r - cell, 0): r + cell + 1, max(c - cell, 0): c + cell + 1] = True
+            blocked[max(r - cell, 0) : r + cell + 1, max(c - cell, 0) : c + cell + 1] = True
             if k == n:
                 break
     return out
 
 
-def perturb(layout: Layout, kind: str, *, sigma: float = 4.0, seed: int = 0, lattice: bool = True,
-            separate: int | None = None) -> Layout:
+def perturb(
+    layout: Layout, kind: str, *, sigma: float = 4.0, seed: int = 0, lattice: bool = True, separate: int | None = None
+) -> Layout:
     """A synthetic counterpart of ``layout`` (see module docstring).
 
     ``lattice=False`` (``random`` only): continuous uniform positions instead
@@ -82,17 +83,16 @@ def perturb(layout: Layout, kind: str, *, sigma: float = 4.0, seed: int = 0, lat
         raise ValueError("separate applies to the 'random' baseline on integer pixels (lattice=True)")
     if kind == "random":
         if separate is not None:
-            new = [_separated(rng, len(p), (H, W), int(separate), f"{layout.source or layout.name}, class {c}")
-                   for p, c in zip(pts, layout.classes)]
+            new = [
+                _separated(rng, len(p), (H, W), int(separate), f"{layout.source or layout.name}, class {c}")
+                for p, c in zip(pts, layout.classes)
+            ]
         elif lattice:
             new = [rng.integers(0, (H, W), size=(len(p), 2)).astype(float) for p in pts]
         else:
             new = [rng.uniform(0, (H, W), size=(len(p), 2)) for p in pts]
     elif kind == "jitter":
-        new = [
-            np.clip(np.rint(p) + np.rint(rng.normal(0.0, sigma, size=p.shape)), 0, (H - 1, W - 1))
-            for p in pts
-        ]
+        new = [np.clip(np.rint(p) + np.rint(rng.normal(0.0, sigma, size=p.shape)), 0, (H - 1, W - 1)) for p in pts]
     elif kind == "shuffle":
         allp = np.concatenate(pts) if pts else np.zeros((0, 2))
         lab = np.repeat(np.arange(len(pts)), [len(p) for p in pts])

@@ -1,5 +1,6 @@
 """In-memory batches → :class:`Layout`: what ``Evaluator.update`` accepts
 from a training or sampling loop (arrays, tensors, layouts, point lists)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -23,9 +24,15 @@ def to_numpy(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
-def batch_layouts(x: Any, what: str, *, classes: Sequence[str] | None, channels: str, threshold: float | None,
-                  fixed_threshold: float | None
-                  ) -> tuple[list[Layout], float | None, tuple[int, int] | None]:
+def batch_layouts(
+    x: Any,
+    what: str,
+    *,
+    classes: Sequence[str] | None,
+    channels: str,
+    threshold: float | None,
+    fixed_threshold: float | None,
+) -> tuple[list[Layout], float | None, tuple[int, int] | None]:
     """``(layouts, threshold used, canvas)`` of one batch.
 
     Arrays: binary (0/1, bool) maps are used as they are; other values are
@@ -34,8 +41,10 @@ def batch_layouts(x: Any, what: str, *, classes: Sequence[str] | None, channels:
     with negative values (the generator's [-1, 1] output) and 0.5 otherwise.
     """
     if isinstance(x, (str, bytes, dict)) or x is None:
-        raise ValueError(f"{what} batch: expected an array (B, C, H, W) / (B, H, W, C), a list of Layout or a "
-                         f"list of per-class point arrays, not {type(x).__name__}")
+        raise ValueError(
+            f"{what} batch: expected an array (B, C, H, W) / (B, H, W, C), a list of Layout or a "
+            f"list of per-class point arrays, not {type(x).__name__}"
+        )
     if isinstance(x, Layout):
         return [x], None, None
     if isinstance(x, (list, tuple)):
@@ -49,19 +58,26 @@ def batch_layouts(x: Any, what: str, *, classes: Sequence[str] | None, channels:
                 try:
                     arrs = [np.asarray(p, dtype=np.float64).reshape(-1, 2) for p in pts]
                 except (TypeError, ValueError):
-                    raise ValueError(f"{what} batch, item {i}: per-class point arrays must have shape (n, 2)") \
-                        from None
-                out.append(Layout(tuple(arrs), tuple(classes) if classes else default_class_names(len(arrs)),
-                                  None, "", f"{what} item {i}"))
+                    raise ValueError(f"{what} batch, item {i}: per-class point arrays must have shape (n, 2)") from None
+                out.append(
+                    Layout(
+                        tuple(arrs),
+                        tuple(classes) if classes else default_class_names(len(arrs)),
+                        None,
+                        "",
+                        f"{what} item {i}",
+                    )
+                )
             return out, None, None
         if not all(hasattr(l, "__array__") or hasattr(l, "detach") for l in x):
-            raise ValueError(f"{what} batch: expected an array (B, C, H, W) / (B, H, W, C), a list of Layout "
-                             "or a list of per-class point arrays")
+            raise ValueError(
+                f"{what} batch: expected an array (B, C, H, W) / (B, H, W, C), a list of Layout "
+                "or a list of per-class point arrays"
+            )
         x = np.stack([to_numpy(l) for l in x])
     a = to_numpy(x)
     if a.ndim != 4:
-        raise ValueError(f"{what} batch: layout maps must be 4-D (B, C, H, W) or (B, H, W, C), got shape "
-                         f"{a.shape}")
+        raise ValueError(f"{what} batch: layout maps must be 4-D (B, C, H, W) or (B, H, W, C), got shape {a.shape}")
     if a.dtype.kind not in "biuf":
         raise ValueError(f"{what} batch: non-numeric dtype {a.dtype}")
     if a.dtype.kind == "f" and not np.isfinite(a).all():
@@ -77,11 +93,16 @@ def batch_layouts(x: Any, what: str, *, classes: Sequence[str] | None, channels:
         if t is None:
             t = 0.0 if a.min() < 0 else 0.5
         elif threshold is None and t == 0.5 and a.min() < 0:
-            raise ValueError(f"{what} batch has negative values, but an earlier batch fixed the threshold at "
-                             "0.5 for [0, 1] data; pass threshold= explicitly")
+            raise ValueError(
+                f"{what} batch has negative values, but an earlier batch fixed the threshold at "
+                "0.5 for [0, 1] data; pass threshold= explicitly"
+            )
     out = []
     for i in range(a.shape[0]):
         m = a[i] if binary else a[i] > t
-        out.append(Layout.from_array(m.astype(np.uint8) if m.dtype == bool else m, classes, channels="first",
-                                     source=f"{what} batch item {i}"))
+        out.append(
+            Layout.from_array(
+                m.astype(np.uint8) if m.dtype == bool else m, classes, channels="first", source=f"{what} batch item {i}"
+            )
+        )
     return out, (None if binary else t), (a.shape[2], a.shape[3])

@@ -16,6 +16,7 @@ folders (``tests/test_patches.py`` checks it on a subset).  The class names
 differ: the demo names them lym, epi, stro; files read without
 ``--classes`` have class1..class3.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -90,13 +91,18 @@ def baseline_array(layout: Layout, kind: str, *, sigma: float = 4.0, seed: int =
     return perturb(layout, kind, sigma=sigma, seed=seed, separate=separate).to_array(cell=cell)
 
 
-def baseline_layout(layout: Layout, kind: str = "random", *, sigma: float = 4.0, seed: int = 0, cell: int = 3) -> Layout:
+def baseline_layout(
+    layout: Layout, kind: str = "random", *, sigma: float = 4.0, seed: int = 0, cell: int = 3
+) -> Layout:
     """The baseline counterpart as read back from its file (``<name>_gen``)."""
-    return Layout.from_array(baseline_array(layout, kind, sigma=sigma, seed=seed, cell=cell), layout.classes,
-                             name=f"{layout.name}_gen")
+    return Layout.from_array(
+        baseline_array(layout, kind, sigma=sigma, seed=seed, cell=cell), layout.classes, name=f"{layout.name}_gen"
+    )
 
 
-def demo_sets(n_patches: int | None = None, *, seed: int = 0, progress: bool = False) -> tuple[list[Layout], list[Layout]]:
+def demo_sets(
+    n_patches: int | None = None, *, seed: int = 0, progress: bool = False
+) -> tuple[list[Layout], list[Layout]]:
     """``(real, synthetic)`` layouts of the demo."""
     with bundled_root() as root:
         real = real_patches(root, n_patches, progress)

@@ -4,6 +4,7 @@ Every reader produces a :class:`Layout`; every metric consumes the arrays it
 holds.  Coordinates are ``(row, col)`` pixel positions of cell centres, in
 float64, one ``(n_c, 2)`` array per class.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -83,8 +84,9 @@ def _as_mask(stack: np.ndarray, where: str = "") -> np.ndarray:
         if bad.any():
             k = int(np.flatnonzero(bad.any(axis=(1, 2)))[0])
             lo, hi = stack[k].min(), stack[k].max()
-            raise ValueError(f"{where}layout array is not binary (channel {k + 1} has values in [{lo:g}, {hi:g}]); "
-                             "pass a threshold")
+            raise ValueError(
+                f"{where}layout array is not binary (channel {k + 1} has values in [{lo:g}, {hi:g}]); pass a threshold"
+            )
         return fg
     top = stack.max(axis=(1, 2))
     # smallest non-zero value per channel (top where the channel is empty)
@@ -93,8 +95,10 @@ def _as_mask(stack: np.ndarray, where: str = "") -> np.ndarray:
     if multi.any():
         k = int(np.flatnonzero(multi)[0])
         n = len(np.unique(stack[k][fg[k]]))
-        raise ValueError(f"{where}channel {k + 1} holds {n} different non-zero values, so it is not a binary mask: "
-                         "for instance-label maps pass labels='instance' (--instances), for grey levels a threshold")
+        raise ValueError(
+            f"{where}channel {k + 1} holds {n} different non-zero values, so it is not a binary mask: "
+            "for instance-label maps pass labels='instance' (--instances), for grey levels a threshold"
+        )
     return fg
 
 
@@ -298,8 +302,7 @@ class Layout:
                 keep = np.sort(first)  # file order of the first occurrences
                 dup = len(coords) - len(keep)
                 coords, labels = coords[keep], labels[keep]
-        return cls(tuple(coords[labels == k] for k in range(C)), tuple(classes), shape, name, source, class_origin,
-                   dup)
+        return cls(tuple(coords[labels == k] for k in range(C)), tuple(classes), shape, name, source, class_origin, dup)
 
     # ---------------------------------------------------------------- derived
     @property

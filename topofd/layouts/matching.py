@@ -1,6 +1,7 @@
 """Matching two sets: real/synthetic pairing by name (:func:`pair_names`),
 class names and order (:func:`match_classes`, :func:`match_sets`) and canvas
 sizes (:func:`match_canvases`)."""
+
 from __future__ import annotations
 
 import re
@@ -13,8 +14,17 @@ import numpy as np
 from topofd.layouts.layout import Layout, default_class_names
 from topofd.state import extent_of
 
-__all__ = ["pair_names", "Pairing", "match_sets", "match_classes", "match_canvases", "set_classes", "ClassMatch",
-           "empty_class_notes", "SEPARATORS"]
+__all__ = [
+    "pair_names",
+    "Pairing",
+    "match_sets",
+    "match_classes",
+    "match_canvases",
+    "set_classes",
+    "ClassMatch",
+    "empty_class_notes",
+    "SEPARATORS",
+]
 
 # what may follow a real name at the start of a synthetic one (``X`` ↔ ``X_gen``)
 SEPARATORS = "_-."
@@ -68,8 +78,7 @@ def pair_names(real_names: Sequence[str], synth_names: Sequence[str]) -> Pairing
                     break
         chosen = len(real_names[best]) if best is not None else 0
         # a longer real name that starts s without a separator after it
-        loose = next((s[:k] for k in range(len(s) - 1, chosen, -1) if s[:k] in index and s[k] not in SEPARATORS),
-                     None)
+        loose = next((s[:k] for k in range(len(s) - 1, chosen, -1) if s[:k] in index and s[k] not in SEPARATORS), None)
         if loose is not None:
             near.append((s, loose, None if best is None else real_names[best]))
         if best is None:
@@ -81,18 +90,21 @@ def pair_names(real_names: Sequence[str], synth_names: Sequence[str]) -> Pairing
     if near:
         s, r, got = near[0]
         how = f"paired with '{got}' instead" if got is not None else "left unpaired"
-        notes.append(f"{len(near)} synthetic layout name(s) start with a real layout's name without a separator "
-                     f"({' '.join(SEPARATORS)}) after it, so they do not pair with it (e.g. '{s}' and real '{r}': "
-                     f"{how}); is a real file missing?")
-    rest = Counter(_pattern(synth_names[j][len(real_names[i]):]) for i, j in pairs)
+        notes.append(
+            f"{len(near)} synthetic layout name(s) start with a real layout's name without a separator "
+            f"({' '.join(SEPARATORS)}) after it, so they do not pair with it (e.g. '{s}' and real '{r}': "
+            f"{how}); is a real file missing?"
+        )
+    rest = Counter(_pattern(synth_names[j][len(real_names[i]) :]) for i, j in pairs)
     if len(rest) > 1:
         rare = min(rest, key=lambda p: (rest[p], p))
-        i, j = next((i, j) for i, j in pairs if _pattern(synth_names[j][len(real_names[i]):]) == rare)
+        i, j = next((i, j) for i, j in pairs if _pattern(synth_names[j][len(real_names[i]) :]) == rare)
         kinds = ", ".join(f"<real>{p!r} x{n}" for p, n in rest.most_common())
-        notes.append(f"pairs follow {len(rest)} naming patterns ({kinds}; e.g. '{synth_names[j]}' with real "
-                     f"'{real_names[i]}'): check that no real file is missing")
+        notes.append(
+            f"pairs follow {len(rest)} naming patterns ({kinds}; e.g. '{synth_names[j]}' with real "
+            f"'{real_names[i]}'): check that no real file is missing"
+        )
     return Pairing(pairs, [i for i in range(len(real_names)) if i not in used], unmatched_synth, notes)
-
 
 
 # ----------------------------------------------------------------- matching
@@ -116,17 +128,22 @@ def set_classes(what: str, layouts: Sequence[Layout]) -> tuple[tuple[str, ...], 
     if len(counts) > 1:
         bad = next(l for l in ls if l.n_classes != major)
         ok = next(l for l in ls if l.n_classes == major)
-        raise ValueError(f"{_where(bad)}: {bad.n_classes} classes, but {counts[major]} other {what} layouts have "
-                         f"{major} (e.g. {_where(ok)})")
+        raise ValueError(
+            f"{_where(bad)}: {bad.n_classes} classes, but {counts[major]} other {what} layouts have "
+            f"{major} (e.g. {_where(ok)})"
+        )
     if major == 0:
-        raise ValueError(f"{what} layouts have no classes (e.g. {_where(ls[0])}: no cell to take class names from); "
-                         "pass --classes")
+        raise ValueError(
+            f"{what} layouts have no classes (e.g. {_where(ls[0])}: no cell to take class names from); pass --classes"
+        )
     names = Counter(l.classes for l in ls)
     top = max(names, key=lambda n: (names[n], n == ls[0].classes))
     if len(names) > 1:
         bad = next(l for l in ls if l.classes != top)
-        raise ValueError(f"{_where(bad)}: classes {', '.join(bad.classes)} differ from those of the other {what} "
-                         f"layouts ({', '.join(top)}); pass --classes")
+        raise ValueError(
+            f"{_where(bad)}: classes {', '.join(bad.classes)} differ from those of the other {what} "
+            f"layouts ({', '.join(top)}); pass --classes"
+        )
     if len(set(top)) != len(top):
         dup = next(c for c in top if top.count(c) > 1)
         raise ValueError(f"{what} layouts name two classes {dup!r} (e.g. {_where(ls[0])})")
@@ -146,8 +163,9 @@ class ClassMatch:
     notes: list[str] = field(default_factory=list)
 
 
-def match_classes(real: tuple[Sequence[str], str], synth: tuple[Sequence[str], str],
-                  classes: Sequence[str] | None = None) -> ClassMatch:
+def match_classes(
+    real: tuple[Sequence[str], str], synth: tuple[Sequence[str], str], classes: Sequence[str] | None = None
+) -> ClassMatch:
     """Match the classes of two sets from their ``(names, origin)`` (what
     :func:`set_classes` returns); the rules are :func:`match_sets`'."""
     nr, orr = tuple(real[0]), real[1]
@@ -176,29 +194,45 @@ def match_classes(real: tuple[Sequence[str], str], synth: tuple[Sequence[str], s
     if orr != "default" and ors != "default":
         if set(nr) != set(ns):
             miss, extra = [c for c in nr if c not in ns], [c for c in ns if c not in nr]
-            diff = "; ".join(x for x in (f"synthetic lacks {', '.join(miss)}" if miss else "",
-                                         f"real lacks {', '.join(extra)}" if extra else "") if x)
-            raise ValueError(f"cannot match classes by name: real layouts have {', '.join(nr)}, synthetic layouts "
-                             f"have {', '.join(ns)} ({diff}); rename them, or pass --classes A,B,... to name the "
-                             "classes of both sets")
-        return ClassMatch(nr, None, [ns.index(c) for c in nr],
-                          [f"classes matched by name: synthetic {', '.join(ns)} reordered to the real {', '.join(nr)}"])
+            diff = "; ".join(
+                x
+                for x in (
+                    f"synthetic lacks {', '.join(miss)}" if miss else "",
+                    f"real lacks {', '.join(extra)}" if extra else "",
+                )
+                if x
+            )
+            raise ValueError(
+                f"cannot match classes by name: real layouts have {', '.join(nr)}, synthetic layouts "
+                f"have {', '.join(ns)} ({diff}); rename them, or pass --classes A,B,... to name the "
+                "classes of both sets"
+            )
+        return ClassMatch(
+            nr,
+            None,
+            [ns.index(c) for c in nr],
+            [f"classes matched by name: synthetic {', '.join(ns)} reordered to the real {', '.join(nr)}"],
+        )
     if len(nr) != len(ns):
-        raise ValueError(f"class count mismatch: real layouts have {len(nr)} classes, synthetic layouts have "
-                         f"{len(ns)}")
+        raise ValueError(f"class count mismatch: real layouts have {len(nr)} classes, synthetic layouts have {len(ns)}")
     named_what, named, named_origin, other = (
-        ("real", nr, orr, "synthetic") if orr != "default" else ("synthetic", ns, ors, "real"))
+        ("real", nr, orr, "synthetic") if orr != "default" else ("synthetic", ns, ors, "real")
+    )
     numbered = ", ".join(default_class_names(len(named)))
     if named_origin == "content":
-        raise ValueError(f"cannot match classes: {named_what} layouts name their classes ({', '.join(named)}, read "
-                         f"from the files and sorted by name) but {other} layouts only number them ({numbered}); "
-                         f"pass --classes A,B,... in the {other} layouts' channel order")
-    return ClassMatch(named, None, None,
-                      [f"classes matched by position: {other} {numbered} taken as {', '.join(named)}"])
+        raise ValueError(
+            f"cannot match classes: {named_what} layouts name their classes ({', '.join(named)}, read "
+            f"from the files and sorted by name) but {other} layouts only number them ({numbered}); "
+            f"pass --classes A,B,... in the {other} layouts' channel order"
+        )
+    return ClassMatch(
+        named, None, None, [f"classes matched by position: {other} {numbered} taken as {', '.join(named)}"]
+    )
 
 
-def match_canvases(real_shapes: Mapping, synth_shapes: Mapping, *, real_extent=None, synth_extent=None,
-                   examples: Mapping | None = None) -> list[str]:
+def match_canvases(
+    real_shapes: Mapping, synth_shapes: Mapping, *, real_extent=None, synth_extent=None, examples: Mapping | None = None
+) -> list[str]:
     """Notes on the canvas sizes of two sets, from ``{(H, W): n_layouts}``
     per set (layouts without a size left out); ``ValueError`` when each set
     has one size and they differ.  ``*_extent``: the largest ``(row, col)``
@@ -209,27 +243,40 @@ def match_canvases(real_shapes: Mapping, synth_shapes: Mapping, *, real_extent=N
         if len(c) > 1:
             top = sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))
             sizes = ", ".join(f"{_shape_str(k)}: {n}" for k, n in top[:4]) + (", ..." if len(c) > 4 else "")
-            notes.append(f"{what} layouts have {len(c)} canvas sizes ({sizes}); persistence and counts "
-                         "scale with the canvas")
+            notes.append(
+                f"{what} layouts have {len(c)} canvas sizes ({sizes}); persistence and counts scale with the canvas"
+            )
     r, s = set(real_shapes), set(synth_shapes)
     if r and s and r != s:
         if len(r) == 1 and len(s) == 1:
             ex = examples or {}
-            eg = {k: f" (e.g. {v})" if v else "" for k, v in (("real", ex.get("real")), ("synthetic", ex.get("synthetic")))}
-            raise ValueError(f"canvas sizes differ: real layouts are {_shape_str(next(iter(r)))}{eg['real']}, "
-                             f"synthetic layouts {_shape_str(next(iter(s)))}{eg['synthetic']}; compare layouts of "
-                             "one size")
-        notes.append("canvas sizes differ between the sets: real " + ", ".join(map(_shape_str, sorted(r)))
-                     + "; synthetic " + ", ".join(map(_shape_str, sorted(s))))
-    for what, shapes, extent, other, canvas in (("real", r, real_extent, "synthetic", s),
-                                                ("synthetic", s, synth_extent, "real", r)):
+            eg = {
+                k: f" (e.g. {v})" if v else ""
+                for k, v in (("real", ex.get("real")), ("synthetic", ex.get("synthetic")))
+            }
+            raise ValueError(
+                f"canvas sizes differ: real layouts are {_shape_str(next(iter(r)))}{eg['real']}, "
+                f"synthetic layouts {_shape_str(next(iter(s)))}{eg['synthetic']}; compare layouts of "
+                "one size"
+            )
+        notes.append(
+            "canvas sizes differ between the sets: real "
+            + ", ".join(map(_shape_str, sorted(r)))
+            + "; synthetic "
+            + ", ".join(map(_shape_str, sorted(s)))
+        )
+    for what, shapes, extent, other, canvas in (
+        ("real", r, real_extent, "synthetic", s),
+        ("synthetic", s, synth_extent, "real", r),
+    ):
         if canvas and not shapes and extent is not None:
             H, W = max(h for h, _ in canvas), max(w for _, w in canvas)
             if extent[0] > H or extent[1] > W:
-                notes.append(f"{what} layouts have no canvas size and their cells reach x={extent[1]:g}, "
-                             f"y={extent[0]:g}, beyond the {other} canvas ({H}x{W}): another unit or frame?")
+                notes.append(
+                    f"{what} layouts have no canvas size and their cells reach x={extent[1]:g}, "
+                    f"y={extent[0]:g}, beyond the {other} canvas ({H}x{W}): another unit or frame?"
+                )
     return notes
-
 
 
 def match_sets(real: Sequence[Layout], synth: Sequence[Layout], classes: Sequence[str] | None = None):
@@ -270,8 +317,10 @@ def match_sets(real: Sequence[Layout], synth: Sequence[Layout], classes: Sequenc
         raise ValueError("synthetic set: no layouts")
     cr, cs = set_classes("real", real), set_classes("synthetic", synth)
     if classes is None and cr[0] != cs[0] and "default" in (cr[1], cs[1]) and len(cr[0]) != len(cs[0]):
-        raise ValueError(f"class count mismatch: real layouts have {len(cr[0])} classes (e.g. {_where(real[0])}), "
-                         f"synthetic layouts have {len(cs[0])} (e.g. {_where(synth[0])})")
+        raise ValueError(
+            f"class count mismatch: real layouts have {len(cr[0])} classes (e.g. {_where(real[0])}), "
+            f"synthetic layouts have {len(cs[0])} (e.g. {_where(synth[0])})"
+        )
     m = match_classes(cr, cs, classes)
     if m.names != cr[0] or m.real_order is not None:
         real = [l.with_classes(m.names, m.real_order) for l in real]
@@ -280,17 +329,23 @@ def match_sets(real: Sequence[Layout], synth: Sequence[Layout], classes: Sequenc
     shapes = {}
     for what, ls in (("real", real), ("synthetic", synth)):
         shapes[what] = Counter(l.shape for l in ls if l.shape is not None)
-    examples = {what: next((_where(l) for l in ls if l.shape is not None), None)
-                for what, ls in (("real", real), ("synthetic", synth))}
+    examples = {
+        what: next((_where(l) for l in ls if l.shape is not None), None)
+        for what, ls in (("real", real), ("synthetic", synth))
+    }
     notes = list(m.notes) + match_canvases(
-        shapes["real"], shapes["synthetic"], examples=examples,
+        shapes["real"],
+        shapes["synthetic"],
+        examples=examples,
         real_extent=None if shapes["real"] else extent_of(real),
-        synth_extent=None if shapes["synthetic"] else extent_of(synth))
+        synth_extent=None if shapes["synthetic"] else extent_of(synth),
+    )
     return real, synth, m.names, notes
 
 
-def empty_class_notes(counts_real: np.ndarray, counts_synth: np.ndarray, names: Sequence[str]
-                      ) -> tuple[list[str], list[bool]]:
+def empty_class_notes(
+    counts_real: np.ndarray, counts_synth: np.ndarray, names: Sequence[str]
+) -> tuple[list[str], list[bool]]:
     """Notes on classes without cells, and per class whether it is empty in
     both sets (then it is not scored).  ``ValueError`` when a set has no
     cell at all."""

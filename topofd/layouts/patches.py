@@ -6,6 +6,7 @@ a window's layout is ``(size, size, C)`` with value 1 on a ``cell`` x ``cell``
 square around each cell whose centre falls inside it (clipped at the border).
 For the 30 BRCA-M2C test images this gives 1,550 patches.
 """
+
 from __future__ import annotations
 
 import csv
@@ -66,9 +67,7 @@ def patch_name(stem: str, r0: int, c0: int) -> str:
     return f"{stem}_r{r0:05d}_c{c0:05d}"
 
 
-def window_layouts(
-    image: ImagePoints, classes: Sequence[str], size: int = 256, stride: int = 32
-) -> list[Layout]:
+def window_layouts(image: ImagePoints, classes: Sequence[str], size: int = 256, stride: int = 32) -> list[Layout]:
     """The cells of each window as a :class:`Layout` of points (before
     rasterising), named by :func:`patch_name`."""
     out = []
@@ -79,8 +78,15 @@ def window_layouts(
             & (image.coords[:, 1] >= c0)
             & (image.coords[:, 1] < c0 + size)
         )
-        out.append(Layout.from_labelled_points(image.coords[inside] - (r0, c0), image.labels[inside], classes,
-                                               shape=(size, size), name=patch_name(image.stem, r0, c0)))
+        out.append(
+            Layout.from_labelled_points(
+                image.coords[inside] - (r0, c0),
+                image.labels[inside],
+                classes,
+                shape=(size, size),
+                name=patch_name(image.stem, r0, c0),
+            )
+        )
     return out
 
 

@@ -1,4 +1,5 @@
 """Folders of layout files → lists of :class:`Layout` (:func:`read_layouts`)."""
+
 from __future__ import annotations
 
 import inspect
@@ -49,16 +50,22 @@ def align_classes(layouts: list[Layout]) -> list[Layout]:
     out = []
     for l in layouts:
         own = dict(zip(l.classes, l.points))
-        out.append(Layout(tuple(own.get(c, empty) for c in union), tuple(union), l.shape, l.name, l.source, origin,
-                          l.duplicates))
+        out.append(
+            Layout(
+                tuple(own.get(c, empty) for c in union), tuple(union), l.shape, l.name, l.source, origin, l.duplicates
+            )
+        )
     return out
 
 
 def duplicate_notes(layouts) -> list[str]:
     """Report notes on the exact duplicate cells (same x, y, class) the point
     readers kept once (:attr:`Layout.duplicates`), one per file."""
-    return [f"{Path(l.source or l.name).name}: {l.duplicates} duplicate cell row(s) (same x, y, class) kept once"
-            for l in layouts if getattr(l, "duplicates", 0)]
+    return [
+        f"{Path(l.source or l.name).name}: {l.duplicates} duplicate cell row(s) (same x, y, class) kept once"
+        for l in layouts
+        if getattr(l, "duplicates", 0)
+    ]
 
 
 # ------------------------------------------------------------------ reading
@@ -82,7 +89,7 @@ def _reason(f: Path, e: BaseException) -> str:
     msg = " ".join(str(e).split()) or e.__class__.__name__
     for pre in (f"{f}: ", f"{f.name}: "):
         if msg.startswith(pre):
-            return msg[len(pre):]
+            return msg[len(pre) :]
     return msg
 
 
@@ -109,8 +116,9 @@ def _summary(skipped: list[Skipped], n: int = 3) -> str:
     return shown + (f"; and {len(skipped) - n} more" if len(skipped) > n else "")
 
 
-def read_layouts(path, *, format: str = "auto", classes: Sequence[str] | None = None, skip_bad: bool = False,
-                 **options) -> tuple[list[Layout], list[Skipped]]:
+def read_layouts(
+    path, *, format: str = "auto", classes: Sequence[str] | None = None, skip_bad: bool = False, **options
+) -> tuple[list[Layout], list[Skipped]]:
     """Read every layout file of a folder (sorted by name), or one file.
 
     Returns ``(layouts, skipped)``.  ``skipped`` lists, as :class:`Skipped`
@@ -150,8 +158,11 @@ def read_layouts(path, *, format: str = "auto", classes: Sequence[str] | None = 
     single = not path.is_dir()
     # a dangling symbolic link is a file that cannot be read, like a 0-byte one
     # at the same place: listed, then refused (or skipped under skip_bad) below
-    files = [path] if single else sorted(p for p in path.iterdir()
-                                         if (p.is_file() or _dangling(p)) and not p.name.startswith("."))
+    files = (
+        [path]
+        if single
+        else sorted(p for p in path.iterdir() if (p.is_file() or _dangling(p)) and not p.name.startswith("."))
+    )
     layouts: list[Layout] = []
     skipped: list[Skipped] = []
     inferred = []
@@ -159,8 +170,11 @@ def read_layouts(path, *, format: str = "auto", classes: Sequence[str] | None = 
         fmt = _format_for(f, format)
         if fmt is None:
             if single:
-                raise ValueError(f"{f}: unknown layout format '{f.suffix}'" if format == "auto"
-                                 else f"{f}: not a {format} file ({', '.join(READERS[format].SUFFIXES)})")
+                raise ValueError(
+                    f"{f}: unknown layout format '{f.suffix}'"
+                    if format == "auto"
+                    else f"{f}: not a {format} file ({', '.join(READERS[format].SUFFIXES)})"
+                )
             what = "a layout format" if format == "auto" else f"a {format} file"
             skipped.append(Skipped(f, f"not {what} (suffix '{f.suffix}')"))
             continue
@@ -196,8 +210,10 @@ def read_layouts(path, *, format: str = "auto", classes: Sequence[str] | None = 
     for lay in layouts:
         if lay.name in by_name:
             a, b = Path(by_name[lay.name].source).name, Path(lay.source).name
-            raise ValueError(f"{path}: {a} and {b} are the same layout '{lay.name}'; keep one of them, "
-                             "or read one format with --format")
+            raise ValueError(
+                f"{path}: {a} and {b} are the same layout '{lay.name}'; keep one of them, "
+                "or read one format with --format"
+            )
         by_name[lay.name] = lay
     if any(inferred):
         idx = [i for i, x in enumerate(inferred) if x]
@@ -206,6 +222,7 @@ def read_layouts(path, *, format: str = "auto", classes: Sequence[str] | None = 
     t = options.get("threshold")
     arrays = [l for l in layouts if Path(l.source).suffix.lower() in npy.SUFFIXES]
     if t is not None and arrays and not any(l.counts.sum() for l in arrays):
-        raise ValueError(f"{path}: no cell in any of its {len(arrays)} arrays with threshold {t:g} "
-                         "(foreground is value > threshold)")
+        raise ValueError(
+            f"{path}: no cell in any of its {len(arrays)} arrays with threshold {t:g} (foreground is value > threshold)"
+        )
     return layouts, skipped

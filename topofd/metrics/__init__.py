@@ -4,6 +4,7 @@
 metric is one module with a ``METRIC`` object (see :mod:`topofd.metrics.base`)
 added to ``_MODULES``.
 """
+
 from __future__ import annotations
 
 from topofd.metrics import counts, diagram_mmd, landscape_fd, landscape_kd

@@ -9,6 +9,7 @@ names, the pairing and the resampling plan shared by every metric.  The
 Evaluator runs the selected plug-ins and writes their cells into the report;
 it does no arithmetic of its own.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -20,8 +21,17 @@ import numpy as np
 from topofd.state import SetView
 from topofd.stats.uncertainty import MIN_LAYOUTS, Estimate, Plan, plan
 
-__all__ = ["Context", "MetricResult", "Metric", "per_class_column", "partner_features", "resampling_plan", "one_to_one",
-           "unmeasured_classes", "MIN_LAYOUTS"]
+__all__ = [
+    "Context",
+    "MetricResult",
+    "Metric",
+    "per_class_column",
+    "partner_features",
+    "resampling_plan",
+    "one_to_one",
+    "unmeasured_classes",
+    "MIN_LAYOUTS",
+]
 
 
 @dataclass
@@ -74,8 +84,13 @@ class Metric(Protocol):
     def score(self, real: SetView, synth: SetView, ctx: Context) -> MetricResult: ...
 
 
-def per_class_column(names: Sequence[str], values: Sequence[float], reps: Sequence[list | None],
-                     combine: Callable[[float, Any], Estimate] | None, with_se: bool) -> dict[str, Estimate]:
+def per_class_column(
+    names: Sequence[str],
+    values: Sequence[float],
+    reps: Sequence[list | None],
+    combine: Callable[[float, Any], Estimate] | None,
+    with_se: bool,
+) -> dict[str, Estimate]:
     """Estimates of one column: each class's value with its interval from
     its replicates, and the mean over the classes that were scored, whose
     replicates are the means of the classes' replicates (the same resampled
@@ -116,7 +131,7 @@ def partner_features(real: SetView, pairs, n_synth: int) -> np.ndarray | None:
     for i, row in enumerate(real.diagrams):
         for k, d in enumerate(row):
             p = d[:, 1] - d[:, 0] if len(d) else np.zeros(0)
-            F[i, 4 * k:4 * k + 4] = (real.counts[i, k], len(d), p.sum(), p.max() if len(p) else 0.0)
+            F[i, 4 * k : 4 * k + 4] = (real.counts[i, k], len(d), p.sum(), p.max() if len(p) else 0.0)
     return F[partner]
 
 
@@ -127,14 +142,18 @@ def resampling_plan(real: SetView, pairs, n_synth: int, seed: int) -> Plan:
 
 def one_to_one(pairs, n_real: int, n_synth: int):
     """``pairs`` when they pair every real with exactly one synthetic layout."""
-    if pairs and len(pairs) == n_real == n_synth and len({j for _, j in pairs}) == n_synth \
-            and len({i for i, _ in pairs}) == n_real:
+    if (
+        pairs
+        and len(pairs) == n_real == n_synth
+        and len({j for _, j in pairs}) == n_synth
+        and len({i for i, _ in pairs}) == n_real
+    ):
         return pairs
     return None
 
 
 def no_h1_note(name: str) -> str:
-    return (f"class {name}: no H1 feature (loop) in any layout of either set: TopoFD/TopoKD not measured")
+    return f"class {name}: no H1 feature (loop) in any layout of either set: TopoFD/TopoKD not measured"
 
 
 def unmeasured_classes(real: SetView, synth: SetView, ctx: Context) -> tuple[list[bool], list[str]]:

@@ -14,6 +14,7 @@ adds 0).
 Intervals are analytic over the pairs (:meth:`Plan.mean`): twin differences
 when the synthetic layouts were generated from the real ones' counts.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -59,8 +60,10 @@ class CountErrors:
         if ctx.want_se:
             out.uncertainty["cce"] = out.uncertainty["tce"] = (
                 f"analytic over the N = {len(err)} pairs: se² = sum of squared twin differences of the per-pair "
-                "absolute errors / N², t interval" if cplan.mode == "twins" else
-                f"analytic: se = sd/sqrt(N) of the per-pair absolute errors, N = {len(err)} pairs, t interval")
+                "absolute errors / N², t interval"
+                if cplan.mode == "twins"
+                else f"analytic: se = sd/sqrt(N) of the per-pair absolute errors, N = {len(err)} pairs, t interval"
+            )
         if tce.why:
             out.notes.append(f"count errors: {tce.why}")
         return out

@@ -38,6 +38,7 @@ definition, σ per class and the numbers of layouts in ``meta["mmd"]``):
   synthetic set, each replicate recomputed on the kernel matrix without the
   left-out group (real set and σ fixed).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -49,7 +50,18 @@ from topofd.state import SetView
 from topofd.stats.uncertainty import MIN_LAYOUTS, Estimate
 from topofd.tda.wasserstein import pairwise_wasserstein
 
-__all__ = ["mmd2", "mmd2_replicates", "paper_mmd", "paper_mmd_replicates", "DEFINITIONS", "permutation_p", "median_sigma", "pair_mask", "DiagramMMD", "METRIC"]
+__all__ = [
+    "mmd2",
+    "mmd2_replicates",
+    "paper_mmd",
+    "paper_mmd_replicates",
+    "DEFINITIONS",
+    "permutation_p",
+    "median_sigma",
+    "pair_mask",
+    "DiagramMMD",
+    "METRIC",
+]
 
 
 def pair_mask(n_x: int, n_y: int, pairs: Sequence[tuple[int, int]] | None) -> np.ndarray | None:
@@ -95,8 +107,9 @@ def mmd2(K: np.ndarray, n_x: int, *, unbiased: bool = True, cross: np.ndarray | 
     return float(sxx / cxx + syy / cyy - 2.0 * sxy / cxy)
 
 
-def mmd2_replicates(K: np.ndarray, n_x: int, labels: np.ndarray, *, unbiased: bool = True,
-                    cross: np.ndarray | None = None) -> list[float]:
+def mmd2_replicates(
+    K: np.ndarray, n_x: int, labels: np.ndarray, *, unbiased: bool = True, cross: np.ndarray | None = None
+) -> list[float]:
     """:func:`mmd2` with each group of Y items (``labels``: group per Y item)
     left out in turn, X fixed; closed form from row and column sums, no
     kernel recomputed."""
@@ -119,13 +132,13 @@ def mmd2_replicates(K: np.ndarray, n_x: int, labels: np.ndarray, *, unbiased: bo
 
 DEFINITIONS = {
     "unbiased": "MMD², unbiased: U-statistic (Gretton et al. 2012, Eq. 3) of k = exp(-W1/σ²), self pairs left out "
-                "of the within-set terms, paired (real, synthetic) layouts left out of the cross term; not "
-                "square-rooted",
+    "of the within-set terms, paired (real, synthetic) layouts left out of the cross term; not "
+    "square-rooted",
     "biased": "MMD², biased: V-statistic (Gretton et al. 2012, Eq. 5) of k = exp(-W1/σ²), paired (real, synthetic) "
-              "layouts left out of the cross term; not square-rooted",
+    "layouts left out of the cross term; not square-rooted",
     "paper": "MMD = ||mean φ(synthetic) − mean φ(real)||_H with k = exp(-W1/σ²) (TopoCellGen Suppl. Sec. 11): "
-             "sign(V)·sqrt(|V|) of the biased V-statistic with the full cross term; the published formula, its σ "
-             "is not published, values are not comparable with Table 1",
+    "sign(V)·sqrt(|V|) of the biased V-statistic with the full cross term; the published formula, its σ "
+    "is not published, values are not comparable with Table 1",
 }
 
 
@@ -157,8 +170,16 @@ def median_sigma(W: np.ndarray) -> tuple[float, list[str]]:
     return float(np.sqrt(med)), []
 
 
-def permutation_p(K: np.ndarray, n_x: int, value: float, permutations: int, seed: int, *, unbiased: bool = True,
-                  pairs: Sequence[tuple[int, int]] | None = None) -> float:
+def permutation_p(
+    K: np.ndarray,
+    n_x: int,
+    value: float,
+    permutations: int,
+    seed: int,
+    *,
+    unbiased: bool = True,
+    pairs: Sequence[tuple[int, int]] | None = None,
+) -> float:
     """Permutation p-value of ``value``: the fraction of seeded relabellings
     of the pooled sample scoring at least as high (+1 smoothing)."""
     N = K.shape[0]
@@ -211,8 +232,10 @@ class DiagramMMD:
                 value, v = paper_mmd(K, nr)
                 values.append(value)
                 if v < 0:
-                    out.notes.append(f"{c}: negative V-statistic V = {v:.4g} (the W1 Gaussian kernel is not positive "
-                                     "definite): MMD reported as sign(V)·sqrt(|V|)")
+                    out.notes.append(
+                        f"{c}: negative V-statistic V = {v:.4g} (the W1 Gaussian kernel is not positive "
+                        "definite): MMD reported as sign(V)·sqrt(|V|)"
+                    )
                 reps.append(paper_mmd_replicates(K, nr, lab) if lab is not None else [])
                 if o.permutations:
                     pvals[c] = permutation_p(K, nr, v, o.permutations, o.seed, unbiased=False, pairs=None)
@@ -221,29 +244,44 @@ class DiagramMMD:
             v = mmd2(K, nr, unbiased=unbiased, cross=cross)
             values.append(v)
             if v < 0:
-                out.notes.append(f"{c}: negative MMD² estimate (the W1 Gaussian kernel is not positive definite); "
-                                 "reported as is")
+                out.notes.append(
+                    f"{c}: negative MMD² estimate (the W1 Gaussian kernel is not positive definite); reported as is"
+                )
             reps.append(mmd2_replicates(K, nr, lab, unbiased=unbiased, cross=cross) if lab is not None else [])
             if o.permutations:
                 pvals[c] = permutation_p(K, nr, v, o.permutations, o.seed, unbiased=unbiased, pairs=sub_pairs)
         out.cells["mmd"] = per_class_column(ctx.names, values, reps, mplan.jackknife, lab is not None)
         if pvals:
             out.cells["mmd_p"] = {**{c: Estimate(p) for c, p in pvals.items()}, "mean": Estimate(np.nan)}
-        out.meta = {"sigma": sigmas, "mmd_estimator": o.mmd_estimator,
-                    "mmd": {"estimator": o.mmd_estimator, "definition": DEFINITIONS.get(o.mmd_estimator, o.mmd_estimator),
-                            "sigma": dict(sigmas),
-                            "sigma_rule": "given (mmd_sigma)" if o.mmd_sigma is not None
-                            else "median heuristic: σ² = median pooled pairwise W1",
-                            "n_real": int(nr), "n_synth": int(ns)}}
+        out.meta = {
+            "sigma": sigmas,
+            "mmd_estimator": o.mmd_estimator,
+            "mmd": {
+                "estimator": o.mmd_estimator,
+                "definition": DEFINITIONS.get(o.mmd_estimator, o.mmd_estimator),
+                "sigma": dict(sigmas),
+                "sigma_rule": "given (mmd_sigma)"
+                if o.mmd_sigma is not None
+                else "median heuristic: σ² = median pooled pairwise W1",
+                "n_real": int(nr),
+                "n_synth": int(ns),
+            },
+        }
         if paper:
-            out.notes.append("MMD: the published formula (TopoCellGen Suppl. Sec. 11, sqrt of the biased V-statistic, "
-                             "full cross term); its σ is not published (here " +
-                             ("given" if o.mmd_sigma is not None else "the median heuristic") +
-                             "): values are not comparable with Table 1")
+            out.notes.append(
+                "MMD: the published formula (TopoCellGen Suppl. Sec. 11, sqrt of the biased V-statistic, "
+                "full cross term); its σ is not published (here "
+                + ("given" if o.mmd_sigma is not None else "the median heuristic")
+                + "): values are not comparable with Table 1"
+            )
         out.uncertainty["mmd"] = (
             f"delete-a-group jackknife over the synthetic set, {lab.max() + 1} groups, real set and kernel "
-            "width fixed, t interval" if lab is not None
-            else f"none ({no_interval_reason(ns)})" if ctx.want_se else "none")
+            "width fixed, t interval"
+            if lab is not None
+            else f"none ({no_interval_reason(ns)})"
+            if ctx.want_se
+            else "none"
+        )
         if o.mmd_samples is not None and (o.mmd_samples < nR or o.mmd_samples < nS):
             out.notes.append(f"MMD on a random subset of at most {o.mmd_samples} layouts per set (seed {o.seed})")
         if sub_pairs and not paper:

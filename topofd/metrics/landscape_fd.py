@@ -13,6 +13,7 @@ barycenter from its own first diagram), delete-a-group jackknife for
 ``grid``.  TopoFD∞ (:mod:`topofd.stats.extrapolate`): the least-squares fit
 of TopoFD against 1/n on nested subsets, read at 1/n = 0.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -52,14 +53,20 @@ class TopoFD:
         values, reps, inf_vals, inf_reps = [], [], [], []
         if o.protocol == "paper":
             splits = ctx.plan.halves(o.paper_se_splits) if want_se and o.paper_se_splits else []
-            method = (f"split halves: {len(splits)} seeded splits of the synthetic set into halves, each half's "
-                      f"barycenter from its own first diagram; se = rms(half difference)/2, t_{len(splits)} interval"
-                      if splits else None)
+            method = (
+                f"split halves: {len(splits)} seeded splits of the synthetic set into halves, each half's "
+                f"barycenter from its own first diagram; se = rms(half difference)/2, t_{len(splits)} interval"
+                if splits
+                else None
+            )
             lab = None
         else:
             lab = ctx.plan.groups(o.se_groups) if want_se else None
-            method = (f"delete-a-group jackknife over the synthetic set, {lab.max() + 1} groups, real set fixed, "
-                      "t interval" if lab is not None else None)
+            method = (
+                f"delete-a-group jackknife over the synthetic set, {lab.max() + 1} groups, real set fixed, t interval"
+                if lab is not None
+                else None
+            )
         kw = dict(n_bins=o.n_bins, n_layers=o.n_layers, n_threads=o.n_jobs)
         for k, c in enumerate(ctx.names):
             if skip[k]:
@@ -73,8 +80,15 @@ class TopoFD:
                 sr = ctx.real_paper_stats(k)
                 ss = landscape_stats(ds, "paper", what=f"{c} (synthetic)", **kw)
                 values.append(topofd_from_stats(sr, ss, o.fd_method))
-                reps.append([tuple(topofd_from_stats(sr, landscape_stats([ds[i] for i in h], "paper", **kw),
-                                                     o.fd_method) for h in (a, b)) for a, b in splits])
+                reps.append(
+                    [
+                        tuple(
+                            topofd_from_stats(sr, landscape_stats([ds[i] for i in h], "paper", **kw), o.fd_method)
+                            for h in (a, b)
+                        )
+                        for a, b in splits
+                    ]
+                )
                 out.artifacts[c].update(barycenter_real=sr.barycenter, barycenter_synth=ss.barycenter)
                 out.notes += [f"{c} ({side}): {st.note}" for side, st in (("real", sr), ("synthetic", ss)) if st.note]
                 if o.extrapolate:
@@ -93,8 +107,9 @@ class TopoFD:
                     v, r = _grid_infinity(Lr, Ls, lab, pairs, o.seed)
                     inf_vals.append(v)
                     inf_reps.append(r)
-            out.artifacts[c].update(landscape_real=sr.mu, landscape_synth=ss.mu, landscape_x_real=sr.mu_x,
-                                    landscape_x_synth=ss.mu_x)
+            out.artifacts[c].update(
+                landscape_real=sr.mu, landscape_synth=ss.mu, landscape_x_real=sr.mu_x, landscape_x_synth=ss.mu_x
+            )
         combine = split_halves if o.protocol == "paper" else ctx.plan.jackknife
         out.cells["topofd"] = per_class_column(ctx.names, values, reps, combine, want_se and bool(method))
         if method:
@@ -110,18 +125,24 @@ class TopoFD:
     @staticmethod
     def _infinity(out, ctx, inf_vals, inf_reps, lab, nR, nS) -> None:
         if ctx.options.protocol == "grid":
-            out.cells["topofd_inf"] = per_class_column(ctx.names, inf_vals, inf_reps, ctx.plan.jackknife,
-                                                       lab is not None)
-            out.uncertainty["topofd_inf"] = ("delete-a-group jackknife of the whole extrapolation"
-                                             if lab is not None else "none")
+            out.cells["topofd_inf"] = per_class_column(
+                ctx.names, inf_vals, inf_reps, ctx.plan.jackknife, lab is not None
+            )
+            out.uncertainty["topofd_inf"] = (
+                "delete-a-group jackknife of the whole extrapolation" if lab is not None else "none"
+            )
         else:
             out.cells["topofd_inf"] = per_class_column(ctx.names, inf_vals, inf_reps, None, False)
-            out.uncertainty["topofd_inf"] = ("none: each jackknife replicate would recompute 2 x 8 barycenters "
-                                             "per class; use the grid protocol for an extrapolated value with an "
-                                             "interval")
-        out.notes.append(f"TopoFD∞: least-squares fit of TopoFD against 1/n on nested subsets of "
-                         f"{', '.join(f'{f:.0%}' for f in FRACTIONS)} of both sets (n real {nR}, synthetic {nS}), "
-                         "value at 1/n = 0")
+            out.uncertainty["topofd_inf"] = (
+                "none: each jackknife replicate would recompute 2 x 8 barycenters "
+                "per class; use the grid protocol for an extrapolated value with an "
+                "interval"
+            )
+        out.notes.append(
+            f"TopoFD∞: least-squares fit of TopoFD against 1/n on nested subsets of "
+            f"{', '.join(f'{f:.0%}' for f in FRACTIONS)} of both sets (n real {nR}, synthetic {nS}), "
+            "value at 1/n = 0"
+        )
 
 
 def _grid_infinity(Lr, Ls, lab, pairs, seed):

@@ -28,6 +28,7 @@ the same features keeps rising, through its covariance term) — the measured
 limit of this choice.  The kernel sums are accumulated block by block:
 memory stays O(block × n).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -39,16 +40,27 @@ from topofd.state import SetView
 from topofd.stats.uncertainty import MIN_LAYOUTS
 from topofd.tda.landscapes import landscapes_on
 
-__all__ = ["N_BINS", "QUANTILE", "sampling", "features", "bandwidth2", "KernelSums", "kernel_sums", "signed_sqrt",
-           "TopoKD", "METRIC"]
+__all__ = [
+    "N_BINS",
+    "QUANTILE",
+    "sampling",
+    "features",
+    "bandwidth2",
+    "KernelSums",
+    "kernel_sums",
+    "signed_sqrt",
+    "TopoKD",
+    "METRIC",
+]
 
 N_BINS = 100
 QUANTILE = 0.99
 _BLOCK = 2048
 
 
-def sampling(real: Sequence[np.ndarray], synth: Sequence[np.ndarray] = (), n_bins: int = N_BINS,
-             q: float = QUANTILE) -> np.ndarray:
+def sampling(
+    real: Sequence[np.ndarray], synth: Sequence[np.ndarray] = (), n_bins: int = N_BINS, q: float = QUANTILE
+) -> np.ndarray:
     """Sample positions ``linspace(0, q-quantile of the real deaths, n_bins)``
     (the synthetic deaths only when the real set has no H1 point at all)."""
     deaths = [d[:, 1] for d in real if len(d)] or [d[:, 1] for d in synth if len(d)]
@@ -112,14 +124,14 @@ def kernel_sums(Fx: np.ndarray, Fy: np.ndarray, h2: float, *, pairs=None, labels
         raise ValueError(f"TopoKD needs at least 2 layouts per set (real {nx}, synthetic {ny})")
     sxx = 0.0
     for a in range(0, nx, _BLOCK):
-        K = _gauss_block(Fx[a:a + _BLOCK], Fx, h2)
-        sxx += K.sum() - np.trace(K[:, a:a + _BLOCK])
+        K = _gauss_block(Fx[a : a + _BLOCK], Fx, h2)
+        sxx += K.sum() - np.trace(K[:, a : a + _BLOCK])
     row_y = np.zeros(ny)
     col_y = np.zeros(ny)
     for a in range(0, ny, _BLOCK):
-        Kyy = _gauss_block(Fy[a:a + _BLOCK], Fy, h2)
-        row_y[a:a + _BLOCK] = Kyy.sum(1) - np.diagonal(Kyy[:, a:a + _BLOCK])
-        col_y[a:a + _BLOCK] = _gauss_block(Fy[a:a + _BLOCK], Fx, h2).sum(1)
+        Kyy = _gauss_block(Fy[a : a + _BLOCK], Fy, h2)
+        row_y[a : a + _BLOCK] = Kyy.sum(1) - np.diagonal(Kyy[:, a : a + _BLOCK])
+        col_y[a : a + _BLOCK] = _gauss_block(Fy[a : a + _BLOCK], Fx, h2).sum(1)
     ncol_y = np.full(ny, float(nx))
     if pairs:
         p = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
@@ -132,8 +144,9 @@ def kernel_sums(Fx: np.ndarray, Fy: np.ndarray, h2: float, *, pairs=None, labels
             G = Fy[labels == g]
             K = _gauss_block(G, G, h2)
             within.append(float(K.sum() - np.trace(K)))
-    return KernelSums(sxx, float(row_y.sum()), float(col_y.sum()), float(ncol_y.sum()), row_y, col_y, ncol_y,
-                      within, nx, ny)
+    return KernelSums(
+        sxx, float(row_y.sum()), float(col_y.sum()), float(ncol_y.sum()), row_y, col_y, ncol_y, within, nx, ny
+    )
 
 
 def signed_sqrt(x):
@@ -171,8 +184,10 @@ class TopoKD:
         out.cells["topokd"] = per_class_column(ctx.names, values, reps, ctx.plan.jackknife, lab is not None)
         if ctx.want_se:
             out.uncertainty["topokd"] = (
-                f"delete-a-group jackknife over the synthetic set, {lab.max() + 1} groups, real set fixed, "
-                "t interval" if lab is not None else f"none ({no_interval_reason(nS)})")
+                f"delete-a-group jackknife over the synthetic set, {lab.max() + 1} groups, real set fixed, t interval"
+                if lab is not None
+                else f"none ({no_interval_reason(nS)})"
+            )
         return out
 
 

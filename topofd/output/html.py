@@ -13,6 +13,7 @@ metric column ``m`` is shown with its siblings ``m_se`` (as ``± se``) and
 as a p-value beside it, so metrics and uncertainty columns added later
 appear without a change here.
 """
+
 from __future__ import annotations
 
 import base64
@@ -293,22 +294,43 @@ def _figures(report) -> list[tuple[str, list[tuple[str, str]]]]:
     for cls, a in art.items():
         cls = str(cls)
         if a.get("barycenter_real") is not None and a.get("barycenter_synth") is not None:
-            figs[cls].append(("Wasserstein barycenters of the H1 persistence diagrams, real and synthetic",
-                              _png(lambda ax: plot_barycenters(ax, a["barycenter_real"], a["barycenter_synth"], cls))))
+            figs[cls].append(
+                (
+                    "Wasserstein barycenters of the H1 persistence diagrams, real and synthetic",
+                    _png(
+                        lambda ax, a=a, cls=cls: plot_barycenters(ax, a["barycenter_real"], a["barycenter_synth"], cls)
+                    ),
+                )
+            )
         if a.get("landscape_real") is not None and a.get("landscape_synth") is not None:
             what = "landscape of the barycenter" if protocol == "paper" else "mean landscape"
-            figs[cls].append((f"Persistence landscapes ({what}): the μ TopoFD compares",
-                              _png(lambda ax: plot_landscapes(ax, a.get("landscape_x_real"), a["landscape_real"],
-                                                              a.get("landscape_x_synth"), a["landscape_synth"], cls,
-                                                              protocol))))
+            figs[cls].append(
+                (
+                    f"Persistence landscapes ({what}): the μ TopoFD compares",
+                    _png(
+                        lambda ax, a=a, cls=cls: plot_landscapes(
+                            ax,
+                            a.get("landscape_x_real"),
+                            a["landscape_real"],
+                            a.get("landscape_x_synth"),
+                            a["landscape_synth"],
+                            cls,
+                            protocol,
+                        )
+                    ),
+                )
+            )
     cr, cs = getattr(report, "counts_real", None), getattr(report, "counts_synth", None)
     if cr is not None and cs is not None:
         cr, cs = np.asarray(cr), np.asarray(cs)
         names = classes or [f"class{k + 1}" for k in range(cr.shape[1])]
         for k, cls in enumerate(names[: cr.shape[1]]):
             figs.setdefault(cls, []).append(
-                ("Per-patch cell counts of the paired layouts, behind CCE and TCE",
-                 _png(lambda ax: plot_counts(ax, cr[:, k], cs[:, k], cls))))
+                (
+                    "Per-patch cell counts of the paired layouts, behind CCE and TCE",
+                    _png(lambda ax, k=k, cls=cls: plot_counts(ax, cr[:, k], cs[:, k], cls)),
+                )
+            )
     return [(c, f) for c, f in figs.items() if f]
 
 
@@ -331,8 +353,11 @@ def _value(v, depth: int = 0) -> str:
         items = list(v)
         if not items:
             return _DASH
-        if all(not isinstance(x, (Mapping, list, tuple)) for x in items) and len(items) <= 8 \
-                and sum(len(str(x)) for x in items) <= 120:
+        if (
+            all(not isinstance(x, (Mapping, list, tuple)) for x in items)
+            and len(items) <= 8
+            and sum(len(str(x)) for x in items) <= 120
+        ):
             return _e(", ".join(_scalar(x) for x in items))
         lis = "".join(f"<li>{_value(x, depth + 1)}</li>" for x in items)
         return f"<details><summary>{len(items)} entries</summary><ul>{lis}</ul></details>"
@@ -352,13 +377,30 @@ def _scalar(v) -> str:
 
 # meta keys shown first, under these labels; the rest follow as they come
 _META = (
-    ("method", "method"), ("protocol", "protocol"), ("complex", "complex"), ("metrics", "metrics"),
-    ("real", "real set"), ("synthetic", "synthetic set"), ("test_set", "test set"), ("dataset", "dataset"),
-    ("n_real", "real layouts"), ("n_synth", "synthetic layouts"), ("n_pairs", "pairs"), ("seed", "seed"),
-    ("bootstrap", "bootstrap resamples"), ("uncertainty", "uncertainty"), ("sigma", "MMD kernel sigma"),
-    ("mmd_samples", "MMD samples per set"), ("mmd_estimator", "MMD estimator"), ("n_bins", "landscape bins"),
-    ("n_layers", "landscape layers"), ("topofd_version", "topofd version"), ("versions", "versions"),
-    ("cache", "cache"), ("skipped", "skipped files"), ("seconds", "elapsed (s)"),
+    ("method", "method"),
+    ("protocol", "protocol"),
+    ("complex", "complex"),
+    ("metrics", "metrics"),
+    ("real", "real set"),
+    ("synthetic", "synthetic set"),
+    ("test_set", "test set"),
+    ("dataset", "dataset"),
+    ("n_real", "real layouts"),
+    ("n_synth", "synthetic layouts"),
+    ("n_pairs", "pairs"),
+    ("seed", "seed"),
+    ("bootstrap", "bootstrap resamples"),
+    ("uncertainty", "uncertainty"),
+    ("sigma", "MMD kernel sigma"),
+    ("mmd_samples", "MMD samples per set"),
+    ("mmd_estimator", "MMD estimator"),
+    ("n_bins", "landscape bins"),
+    ("n_layers", "landscape layers"),
+    ("topofd_version", "topofd version"),
+    ("versions", "versions"),
+    ("cache", "cache"),
+    ("skipped", "skipped files"),
+    ("seconds", "elapsed (s)"),
 )
 
 
@@ -418,7 +460,7 @@ def report_html(report) -> str:
         counts.append(f"{meta['n_synth']} synthetic layouts")
     if meta.get("n_pairs") is not None:
         counts.append(f"{meta['n_pairs']} pairs")
-    parts = ['<header><h1>topofd report</h1>']
+    parts = ["<header><h1>topofd report</h1>"]
     if synth is not None:
         parts.append(f'<p class="sub">synthetic: <span class="mono">{_e(synth)}</span></p>')
     if real is not None:
@@ -433,10 +475,12 @@ def report_html(report) -> str:
     if figs:
         parts.append('<section id="figures"><h2>Figures</h2>')
         for cls, items in figs:
-            parts.append(f"<h3>{_e(cls)}</h3><div class=\"grid\">")
+            parts.append(f'<h3>{_e(cls)}</h3><div class="grid">')
             for caption, uri in items:
-                parts.append(f'<figure><img src="{uri}" alt="{_e(cls)}: {_e(caption)}">'
-                             f"<figcaption>{_e(caption)}</figcaption></figure>")
+                parts.append(
+                    f'<figure><img src="{uri}" alt="{_e(cls)}: {_e(caption)}">'
+                    f"<figcaption>{_e(caption)}</figcaption></figure>"
+                )
             parts.append("</div>")
         parts.append("</section>")
     parts.append('<section id="provenance"><h2>Provenance</h2>')
@@ -465,8 +509,10 @@ def leaderboard_html(tables) -> str:
     self-contained HTML page, each table with its ``attrs`` (protocol, test
     set, dataset) as heading and ``attrs["notes"]`` under it."""
     dfs = _as_tables(tables)
-    parts = ['<header><h1>topofd leaderboard</h1>',
-             f'<p class="sub">{len(dfs)} table{"s" if len(dfs) != 1 else ""}, rows sorted as ranked</p></header>']
+    parts = [
+        "<header><h1>topofd leaderboard</h1>",
+        f'<p class="sub">{len(dfs)} table{"s" if len(dfs) != 1 else ""}, rows sorted as ranked</p></header>',
+    ]
     for k, df in enumerate(dfs):
         attrs = dict(getattr(df, "attrs", {}) or {})
         head = []

@@ -34,6 +34,7 @@ ranking score is TopoFD; otherwise they stand in their own block (column
 when the reports' classes are the placeholders ``class1..classC`` and the
 numbers of classes agree (else a note says why it is not shown).
 """
+
 from __future__ import annotations
 
 import json
@@ -47,8 +48,16 @@ from pathlib import Path
 import pandas as pd
 
 __all__ = [
-    "PUBLISHED", "RECOMPUTED", "QUOTED", "load_reports", "load_published", "report_group", "build_table",
-    "build_tables", "to_markdown", "to_csv",
+    "PUBLISHED",
+    "RECOMPUTED",
+    "QUOTED",
+    "load_reports",
+    "load_published",
+    "report_group",
+    "build_table",
+    "build_tables",
+    "to_markdown",
+    "to_csv",
 ]
 
 RECOMPUTED = "recomputed"
@@ -208,12 +217,21 @@ def _published_cce_map(rows: list[dict], classes: Sequence[str], notes: list[str
     if set(classes) & set(pub):
         return {c: c for c in classes if c in pub}
     if all(_PLACEHOLDER.fullmatch(c) for c in classes) and len(pub) == len(classes):
-        notes.append("published per-class CCE: " + ", ".join(f"{p} under {c}" for c, p in zip(classes, pub))
-                     + " (by position: the reports' classes are unnamed placeholders)")
+        notes.append(
+            "published per-class CCE: "
+            + ", ".join(f"{p} under {c}" for c, p in zip(classes, pub))
+            + " (by position: the reports' classes are unnamed placeholders)"
+        )
         return dict(zip(classes, pub))
-    notes.append(f"published per-class CCE not shown: the reports' classes {list(classes)} are not the published "
-                 f"ones {pub}" + (" and not placeholders of the same number" if len(pub) != len(classes)
-                                  or not all(_PLACEHOLDER.fullmatch(c) for c in classes) else ""))
+    notes.append(
+        f"published per-class CCE not shown: the reports' classes {list(classes)} are not the published "
+        f"ones {pub}"
+        + (
+            " and not placeholders of the same number"
+            if len(pub) != len(classes) or not all(_PLACEHOLDER.fullmatch(c) for c in classes)
+            else ""
+        )
+    )
     return {}
 
 
@@ -234,8 +252,13 @@ def _published_rows(rows: list[dict], classes: Sequence[str], cce_map: dict[str,
     return out
 
 
-def build_table(reports: Sequence[dict], published: bool | dict = True, *, dataset: str | None = None,
-                per_class_topofd: bool = False) -> pd.DataFrame:
+def build_table(
+    reports: Sequence[dict],
+    published: bool | dict = True,
+    *,
+    dataset: str | None = None,
+    per_class_topofd: bool = False,
+) -> pd.DataFrame:
     """One leaderboard (rows sorted by mean TopoFD, missing values last).
 
     All reports must share protocol, test set and class names, else
@@ -250,8 +273,10 @@ def build_table(reports: Sequence[dict], published: bool | dict = True, *, datas
     groups = {report_group(r) for r in reports}
     if len(groups) > 1:
         desc = "; ".join(f"protocol {p!r} on {t}" for p, t in sorted(groups))
-        raise ValueError(f"reports from different protocols or test sets cannot be ranked together ({desc}); "
-                         "group them (--group) or pass one kind at a time")
+        raise ValueError(
+            f"reports from different protocols or test sets cannot be ranked together ({desc}); "
+            "group them (--group) or pass one kind at a time"
+        )
     protocol, test_set = groups.pop()
     classes = [str(c) for c in reports[0]["classes"]]
     for r in reports[1:]:
@@ -279,11 +304,16 @@ def build_table(reports: Sequence[dict], published: bool | dict = True, *, datas
         for r in rows:
             r["N"] = "" if r.get("n_synth") == common else "† n_synth differs"
         sizes = "/".join(str(n) for n in sorted({n for n in ns if n is not None}))
-        notes.append(f"† reports made at different sample sizes (n_synth {sizes}): TopoFD falls with N (biased), "
-                     "so TopoFD values of rows at different n_synth are not comparable and get no '≈'/'>' mark "
-                     "against each other" + ("; TopoKD (N-free in expectation) is ranked across N"
-                                             if key == "TopoKD" else "; rank them by TopoKD (compare --metrics "
-                                             "topokd) or recompute at one N"))
+        notes.append(
+            f"† reports made at different sample sizes (n_synth {sizes}): TopoFD falls with N (biased), "
+            "so TopoFD values of rows at different n_synth are not comparable and get no '≈'/'>' mark "
+            "against each other"
+            + (
+                "; TopoKD (N-free in expectation) is ranked across N"
+                if key == "TopoKD"
+                else "; rank them by TopoKD (compare --metrics topokd) or recompute at one N"
+            )
+        )
     quoted_rows: list[dict] = []
     ranked_with_published = False
     if published is not False and protocol == "paper" and dataset:
@@ -291,16 +321,22 @@ def build_table(reports: Sequence[dict], published: bool | dict = True, *, datas
         quoted = table.get(dataset)
         if quoted:
             quoted_rows = _published_rows(quoted, classes, _published_cce_map(quoted, classes, notes))
-            notes.append("published rows: as printed in their paper (TopoCellGen, CVPR 2025, Table 1 for the "
-                         "bundled ones), not recomputed, no intervals published; their MMD is the paper's own "
-                         "(σ not published): recomputed MMD stands in its own column")
+            notes.append(
+                "published rows: as printed in their paper (TopoCellGen, CVPR 2025, Table 1 for the "
+                "bundled ones), not recomputed, no intervals published; their MMD is the paper's own "
+                "(σ not published): recomputed MMD stands in its own column"
+            )
             on_test = all(r.get("meta", {}).get("test_set") == f"{dataset}:test" for r in reports)
             if not on_test:
-                notes.append(f"published rows in their own block, not ranked against recomputed rows: the real set "
-                             f"is not the published test set ({dataset}:test)")
+                notes.append(
+                    f"published rows in their own block, not ranked against recomputed rows: the real set "
+                    f"is not the published test set ({dataset}:test)"
+                )
             elif key != "TopoFD":
-                notes.append("published rows in their own block: they have no TopoKD (the ranking score); on the "
-                             f"published test set ({dataset}:test) compare them with recomputed rows on TopoFD")
+                notes.append(
+                    "published rows in their own block: they have no TopoKD (the ranking score); on the "
+                    f"published test set ({dataset}:test) compare them with recomputed rows on TopoFD"
+                )
             else:
                 ranked_with_published = True
         elif not isinstance(published, dict):
@@ -313,12 +349,16 @@ def build_table(reports: Sequence[dict], published: bool | dict = True, *, datas
     df = df.sort_values(key, na_position="last", kind="stable").reset_index(drop=True)
     if f"{key} se" in df:
         df["vs above"] = _ties(df, key, n_matters=(key == "TopoFD"))
-        notes.append(f"vs above: '≈' = mean {key} not distinguishable from the row above (two-sided Welch t-test "
-                     f"on the rows' standard errors, p ≥ 0.05); '>' = higher than the row above at p < 0.05"
-                     + ("; 'n≠' = rows at different n_synth, not compared" if mixed_n and key == "TopoFD" else ""))
+        notes.append(
+            f"vs above: '≈' = mean {key} not distinguishable from the row above (two-sided Welch t-test "
+            f"on the rows' standard errors, p ≥ 0.05); '>' = higher than the row above at p < 0.05"
+            + ("; 'n≠' = rows at different n_synth, not compared" if mixed_n and key == "TopoFD" else "")
+        )
     if key == "TopoKD":
-        notes.append("ranked by TopoKD (the recommended score); TopoFD is the paper's score, the column comparable "
-                     "to published tables")
+        notes.append(
+            "ranked by TopoKD (the recommended score); TopoFD is the paper's score, the column comparable "
+            "to published tables"
+        )
     if quoted_rows:
         q = pd.DataFrame(quoted_rows).sort_values("TopoFD", na_position="last", kind="stable")
         df = pd.concat([df, q], ignore_index=True)
@@ -332,8 +372,9 @@ def build_table(reports: Sequence[dict], published: bool | dict = True, *, datas
     df = df[[c for c in df.columns if c not in tail] + tail]
     mmd_n = {r.get("meta", {}).get("mmd_samples") for r in reports}
     if mmd_n - {None}:
-        notes.append("MMD on a random subset of at most " + "/".join(str(x) for x in sorted(mmd_n - {None}))
-                     + " layouts per set")
+        notes.append(
+            "MMD on a random subset of at most " + "/".join(str(x) for x in sorted(mmd_n - {None})) + " layouts per set"
+        )
     df.attrs.update(protocol=protocol, test_set=test_set, dataset=dataset, notes=notes, rank_by=key)
     return df
 
@@ -344,8 +385,11 @@ def _ties(df: pd.DataFrame, key: str = "TopoFD", n_matters: bool = False) -> lis
     out = [""]
     for i in range(1, len(df)):
         a, b = df.iloc[i - 1], df.iloc[i]
-        if n_matters and a.get("n_synth") != b.get("n_synth") \
-                and not (pd.isna(a.get("n_synth")) or pd.isna(b.get("n_synth"))):
+        if (
+            n_matters
+            and a.get("n_synth") != b.get("n_synth")
+            and not (pd.isna(a.get("n_synth")) or pd.isna(b.get("n_synth")))
+        ):
             out.append("n≠")
             continue
         sa, sb = _num(a.get(f"{key} se")), _num(b.get(f"{key} se"))
@@ -400,8 +444,10 @@ def to_markdown(df: pd.DataFrame, title: str | None = None) -> str:
     if title:
         lines += [f"**{title}**", ""]
     lines.append("| " + " | ".join(cols) + " |")
-    lines.append("|" + "|".join("---" if c in ("method", "source", "block", "N", "vs above") else "---:"
-                                for c in cols) + "|")
+    lines.append(
+        "|" + "|".join("---" if c in ("method", "source", "block", "N", "vs above") else "---:" for c in cols) + "|"
+    )
+
     def cell(r, c):
         s = _fmt(r[c], c)
         se = r.get(f"{c} se")

@@ -10,6 +10,7 @@ counts behind CCE/TCE).  Rendering uses matplotlib's Agg backend, so no
 display is needed; each file is written under a temporary name and renamed,
 so a failure leaves no half-written PNG.
 """
+
 from __future__ import annotations
 
 import os
@@ -56,8 +57,7 @@ def plot_barycenters(ax, real: np.ndarray, synth: np.ndarray, cls: str) -> None:
     pad = 0.05 * (hi - lo or 1.0)
     ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="0.6", lw=1, zorder=0, label="diagonal")
     ax.scatter(real[:, 0], real[:, 1], s=22, c=REAL, alpha=0.7, label=f"real ({len(real)} points)")
-    ax.scatter(synth[:, 0], synth[:, 1], s=22, marker="x", c=SYNTH, alpha=0.8,
-               label=f"synthetic ({len(synth)} points)")
+    ax.scatter(synth[:, 0], synth[:, 1], s=22, marker="x", c=SYNTH, alpha=0.8, label=f"synthetic ({len(synth)} points)")
     ax.set_xlim(lo - pad, hi + pad)
     ax.set_ylim(lo - pad, hi + pad)
     ax.set_xlabel("birth")
@@ -112,9 +112,15 @@ def write_plots(report, out_dir) -> list[Path]:
             written.append(_save(fig, out / f"{stem}_barycenters.png"))
         if a.get("landscape_real") is not None and a.get("landscape_synth") is not None:
             fig, ax = _figure()
-            plot_landscapes(ax, a.get("landscape_x_real"), a["landscape_real"],
-                            a.get("landscape_x_synth"), a["landscape_synth"], cls,
-                            getattr(report, "protocol", "paper"))
+            plot_landscapes(
+                ax,
+                a.get("landscape_x_real"),
+                a["landscape_real"],
+                a.get("landscape_x_synth"),
+                a["landscape_synth"],
+                cls,
+                getattr(report, "protocol", "paper"),
+            )
             written.append(_save(fig, out / f"{stem}_landscapes.png"))
     cr, cs = getattr(report, "counts_real", None), getattr(report, "counts_synth", None)
     if cr is not None and cs is not None:

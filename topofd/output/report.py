@@ -7,6 +7,7 @@ an interval was computed, by ``<metric>_se``, ``<metric>_lo`` and
 ``mmd_p`` is the permutation p-value.  The text table prints
 ``value ± se``, one number format per column.
 """
+
 from __future__ import annotations
 
 import math
@@ -22,8 +23,15 @@ from topofd.version import __version__
 
 __all__ = ["Report", "format_table", "format_report", "METRIC_TITLES", "assemble_table", "provenance"]
 
-METRIC_TITLES = {"topofd": "TopoFD", "topofd_inf": "TopoFD∞", "topokd": "TopoKD", "mmd": "MMD", "mmd_p": "MMD p",
-                 "cce": "CCE", "tce": "TCE"}
+METRIC_TITLES = {
+    "topofd": "TopoFD",
+    "topofd_inf": "TopoFD∞",
+    "topokd": "TopoKD",
+    "mmd": "MMD",
+    "mmd_p": "MMD p",
+    "cce": "CCE",
+    "tce": "TCE",
+}
 _SUFFIXES = ("_se", "_lo", "_hi")
 
 
@@ -49,9 +57,23 @@ def assemble_table(names: Sequence[str], results: Mapping[str, Any]) -> tuple[pd
     return table[cols + [c for c in table.columns if c not in cols]], dfs
 
 
-def provenance(options: Any, metrics: Sequence[str], results: Mapping[str, Any], uncertainty: dict, se_df: dict,
-               notes: list[str], *, n_real: int, n_synth: int, n_pairs: int | None, threshold: float | None,
-               reference: dict | None, real_hash: str, named: dict, seconds: float) -> dict:
+def provenance(
+    options: Any,
+    metrics: Sequence[str],
+    results: Mapping[str, Any],
+    uncertainty: dict,
+    se_df: dict,
+    notes: list[str],
+    *,
+    n_real: int,
+    n_synth: int,
+    n_pairs: int | None,
+    threshold: float | None,
+    reference: dict | None,
+    real_hash: str,
+    named: dict,
+    seconds: float,
+) -> dict:
     """The report's metadata: versions, the options that made the numbers,
     the sets' sizes and hash, what each metric recorded, how each interval
     was made, notes."""
@@ -89,8 +111,12 @@ def _versions() -> dict:
     import gudhi
     import scipy
 
-    out = {"python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
-           "gudhi": gudhi.__version__}
+    out = {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "gudhi": gudhi.__version__,
+    }
     try:
         import ripser
 
@@ -128,11 +154,17 @@ class Report:
             return None if v is None or (isinstance(v, float) and np.isnan(v)) else float(v)
 
         cols = list(self.table.columns)
-        per_class = [{"class": c, **{k: num(self.table.at[c, k]) for k in cols if not k.startswith("tce")}}
-                     for c in self.classes]
+        per_class = [
+            {"class": c, **{k: num(self.table.at[c, k]) for k in cols if not k.startswith("tce")}} for c in self.classes
+        ]
         mean = {k: num(self.table.at["mean", k]) for k in cols if not k.startswith("mmd_p")}
-        return {"protocol": self.protocol, "classes": list(self.classes), "per_class": per_class, "mean": mean,
-                "meta": self.meta}
+        return {
+            "protocol": self.protocol,
+            "classes": list(self.classes),
+            "per_class": per_class,
+            "mean": mean,
+            "meta": self.meta,
+        }
 
     def __str__(self) -> str:
         return format_report(self)
@@ -185,7 +217,10 @@ def format_table(table: pd.DataFrame, protocol: str | None = None) -> str:
             cells.append(s)
         rows.append(cells)
     widths = [max(len(x[i]) for x in [header] + rows) for i in range(len(header))]
-    line = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
+    def line(cells):
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
     out = [line(header), "  ".join("-" * w for w in widths)]
     for k, cells in enumerate(rows):
         if cells[0] == "mean" and k:
@@ -213,8 +248,10 @@ def format_report(report, elapsed: float | None = None) -> str:
     lines.append(files)
     unc = meta.get("uncertainty") or {}
     if unc:
-        lines.append("± is one standard error over another draw of the synthetic set (real set fixed); "
-                     "95 % intervals in --json/--csv:")
+        lines.append(
+            "± is one standard error over another draw of the synthetic set (real set fixed); "
+            "95 % intervals in --json/--csv:"
+        )
         seen = {}
         for m, how in unc.items():
             seen.setdefault(how, []).append(METRIC_TITLES.get(m, m))

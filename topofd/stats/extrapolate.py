@@ -8,6 +8,7 @@ nested random subsets holding a fraction f of the layouts of both sets, fit
 1/n = 0.  Subsets are prefixes of one seeded permutation (nested, as in the
 paper); paired sets are subsampled by pairs.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -35,9 +36,15 @@ def fit_intercept(fractions: Sequence[float], values: Sequence[float]) -> tuple[
     return float(a), float(b)
 
 
-def extrapolated(score: Callable[[np.ndarray, np.ndarray], float], n_real: int, n_synth: int,
-                 fractions: Sequence[float] = FRACTIONS, *, seed: int = 0,
-                 pairs: Sequence[tuple[int, int]] | None = None) -> tuple[float, list[float]]:
+def extrapolated(
+    score: Callable[[np.ndarray, np.ndarray], float],
+    n_real: int,
+    n_synth: int,
+    fractions: Sequence[float] = FRACTIONS,
+    *,
+    seed: int = 0,
+    pairs: Sequence[tuple[int, int]] | None = None,
+) -> tuple[float, list[float]]:
     """``(score∞, [score at each fraction])``; ``score(real_idx, synth_idx)``
     computes the score on a subset.  With a one-to-one ``pairs`` list the
     subsets take whole pairs."""

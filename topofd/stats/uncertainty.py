@@ -29,6 +29,7 @@ mean over draws; results in ``benchmarks/README.md``):
 With fewer than :data:`MIN_LAYOUTS` synthetic layouts (or pairs) no interval
 is given: the value is reported with a note saying why.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -37,8 +38,19 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-__all__ = ["MIN_LAYOUTS", "Estimate", "assign_groups", "jackknife", "split_halves", "mean_with_se", "interval",
-           "halves", "match_twins", "Plan", "plan"]
+__all__ = [
+    "MIN_LAYOUTS",
+    "Estimate",
+    "assign_groups",
+    "jackknife",
+    "split_halves",
+    "mean_with_se",
+    "interval",
+    "halves",
+    "match_twins",
+    "Plan",
+    "plan",
+]
 
 MIN_LAYOUTS = 10
 LEVEL = 0.95
@@ -97,7 +109,7 @@ def halves(n: int, n_splits: int, seed: int) -> list[tuple[np.ndarray, np.ndarra
     out = []
     for _ in range(n_splits):
         p = g.permutation(n)
-        out.append((np.sort(p[: n // 2]), np.sort(p[n // 2:])))
+        out.append((np.sort(p[: n // 2]), np.sort(p[n // 2 :])))
     return out
 
 
@@ -115,8 +127,7 @@ def mean_with_se(x: np.ndarray) -> Estimate:
     x = np.asarray(x, float)
     n = len(x)
     if n < MIN_LAYOUTS:
-        return Estimate(float(x.mean()) if n else float("nan"),
-                        why=f"{n} pairs: fewer than {MIN_LAYOUTS}, no interval")
+        return Estimate(float(x.mean()) if n else float("nan"), why=f"{n} pairs: fewer than {MIN_LAYOUTS}, no interval")
     return _estimate(float(x.mean()), float(x.std(ddof=1) / np.sqrt(n)), n - 1)
 
 
@@ -238,7 +249,7 @@ class Plan:
             flip = g.random(len(self.twins)) < 0.5
             A = list(np.where(flip, self.twins[:, 1], self.twins[:, 0]))
             B = list(np.where(flip, self.twins[:, 0], self.twins[:, 1]))
-            for i in (self.leftover if self.leftover is not None else []):
+            for i in self.leftover if self.leftover is not None else []:
                 (A if g.random() < 0.5 else B).append(int(i))
             out.append((np.sort(np.array(A, dtype=np.int64)), np.sort(np.array(B, dtype=np.int64))))
         return out
@@ -255,8 +266,10 @@ class Plan:
     def describe(self) -> str:
         if self.twins is None:
             return "synthetic layouts resampled as an independent sample (unpaired sets)"
-        return (f"conditional on the real set: {len(self.twins)} twin pairs of synthetic layouts whose real "
-                "partners are alike (counts and H1 summaries), variance from differences between twins")
+        return (
+            f"conditional on the real set: {len(self.twins)} twin pairs of synthetic layouts whose real "
+            "partners are alike (counts and H1 summaries), variance from differences between twins"
+        )
 
 
 def plan(n: int, seed: int, partner_features: np.ndarray | None = None) -> Plan:

@@ -8,6 +8,7 @@ Diagram sets (ragged: a diagram per layout and class) are stored flat — all
 points in one ``(P, 2)`` array and the length of each ``[layout][class]``
 diagram.
 """
+
 from __future__ import annotations
 
 import json

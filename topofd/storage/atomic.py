@@ -1,6 +1,7 @@
 """Writing output files: checked before any computation, written under a
 temporary name in the same folder and renamed, so that a failed or
 interrupted run leaves nothing half-written."""
+
 from __future__ import annotations
 
 import os

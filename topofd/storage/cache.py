@@ -12,6 +12,7 @@ entries: their diagrams by layout key, their statistics by statistics key,
 so a folder holding exactly the bundled BRCA-M2C test patches is scored
 without recomputing its side.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,8 +23,6 @@ import numpy as np
 from topofd.storage.arrays import load_npz, pack_diagrams, save_npz, unpack_diagrams
 
 __all__ = ["Cache"]
-
-
 
 
 class Cache:
@@ -100,8 +99,16 @@ class Cache:
             a = got[0]
             try:
                 note = got[1].get("note")  # entries written before notes existed have none
-                return self._count(LandscapeStats(a["mu"], a["sigma"], int(a["n"]), a["barycenter"], a["mu_x"],
-                                                  note if isinstance(note, str) else None))
+                return self._count(
+                    LandscapeStats(
+                        a["mu"],
+                        a["sigma"],
+                        int(a["n"]),
+                        a["barycenter"],
+                        a["mu_x"],
+                        note if isinstance(note, str) else None,
+                    )
+                )
             except KeyError:
                 pass
         if self.bundled:
@@ -114,7 +121,14 @@ class Cache:
 
     def put_stats(self, key: str, s) -> None:
         empty = np.zeros((0, 2))
-        self._write(key, {"mu": s.mu, "sigma": s.sigma, "n": np.int64(s.n),
-                          "barycenter": s.barycenter if s.barycenter is not None else empty,
-                          "mu_x": s.mu_x if s.mu_x is not None else np.zeros(0)},
-                    {"kind": "stats"} if getattr(s, "note", None) is None else {"kind": "stats", "note": s.note})
+        self._write(
+            key,
+            {
+                "mu": s.mu,
+                "sigma": s.sigma,
+                "n": np.int64(s.n),
+                "barycenter": s.barycenter if s.barycenter is not None else empty,
+                "mu_x": s.mu_x if s.mu_x is not None else np.zeros(0),
+            },
+            {"kind": "stats"} if getattr(s, "note", None) is None else {"kind": "stats", "note": s.note},
+        )

@@ -1,5 +1,6 @@
 """Content keys: what identifies a layout's diagrams and a set's statistics
 in the cache, the reference files and the bundled reference sets."""
+
 from __future__ import annotations
 
 import hashlib

@@ -15,6 +15,7 @@ Named sets ship with the package (:func:`names`): ``brca-m2c:test`` is the
 BRCA-M2C test protocol (1,550 windows of the 30 test images, Abousamra et al.
 2021, BSD-3-Clause; see ``topofd/data/brca_m2c/LICENSE``).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,17 +30,26 @@ import numpy as np
 from topofd.storage.arrays import load_npz, pack_diagrams, save_npz, unpack_diagrams
 from topofd.storage.keys import CACHE_VERSION, stats_key
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "NAMED", "names", "Reference", "make_reference", "load_reference",
-           "is_reference"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "NAMED",
+    "names",
+    "Reference",
+    "make_reference",
+    "load_reference",
+    "is_reference",
+]
 
 FORMAT = "topofd-reference"
 FORMAT_VERSION = 1
 SUFFIX = ".topofd"
 # name -> (file in topofd/data/refs, one-line description)
 NAMED = {
-    "brca-m2c:test": ("brca-m2c-test.topofd",
-                      "BRCA-M2C test protocol: 1,550 windows 256x256, stride 32, of the 30 test images "
-                      "(lym, epi, stro)"),
+    "brca-m2c:test": (
+        "brca-m2c-test.topofd",
+        "BRCA-M2C test protocol: 1,550 windows 256x256, stride 32, of the 30 test images (lym, epi, stro)",
+    ),
 }
 
 
@@ -87,16 +97,21 @@ class Reference:
         for name, value in options.recorded().items():
             if m.get(name) != value:
                 flag = name.replace("_", "-")
-                raise ValueError(f"{self.path}: made with {name} {m.get(name)!r}, this run uses {value!r}; pass "
-                                 f"--{flag} {m.get(name)} (API: {name}={m.get(name)!r}) or make the reference "
-                                 "again with the same options")
+                raise ValueError(
+                    f"{self.path}: made with {name} {m.get(name)!r}, this run uses {value!r}; pass "
+                    f"--{flag} {m.get(name)} (API: {name}={m.get(name)!r}) or make the reference "
+                    "again with the same options"
+                )
         if m.get("cache_version") != CACHE_VERSION:
-            raise ValueError(f"{self.path}: diagrams of format {m.get('cache_version')}, this topofd reads "
-                             f"{CACHE_VERSION}; make the reference again")
+            raise ValueError(
+                f"{self.path}: diagrams of format {m.get('cache_version')}, this topofd reads "
+                f"{CACHE_VERSION}; make the reference again"
+            )
 
 
-def make_reference(evaluator, path, *, name: str = "", description: str = "", source: str = "",
-                   paper_stats: bool = True) -> dict:
+def make_reference(
+    evaluator, path, *, name: str = "", description: str = "", source: str = "", paper_stats: bool = True
+) -> dict:
     """Write the real set of ``evaluator`` (an :class:`topofd.Evaluator` fed
     with ``real=True`` batches) as a reference file; with ``paper_stats`` the
     ``paper`` statistics of every class are computed and stored too.
@@ -109,22 +124,37 @@ def make_reference(evaluator, path, *, name: str = "", description: str = "", so
     if not keys:
         raise ValueError("no real layouts to store")
     pts, sizes = pack_diagrams(dgms)
-    arrays = {"names": np.array(names_, dtype=str), "keys": np.array(keys, dtype=str),
-              "counts": np.asarray(counts, np.int64), "points": pts, "sizes": sizes}
+    arrays = {
+        "names": np.array(names_, dtype=str),
+        "keys": np.array(keys, dtype=str),
+        "counts": np.asarray(counts, np.int64),
+        "points": pts,
+        "sizes": sizes,
+    }
     stored = []
     if paper_stats:
         for k in range(len(classes)):
             s = evaluator.real_paper_stats(k, view)
             p = _stats_prefix(k, evaluator.options.n_bins, evaluator.options.n_layers)
-            arrays.update({f"{p}_mu": s.mu, f"{p}_sigma": s.sigma, f"{p}_barycenter": s.barycenter,
-                           f"{p}_mu_x": s.mu_x})
+            arrays.update(
+                {f"{p}_mu": s.mu, f"{p}_sigma": s.sigma, f"{p}_barycenter": s.barycenter, f"{p}_mu_x": s.mu_x}
+            )
             stored.append(p)
     meta = {
-        "format": FORMAT, "format_version": FORMAT_VERSION, "topofd_version": __version__,
-        "cache_version": CACHE_VERSION, **evaluator.options.recorded(), "classes": list(classes),
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "topofd_version": __version__,
+        "cache_version": CACHE_VERSION,
+        **evaluator.options.recorded(),
+        "classes": list(classes),
         "class_origin": state.origin,
-        "shape": list(shape) if shape else None, "n": len(keys), "name": name, "description": description,
-        "source": source, "paper_stats": stored, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "shape": list(shape) if shape else None,
+        "n": len(keys),
+        "name": name,
+        "description": description,
+        "source": source,
+        "paper_stats": stored,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "content_sha256": _content_hash(arrays),
     }
     save_npz(path, arrays, meta)
@@ -159,8 +189,9 @@ def _load(path: str, mtime_ns: int, size: int) -> Reference:  # stat in the key:
         raise ValueError(f"{path}: not a topofd reference file")
     v = meta.get("format_version")
     if not isinstance(v, int) or v > FORMAT_VERSION:
-        raise ValueError(f"{path}: reference format {v} is newer than this topofd reads ({FORMAT_VERSION}); "
-                         "upgrade topofd")
+        raise ValueError(
+            f"{path}: reference format {v} is newer than this topofd reads ({FORMAT_VERSION}); upgrade topofd"
+        )
     if _content_hash(arrays) != meta.get("content_sha256"):
         raise ValueError(f"{path}: contents do not match the recorded hash (corrupt or edited file)")
     try:
@@ -173,7 +204,8 @@ def _load(path: str, mtime_ns: int, size: int) -> Reference:  # stat in the key:
         for p in meta.get("paper_stats", []):
             _, k, b, l = p.split("_")
             stats[("paper", int(k[1:]), int(b[1:]), int(l[1:]))] = LandscapeStats(
-                arrays[f"{p}_mu"], arrays[f"{p}_sigma"], len(keys), arrays[f"{p}_barycenter"], arrays[f"{p}_mu_x"])
+                arrays[f"{p}_mu"], arrays[f"{p}_sigma"], len(keys), arrays[f"{p}_barycenter"], arrays[f"{p}_mu_x"]
+            )
     except (KeyError, ValueError, IndexError):
         raise ValueError(f"{path}: incomplete reference file") from None
     if not (len(names_) == len(keys) == len(counts) == len(diagrams)) or counts.shape[1:] != (len(classes),):

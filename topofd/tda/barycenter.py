@@ -17,6 +17,7 @@ search in u inside bands of v, and each diagram's matching reduces to a tiny
 assignment problem over its candidate pairs (most have no conflicts at all)
 instead of a dense (|Y|+1) x (n+1) transport problem.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -258,8 +259,9 @@ def _state_key(Y: np.ndarray) -> bytes:
     return h.digest()
 
 
-def lagrangian_barycenter(diagrams, init=0, *, max_iter: int | None = None, return_log: bool = False,
-                          n_threads: int = 1):
+def lagrangian_barycenter(
+    diagrams, init=0, *, max_iter: int | None = None, return_log: bool = False, n_threads: int = 1
+):
     """Fréchet mean estimate of persistence diagrams under W2 (Turner et al.
     2014, Alg. 1), gudhi's ``lagrangian_barycenter`` variant.  The loop is
     long on purpose: one piece, so that it reads step by step against
@@ -314,8 +316,16 @@ def lagrangian_barycenter(diagrams, init=0, *, max_iter: int | None = None, retu
     X = [np.asarray(d, dtype=np.float64).reshape(-1, 2) for d in diagrams]
     m = len(X)
     if m == 0:
-        log = {"nb_iter": 0, "converged": True, "stopped": "fixed point", "cycle_length": 0,
-               "cycle_start": None, "cycle_costs": [], "state": 0, "cost": None}
+        log = {
+            "nb_iter": 0,
+            "converged": True,
+            "stopped": "fixed point",
+            "cycle_length": 0,
+            "cycle_start": None,
+            "cycle_costs": [],
+            "state": 0,
+            "cost": None,
+        }
         return (None, log) if return_log else None
     for i, d in enumerate(X):
         if not np.isfinite(d).all():
@@ -395,8 +405,16 @@ def lagrangian_barycenter(diagrams, init=0, *, max_iter: int | None = None, retu
     # costs[t]: F of the state after t updates
     seen = {_state_key(Y): 0}
     costs: list[float] = []
-    log = {"nb_iter": 0, "converged": False, "stopped": "max_iter", "cycle_length": 0,
-           "cycle_start": None, "cycle_costs": [], "state": None, "cost": None}
+    log = {
+        "nb_iter": 0,
+        "converged": False,
+        "stopped": "max_iter",
+        "cycle_length": 0,
+        "cycle_start": None,
+        "cycle_costs": [],
+        "state": None,
+        "cost": None,
+    }
     nb_iter = 0
     while True:
         nb_iter += 1
@@ -414,8 +432,14 @@ def lagrangian_barycenter(diagrams, init=0, *, max_iter: int | None = None, retu
             # `best` updates further round the cycle (replayed, not stored)
             for _ in range(best):
                 Y, _, _ = step(Y)
-            log.update(stopped="cycle", cycle_length=len(cycle), cycle_start=first, cycle_costs=cycle,
-                       state=first + best, cost=cycle[best])
+            log.update(
+                stopped="cycle",
+                cycle_length=len(cycle),
+                cycle_start=first,
+                cycle_costs=cycle,
+                state=first + best,
+                cost=cycle[best],
+            )
             break
         seen[key] = nb_iter
         if nb_iter >= max_iter:

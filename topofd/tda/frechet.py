@@ -3,6 +3,7 @@
 d² = |μ1 − μ2|² + tr(Σ1) + tr(Σ2) − 2 tr((Σ1 Σ2)^{1/2}) — TopoCellGen Eq. 12,
 the formula FID uses (Heusel et al. 2017).
 """
+
 from __future__ import annotations
 
 import warnings

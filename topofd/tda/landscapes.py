@@ -18,6 +18,7 @@ Two sampling protocols:
     so that landscape coordinates mean the same filtration values across
     diagrams; layers and bins configurable.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -10,6 +10,7 @@ works in float32, so every birth and death it returns is snapped back to the
 float64 pairwise distance it rounds (each value of a Rips diagram *is* a
 pairwise distance).  This is ~10x faster than gudhi's Rips on these clouds.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -57,7 +58,9 @@ def rips_diagrams(points: np.ndarray, maxdim: int = 1) -> list[np.ndarray]:
         import ripser
         from scipy.spatial.distance import squareform
 
-        res = [x.ravel() for x in ripser.ripser(squareform(d), distance_matrix=True, maxdim=maxdim, coeff=_FIELD)["dgms"]]
+        res = [
+            x.ravel() for x in ripser.ripser(squareform(d), distance_matrix=True, maxdim=maxdim, coeff=_FIELD)["dgms"]
+        ]
     exact = np.unique(np.concatenate([[0.0], d]))
     out = []
     for dim in range(maxdim + 1):

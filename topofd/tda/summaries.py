@@ -16,6 +16,7 @@ Gaussian N(μ, Σ) with
 
 TopoFD = Fréchet distance (Eq. 12) between the real and synthetic Gaussians.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -52,14 +53,20 @@ def barycenter_note(log: dict) -> str | None:
     if log.get("stopped") == "cycle" and log["cycle_length"] == 1:
         # the state maps to itself, yet each update adds points that vanish
         # again, so gudhi's rule ("no point added") never holds
-        return (f"barycenter did not converge: from iteration {log['cycle_start']} every update adds points "
-                f"that vanish again (a cycle of period 1, not a fixed point under gudhi's rule); that state was used")
+        return (
+            f"barycenter did not converge: from iteration {log['cycle_start']} every update adds points "
+            f"that vanish again (a cycle of period 1, not a fixed point under gudhi's rule); that state was used"
+        )
     if log.get("stopped") == "cycle":
-        return (f"barycenter did not converge: the iteration cycles with period {log['cycle_length']} "
-                f"from iteration {log['cycle_start']}; the lowest-cost state of the cycle was used")
+        return (
+            f"barycenter did not converge: the iteration cycles with period {log['cycle_length']} "
+            f"from iteration {log['cycle_start']}; the lowest-cost state of the cycle was used"
+        )
     if log.get("stopped") == "max_iter":
-        return (f"barycenter did not converge: no fixed point or cycle within {log['nb_iter']} "
-                f"iterations; the last iterate was used")
+        return (
+            f"barycenter did not converge: no fixed point or cycle within {log['nb_iter']} "
+            f"iterations; the last iterate was used"
+        )
     return None
 
 
@@ -93,8 +100,7 @@ def landscape_stats(
         Y, log = lagrangian_barycenter(diagrams, init=0, n_threads=n_threads, return_log=True)
         Y = np.zeros((0, 2)) if Y is None else Y
         mu_row, t = landscapes_own_range([Y], n_bins, n_layers)
-        return LandscapeStats(mu_row[0], _cov(L, what), len(L), Y, np.tile(t[0], n_layers),
-                              barycenter_note(log))
+        return LandscapeStats(mu_row[0], _cov(L, what), len(L), Y, np.tile(t[0], n_layers), barycenter_note(log))
     if protocol == "grid":
         if sampling is None:
             raise ValueError("the grid protocol needs a shared sampling")

@@ -9,6 +9,7 @@ on the reduced problem (diagram X's points against Y's points plus one
 diagonal slot per X point), which has the same optimum as gudhi's transport
 formulation.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -78,8 +79,11 @@ def _essential(X, Y, order):
         ox, oy = ix[np.argsort(X[ix, axis], kind="stable")], iy[np.argsort(Y[iy, axis], kind="stable")]
         cost += float(np.sum(np.abs(X[ox, axis] - Y[oy, axis]) ** order))
         match += list(zip(ox.tolist(), oy.tolist()))
+
     # (-inf,-inf) and (+inf,+inf) points belong to the diagonal
-    on_diag = lambda a: (np.isneginf(a[:, 0]) & np.isneginf(a[:, 1])) | (np.isposinf(a[:, 0]) & np.isposinf(a[:, 1]))
+    def on_diag(a):
+        return (np.isneginf(a[:, 0]) & np.isneginf(a[:, 1])) | (np.isposinf(a[:, 0]) & np.isposinf(a[:, 1]))
+
     match += [(int(i), -1) for i in np.flatnonzero(on_diag(X))] + [(-1, int(j)) for j in np.flatnonzero(on_diag(Y))]
     return cost, match
 

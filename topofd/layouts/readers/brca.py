@@ -16,6 +16,7 @@ line is three numbers; any other ``.txt`` (a ``README.txt``, an empty
 folder reader skips.  Coordinates must not be negative, nor beyond the
 canvas when its ``shape`` is given.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

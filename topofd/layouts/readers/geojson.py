@@ -22,6 +22,7 @@ of features (``[]`` too: an export without objects); any other JSON (a
 ``run_config.json``, topofd's own ``report.json``) raises
 :class:`~topofd.layouts.readers.NotLayoutFile`, which the folder reader skips.
 """
+
 from __future__ import annotations
 
 import json
@@ -137,5 +138,6 @@ def read(path: str | Path, classes=None, *, shape: tuple[int, int] | None = None
     if not np.isfinite(rc).all():
         raise ValueError(f"{path}: NaN or infinite coordinates")
     labels, cls = class_indices(names, classes, path)
-    return Layout.from_labelled_points(rc, labels, cls, shape=shape, name=path.stem, source=str(path),
-                                       class_origin=class_origin(cls, classes))
+    return Layout.from_labelled_points(
+        rc, labels, cls, shape=shape, name=path.stem, source=str(path), class_origin=class_origin(cls, classes)
+    )

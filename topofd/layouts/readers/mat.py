@@ -18,6 +18,7 @@ neutrophils or eosinophils): it is an empty class, not a missing one.  The
 canvas shape comes from ``inst_map`` when present; centroids off it, or
 negative, are an error.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,8 +29,15 @@ from topofd.layouts.layout import Layout
 
 SUFFIXES = (".mat",)
 LIZARD_CLASSES = ("neutrophil", "epithelial", "lymphocyte", "plasma", "eosinophil", "connective")
-CONSEP_CLASSES = ("other", "inflammatory", "healthy_epithelial", "malignant_epithelial", "fibroblast",
-                  "muscle", "endothelial")
+CONSEP_CLASSES = (
+    "other",
+    "inflammatory",
+    "healthy_epithelial",
+    "malignant_epithelial",
+    "fibroblast",
+    "muscle",
+    "endothelial",
+)
 
 
 def _numeric(m, key: str, path: Path) -> np.ndarray:
@@ -52,7 +60,7 @@ def read(path: str | Path, classes=None) -> Layout:
     key = "inst_centroid" if "inst_centroid" in m else "centroid" if "centroid" in m else None
     if key is None:
         raise ValueError(f"{path}: no 'inst_centroid' or 'centroid' array")
-    for tkey, default in (("class", LIZARD_CLASSES), ("inst_type", CONSEP_CLASSES)):
+    for tkey, default in (("class", LIZARD_CLASSES), ("inst_type", CONSEP_CLASSES)):  # noqa: B007 (used after the loop)
         if tkey in m:
             break
     else:

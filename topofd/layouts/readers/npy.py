@@ -6,6 +6,7 @@ Values are read by :meth:`Layout.from_array`: binary masks by default (0/1,
 ``labels="instance"``, grey levels with ``threshold``.  In an ``.npz`` the
 array named ``layout`` is read, else the first one.
 """
+
 from __future__ import annotations
 
 import zipfile
@@ -37,5 +38,6 @@ def read(path: str | Path, classes=None, *, channels: str = "auto", threshold=No
         raise ValueError(f"{path}: corrupt or unreadable numpy file ({e.__class__.__name__})") from None
     except MemoryError:
         raise ValueError(f"{path}: array too large to load (corrupt header?)") from None
-    return Layout.from_array(arr, classes, channels=channels, threshold=threshold, labels=labels, name=path.stem,
-                             source=str(path))
+    return Layout.from_array(
+        arr, classes, channels=channels, threshold=threshold, labels=labels, name=path.stem, source=str(path)
+    )

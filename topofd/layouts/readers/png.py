@@ -20,6 +20,7 @@ colour than match it exactly (lossy compression: a JPEG saved as ``.png``).
 A flat image (all one colour, or fully transparent) is a layout with no
 cells.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -76,7 +77,9 @@ def parse_colors(spec) -> dict[str, tuple[int, int, int]] | list[tuple[int, int,
     return [parse_color(c) for c in spec]
 
 
-def class_colors(classes: Sequence[str] | None = None, colors=None) -> tuple[tuple[str, ...], list[tuple[int, int, int]]]:
+def class_colors(
+    classes: Sequence[str] | None = None, colors=None
+) -> tuple[tuple[str, ...], list[tuple[int, int, int]]]:
     """Resolve ``(class names, RGB colour per class)`` from the options."""
     cmap = parse_colors(colors) if colors is not None else None
     if isinstance(cmap, dict):
@@ -101,19 +104,22 @@ def class_colors(classes: Sequence[str] | None = None, colors=None) -> tuple[tup
 
 
 def _hex(rgb) -> str:
-    return "#%02x%02x%02x" % tuple(int(v) for v in rgb)
+    return "#{:02x}{:02x}{:02x}".format(*tuple(int(v) for v in rgb))
 
 
-def _check_colours(path: Path, rgb: np.ndarray, opaque: np.ndarray, stack: np.ndarray, cols, mode: str,
-                   fmt: str | None) -> None:
+def _check_colours(
+    path: Path, rgb: np.ndarray, opaque: np.ndarray, stack: np.ndarray, cols, mode: str, fmt: str | None
+) -> None:
     """Refuse an image whose pixels do not carry the class colours (see module docstring)."""
     exact = int(stack.sum())
     diff = np.stack([np.abs(rgb.astype(np.int16) - np.array(c, np.int16)).max(axis=-1) for c in cols])
     near = int(((diff <= NEAR) & (diff > 0) & opaque).sum())
     lossy = f"the file is a {fmt} image" if fmt and fmt != "PNG" else "lossy compression, e.g. a JPEG saved as .png?"
     if near > exact:
-        raise ValueError(f"{path}: {near} pixels lie within {NEAR} levels of a class colour but only {exact} match "
-                         f"one exactly ({lossy}); save the layout losslessly")
+        raise ValueError(
+            f"{path}: {near} pixels lie within {NEAR} levels of a class colour but only {exact} match "
+            f"one exactly ({lossy}); save the layout losslessly"
+        )
     if exact == 0:
         px = rgb[opaque].astype(np.uint32)
         packed, n = np.unique((px[:, 0] << 16) | (px[:, 1] << 8) | px[:, 2], return_counts=True)
@@ -122,8 +128,10 @@ def _check_colours(path: Path, rgb: np.ndarray, opaque: np.ndarray, stack: np.nd
         top = packed[np.argsort(-n, kind="stable")[:3]]
         seen = ", ".join(_hex(((v >> 16) & 255, (v >> 8) & 255, v & 255)) for v in top)
         kind = f"a greyscale image (mode {mode})" if mode in ("1", "L", "LA", "I", "I;16", "F") else "an image"
-        raise ValueError(f"{path}: no pixel has a class colour ({', '.join(_hex(c) for c in cols)}); it is {kind} "
-                         f"of {len(packed)} colours, most common {seen}: pass --colors")
+        raise ValueError(
+            f"{path}: no pixel has a class colour ({', '.join(_hex(c) for c in cols)}); it is {kind} "
+            f"of {len(packed)} colours, most common {seen}: pass --colors"
+        )
 
 
 def read(path: str | Path, classes=None, *, colors=None) -> Layout:

@@ -25,6 +25,7 @@ A table is a layout file only if its header has the x, y and class columns:
 any other table (topofd's own ``report.csv``, an empty file) raises
 :class:`~topofd.layouts.readers.NotLayoutFile`, which the folder reader skips.
 """
+
 from __future__ import annotations
 
 import re
@@ -95,8 +96,15 @@ def class_origin(names, classes) -> str:
     return "content"
 
 
-def read(path: str | Path, classes=None, *, x_col: str = "x", y_col: str = "y", class_col: str = "class",
-         shape: tuple[int, int] | None = None) -> Layout:
+def read(
+    path: str | Path,
+    classes=None,
+    *,
+    x_col: str = "x",
+    y_col: str = "y",
+    class_col: str = "class",
+    shape: tuple[int, int] | None = None,
+) -> Layout:
     import pandas as pd
 
     path = Path(path)
@@ -106,7 +114,9 @@ def read(path: str | Path, classes=None, *, x_col: str = "x", y_col: str = "y", 
         # fields is an error instead of pandas taking its first fields as an index
         raw = pd.read_csv(path, sep=sep, header=None, dtype=str, keep_default_na=False, skipinitialspace=True)
     except pd.errors.EmptyDataError:
-        raise NotLayoutFile(f"{path}: empty file (a point table has a header with {x_col}, {y_col}, {class_col})") from None
+        raise NotLayoutFile(
+            f"{path}: empty file (a point table has a header with {x_col}, {y_col}, {class_col})"
+        ) from None
     except MemoryError:
         raise ValueError(f"{path}: table too large to load") from None
     except Exception as e:  # pandas' parsers raise many types on damaged input
@@ -122,5 +132,6 @@ def read(path: str | Path, classes=None, *, x_col: str = "x", y_col: str = "y", 
     if not np.isfinite(xy).all():
         raise ValueError(f"{path}: NaN or infinite coordinates")
     labels, names = class_indices(body.iloc[:, cc].tolist(), classes, path)
-    return Layout.from_labelled_points(xy, labels, names, shape=shape, name=path.stem, source=str(path),
-                                       class_origin=class_origin(names, classes))
+    return Layout.from_labelled_points(
+        xy, labels, names, shape=shape, name=path.stem, source=str(path), class_origin=class_origin(names, classes)
+    )
