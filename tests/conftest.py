@@ -23,3 +23,19 @@ def score_diagrams(real, synth, metric: str, column: str | None = None, **option
 @pytest.fixture
 def scorer():
     return score_diagrams
+
+
+def benchmark_module(name: str):
+    """A script of ``benchmarks/`` loaded as a module (no ``sys.path`` change)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    if name in sys.modules:
+        return sys.modules[name]
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod  # dataclasses and pickling look modules up by name
+    spec.loader.exec_module(mod)
+    return mod

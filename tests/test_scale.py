@@ -1,16 +1,15 @@
 """Scale helpers: simulated patches, and the per-patch work on a Dask cluster
 through joblib's dask backend (what ``topofd compare --scheduler`` uses)."""
 import importlib.util
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from topofd import compare
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-import scale  # noqa: E402
+from conftest import benchmark_module
+
+scale = benchmark_module("scale")
 
 
 def test_simulated_patches_deterministic():
