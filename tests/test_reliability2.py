@@ -251,3 +251,40 @@ def test_duplicate_point_rows_are_kept_once(tmp_path):
     from topofd.layouts.readers import brca
     lb = brca.read(t)
     assert lb.counts.sum() == 2 and lb.duplicates == 1
+
+
+def test_intervals_of_nonnegative_scores_stay_at_or_above_zero():
+    """12 layouts: the t intervals of TopoFD and CCE reached below 0 (e.g.
+    TopoFD [-517, 3613]); a score that cannot be negative gets its lower
+    bound raised to 0, with a note."""
+    from topofd.layouts.brca_m2c import demo_sets
+
+    real, synth = demo_sets(12, seed=0)
+    rep = topofd.compare(real, synth, metrics="topofd,counts", paper_se_splits=3)
+    t = rep.table
+    for col in ("topofd_lo", "cce_lo", "tce_lo"):
+        vals = t[col].dropna()
+        assert len(vals) and (vals >= 0).all(), col
+    assert any("raised to 0" in n for n in rep.meta["notes"])
+
+
+def test_baseline_refuses_an_out_folder_that_is_an_input_or_holds_layouts(tmp_path):
+    from click.testing import CliRunner
+
+    from topofd.cli import cli
+
+    real = tmp_path / "R"
+    real.mkdir()
+    for i in range(3):
+        m = np.zeros((32, 32, 2), np.uint8)
+        m[4 + 3 * i, 5, 0] = m[20, 6 + 4 * i, 1] = 1
+        np.save(real / f"p{i}.npy", m)
+    before = sorted(p.name for p in real.iterdir())
+    r = CliRunner().invoke(cli, ["baseline", "random", str(real), "--out", str(real), "-q"])
+    assert r.exit_code == 1 and "input folder" in r.stderr and "Traceback" not in r.output
+    assert sorted(p.name for p in real.iterdir()) == before  # nothing written into the real set
+    out = tmp_path / "S"
+    assert CliRunner().invoke(cli, ["baseline", "random", str(real), "--out", str(out), "-q"]).exit_code == 0
+    again = CliRunner().invoke(cli, ["baseline", "random", str(real), "--out", str(out), "-q"])
+    assert again.exit_code == 1 and "already holds" in again.stderr
+    assert not list(out.glob("*_gen_gen.npy"))

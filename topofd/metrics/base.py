@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from topofd.state import SetView
-from topofd.stats.uncertainty import MIN_LAYOUTS, Estimate, Plan, plan
+from topofd.stats.uncertainty import MIN_LAYOUTS, Estimate, Plan, floored, plan
 
 __all__ = [
     "Context",
@@ -29,6 +29,7 @@ __all__ = [
     "partner_features",
     "resampling_plan",
     "one_to_one",
+    "nonnegative",
     "unmeasured_classes",
     "MIN_LAYOUTS",
 ]
@@ -181,3 +182,16 @@ def not_scored(names: Sequence[str]) -> tuple[list[float], list[None]]:
 
 def no_interval_reason(n_synth: int) -> str:
     return f"{n_synth} synthetic layouts: fewer than {MIN_LAYOUTS}"
+
+
+def nonnegative(result: MetricResult, columns: Sequence[str], title: str) -> None:
+    """Raise the lower interval bounds of ``columns`` to 0 (their scores cannot
+    be negative: a t interval can reach below 0 at small N), with a note."""
+    hit = False
+    for col in columns:
+        for row, e in result.cells.get(col, {}).items():
+            f = floored(e)
+            hit |= f is not e
+            result.cells[col][row] = f
+    if hit:
+        result.notes.append(f"{title}: lower interval bounds below 0 raised to 0 (the score cannot be negative)")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from topofd.metrics.base import Context, MetricResult, resampling_plan
+from topofd.metrics.base import Context, MetricResult, nonnegative, resampling_plan
 from topofd.state import SetView
 from topofd.stats.uncertainty import Estimate
 
@@ -66,6 +66,7 @@ class CountErrors:
             )
         if tce.why:
             out.notes.append(f"count errors: {tce.why}")
+        nonnegative(out, ("cce", "tce"), "CCE, TCE")
         return out
 
 

@@ -22,6 +22,7 @@ from topofd.metrics.base import (
     Context,
     MetricResult,
     no_interval_reason,
+    nonnegative,
     one_to_one,
     per_class_column,
     unmeasured_classes,
@@ -120,6 +121,7 @@ class TopoFD:
             out.notes.append(f"TopoFD: no interval ({why})")
         if o.extrapolate:
             self._infinity(out, ctx, inf_vals, inf_reps, lab, nR, nS)
+        nonnegative(out, ("topofd",), "TopoFD")
         return out
 
     @staticmethod

@@ -32,6 +32,7 @@ is given: the value is reported with a note saying why.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -41,6 +42,7 @@ from scipy import stats
 __all__ = [
     "MIN_LAYOUTS",
     "Estimate",
+    "floored",
     "assign_groups",
     "jackknife",
     "split_halves",
@@ -81,6 +83,15 @@ def _estimate(value: float, se: float, df: int) -> Estimate:
         return Estimate(value, why="standard error not finite")
     lo, hi = interval(value, se, df)
     return Estimate(value, float(se), float(lo), float(hi), int(df))
+
+
+def floored(e: Estimate, floor: float = 0.0) -> Estimate:
+    """``e`` with its lower bound raised to ``floor``, for a score that
+    cannot fall below it (TopoFD, count errors).  The true value lies above
+    ``floor``, so raising the bound to it never lowers the coverage."""
+    if e.lo is None or e.lo >= floor:
+        return e
+    return dataclasses.replace(e, lo=float(floor))
 
 
 def assign_groups(n: int, n_groups: int, seed: int) -> np.ndarray:
