@@ -153,19 +153,19 @@ def _f(v, fmt="{:.3f}") -> str:
 def format_demo(res: dict) -> str:
     """The demo's rows as a text table."""
     protos = res["protocols"]
-    head = ["", "TCE", "CCE lym/epi/stro"] + [f"TopoFD {p}" for p in protos] + ["MMD"]
+    head = ["", "TCE", "CCE lym/epi/stro", "TopoKD"] + [f"TopoFD {p}" for p in protos] + ["MMD"]
     lines = []
     for name, r in res["rows"].items():
         cce = "/".join(_f(v, "{:.2f}") for v in r["cce"].values())
         lines.append(
-            [name, _f(r["tce"], "{:.2f}"), cce]
+            [name, _f(r["tce"], "{:.2f}"), cce, _f(r.get("topokd"), "{:.4f}")]
             + [_f(r.get(f"topofd_{p}"), "{:.2f}") for p in protos]
             + [_f(r.get("mmd"), "{:.4f}")]
         )
     widths = [max(len(str(row[i])) for row in [head] + lines) for i in range(len(head))]
 
     def fmt_row(row):
-        return "  ".join(str(v).ljust(w) if i == 0 else str(v).rjust(w) for i, (v, w) in enumerate(zip(row, widths)))  # noqa: E731
+        return "  ".join(str(v).ljust(w) if i == 0 else str(v).rjust(w) for i, (v, w) in enumerate(zip(row, widths)))
 
     sec = res["seconds"]
     steps = f", trained {res['trained_steps']} steps" if res.get("trained_steps") is not None else ""

@@ -44,7 +44,7 @@ __all__ = [
     "SCORE_METRICS",
 ]
 
-SCORE_METRICS = ("topofd", "mmd", "counts")
+SCORE_METRICS = ("topofd", "topokd", "mmd", "counts")
 
 
 def split_windows(
@@ -151,7 +151,8 @@ def score(
     seed: int = 0,
     mmd_samples: int | None = None,
 ) -> dict:
-    """TCE, per-class CCE, MMD and per-class / mean TopoFD of each protocol,
+    """TCE, per-class CCE, TopoKD (the recommended score), MMD and per-class /
+    mean TopoFD of each protocol,
     from :func:`topofd.compare` (counts and MMD do not depend on the protocol:
     taken from the first; ``mmd_samples``: MMD on a seeded subset of that many
     layouts per set).  Standard errors are kept when the report has them."""
@@ -174,7 +175,8 @@ def score(
             out["tce"] = _num(t.at["mean", "tce"])
             out["cce"] = {c: _num(t.at[c, "cce"]) for c in classes}
             out["mmd"] = _num(t.at["mean", "mmd"])
-            for col in ("tce_se", "mmd_se"):
+            out["topokd"] = _num(t.at["mean", "topokd"])
+            for col in ("tce_se", "mmd_se", "topokd_se"):
                 if col in t.columns:
                     out[col] = _num(t.at["mean", col])
     return out
