@@ -48,11 +48,7 @@ SCORE_METRICS = ("topofd", "topokd", "mmd", "counts")
 
 
 def split_windows(
-    root,
-    split: str,
-    size: int,
-    stride: int | None = None,
-    classes: Sequence[str] = brca.CLASSES,
+    root, split: str, size: int, stride: int | None = None, classes: Sequence[str] = brca.CLASSES
 ) -> list[Layout]:
     """Every ``size`` x ``size`` window (``stride`` defaults to ``size``) of the
     BRCA-format images listed in ``root/split``, as layouts of the cells whose

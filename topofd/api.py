@@ -11,7 +11,8 @@ from typing import Any
 from topofd.evaluator import Evaluator
 from topofd.layouts.layout import Layout
 from topofd.layouts.sets import duplicate_notes, read_layouts
-from topofd.options import Options, signature_with_options
+from topofd.option_spec import signature_with_options
+from topofd.options import DEFAULTS, Options
 from topofd.output.report import Report
 from topofd.storage.reference import is_reference
 
@@ -96,4 +97,4 @@ def compare(real, synth, options: Options | None = None, **kwargs: Any) -> Repor
     return report
 
 
-compare.__signature__ = signature_with_options(["real", "synth"])  # type: ignore[attr-defined]
+compare.__signature__ = signature_with_options(["real", "synth"], DEFAULTS)  # type: ignore[attr-defined]

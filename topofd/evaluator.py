@@ -33,7 +33,8 @@ from topofd.layouts.batches import batch_layouts
 from topofd.layouts.layout import default_class_names
 from topofd.layouts.matching import empty_class_notes, match_canvases, match_classes, pair_names, set_classes
 from topofd.metrics.base import Context, MetricResult, resampling_plan
-from topofd.options import Options, signature_with_options
+from topofd.option_spec import signature_with_options
+from topofd.options import DEFAULTS, Options
 from topofd.output.report import Report, assemble_table, provenance
 from topofd.state import SetState, SetView, extent_of, max_extent
 from topofd.storage.cache import Cache
@@ -334,7 +335,7 @@ class Evaluator:
         return pairs, selected
 
 
-Evaluator.__init__.__signature__ = signature_with_options(["self"])  # type: ignore[attr-defined]
+Evaluator.__init__.__signature__ = signature_with_options(["self"], DEFAULTS)  # type: ignore[attr-defined]
 
 
 def _named_set(keys) -> dict:

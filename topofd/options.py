@@ -5,22 +5,20 @@
 :class:`Spec` (type, range, choices, help text, CLI flag, the commands that
 take it) is what ``topofd.cli`` builds the flags of ``compare``, ``stats``
 and ``baseline`` from, what the torchmetrics adapter accepts, and what the
-docs' CLI reference shows.  Values are validated and normalised here and
-nowhere else: a list-valued option is a sequence or one comma-separated
-string (``classes="lym,epi,stro"`` and ``metrics="topofd,mmd"`` alike).
+docs' CLI reference shows.  Values are checked here alone (a list option is
+a sequence or one comma-separated string, ``classes="lym,epi,stro"`` too).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from topofd.layouts.readers.png import parse_colors
 from topofd.metrics import names as metric_names
+from topofd.option_spec import OptionError, Spec, check_value, parse_canvas, parse_list
 
 __all__ = [
     "Spec",
@@ -32,48 +30,12 @@ __all__ = [
     "RECORDED",
     "parse_list",
     "parse_canvas",
-    "signature_with_options",
+    "DEFAULTS",
 ]
 
 PROTOCOLS = ("paper", "grid")
 COMPLEXES = ("rips", "alpha")
 FORMATS = ("auto", "npy", "png", "csv", "txt", "geojson", "mat")
-
-
-class OptionError(ValueError):
-    """A bad option value; ``option`` names the keyword."""
-
-    def __init__(self, option: str, message: str):
-        super().__init__(f"{option}: {message}")
-        self.option = option
-        self.message = message
-
-
-@dataclass(frozen=True)
-class Spec:
-    """How one option is checked and shown.
-
-    ``kind``: ``choice``, ``int``, ``float``, ``bool``, ``list``, ``str``,
-    ``path`` or ``canvas``.  ``flag``: the CLI flag (``None``: API only, with
-    ``api_only`` saying why).  ``commands``: the CLI commands that take it.
-    ``role``: ``evaluate`` (the Evaluator takes it), ``read`` (the file
-    readers do) or both.  ``recorded``: a reference file stores it, and a
-    comparison must use the same value.
-    """
-
-    help: str
-    kind: str
-    flag: str | None = None
-    short: str | None = None
-    choices: tuple | None = None
-    low: float | None = None
-    low_open: bool = False
-    nonzero: bool = False
-    metavar: str | None = None
-    commands: tuple[str, ...] = ("compare",)
-    role: tuple[str, ...] = ("evaluate",)
-    recorded: bool = False
-    api_only: str | None = None
 
 
 def _opt(default: Any, spec: Spec) -> Any:
@@ -369,7 +331,9 @@ class Options:
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
-            object.__setattr__(self, f.name, _check(f.name, f.metadata["spec"], getattr(self, f.name)))
+            object.__setattr__(
+                self, f.name, check_value(f.name, f.metadata["spec"], getattr(self, f.name), f.default is None)
+            )
         if self.instances and self.threshold is not None:
             raise OptionError("instances", "instance ids are not grey levels: use instances or threshold, not both")
         if self.colors is not None:
@@ -385,17 +349,13 @@ class Options:
                 )
 
     # ------------------------------------------------------------ views
-    def evaluator_kwargs(self) -> dict:
-        """The options the Evaluator takes."""
-        return {n: getattr(self, n) for n in EVALUATOR}
-
     def reader_kwargs(self) -> dict:
         """Keyword arguments of :func:`topofd.layouts.sets.read_layouts`."""
         out: dict[str, Any] = {"format": self.format, "classes": self.classes, "skip_bad": self.skip_bad}
         if self.colors is not None:
             out["colors"] = self.colors
         for k in ("x_col", "y_col", "class_col"):
-            if getattr(self, k) != _DEFAULTS[k]:
+            if getattr(self, k) != DEFAULTS[k]:
                 out[k] = getattr(self, k)
         if self.canvas is not None:
             out["shape"] = self.canvas
@@ -417,9 +377,9 @@ class Options:
     @classmethod
     def from_kwargs(cls, options: Options | None = None, **kwargs: Any) -> Options:
         """``options`` updated with ``kwargs``; an unknown keyword is a ``TypeError`` naming the known ones."""
-        unknown = sorted(set(kwargs) - set(_DEFAULTS))
+        unknown = sorted(set(kwargs) - set(DEFAULTS))
         if unknown:
-            raise TypeError(f"unknown option(s) {', '.join(unknown)}; options are {', '.join(_DEFAULTS)}")
+            raise TypeError(f"unknown option(s) {', '.join(unknown)}; options are {', '.join(DEFAULTS)}")
         if options is not None and not isinstance(options, cls):
             raise TypeError(
                 f"options must be an Options, not {type(options).__name__} (give other options as "
@@ -429,111 +389,13 @@ class Options:
         return dataclasses.replace(base, **kwargs) if kwargs else base
 
 
-def signature_with_options(fixed: list[str]) -> inspect.Signature:
-    """``fixed`` positional parameters, ``options``, then every option of the
-    table as a keyword with its default: the signature ``help()`` and IDEs
-    show for ``compare`` and ``Evaluator``, which take ``**kwargs``."""
-    P = inspect.Parameter
-    return inspect.Signature(
-        [
-            *(P(n, P.POSITIONAL_OR_KEYWORD) for n in fixed),
-            P("options", P.POSITIONAL_OR_KEYWORD, default=None),
-            *(P(n, P.KEYWORD_ONLY, default=d) for n, _, d in specs()),
-        ]
-    )
-
-
 def specs() -> Iterator[tuple[str, Spec, Any]]:
     """``(name, spec, default)`` of every option, in table order."""
     for f in dataclasses.fields(Options):
         yield f.name, f.metadata["spec"], f.default
 
 
-_DEFAULTS = {n: d for n, _, d in specs()}
+DEFAULTS = {n: d for n, _, d in specs()}
 EVALUATOR = tuple(n for n, s, _ in specs() if "evaluate" in s.role)
 READER = tuple(n for n, s, _ in specs() if "read" in s.role)
 RECORDED = tuple(n for n, s, _ in specs() if s.recorded)
-
-
-# ---------------------------------------------------------------- checks
-def parse_list(value: Any, name: str = "list") -> tuple[str, ...] | None:
-    """A comma-separated string or a sequence of strings as a tuple (no empty or repeated entry)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        items = tuple(s.strip() for s in value.split(",") if s.strip())
-    else:
-        try:
-            items = tuple(str(s).strip() for s in value)
-        except TypeError:
-            raise OptionError(
-                name, f"expected a list or a comma-separated string, not {type(value).__name__}"
-            ) from None
-    if not items:
-        raise OptionError(name, f"no {name} given (empty list)")
-    if len(set(items)) != len(items):
-        raise OptionError(name, f"repeated entry in {', '.join(items)}")
-    return items
-
-
-def parse_canvas(value: Any, name: str = "canvas") -> tuple[int, int] | None:
-    """``"256x256"`` or ``(256, 256)`` as ``(height, width)``."""
-    if value is None:
-        return None
-    try:
-        if isinstance(value, str):
-            h, w = (int(s) for s in value.lower().replace("×", "x").split("x"))
-        else:
-            h, w = (int(v) for v in value)
-        if h <= 0 or w <= 0:
-            raise ValueError
-    except (TypeError, ValueError):
-        raise OptionError(name, f"{value!r} is not HEIGHTxWIDTH (e.g. 256x256)") from None
-    return h, w
-
-
-def _check(name: str, spec: Spec, v: Any) -> Any:
-    k = spec.kind
-    if k == "list":
-        return parse_list(v, name)
-    if k == "canvas":
-        return parse_canvas(v, name)
-    if v is None:
-        if _DEFAULTS_OK_NONE.get(name, False):
-            return None
-        raise OptionError(name, "must be given (None is not allowed)")
-    if k == "choice":
-        if v not in (spec.choices or ()):
-            raise OptionError(name, f"unknown value {v!r}; choose from {', '.join(spec.choices or ())}")
-        return v
-    if k == "bool":
-        if not isinstance(v, bool) and type(v).__name__ != "bool_":
-            raise OptionError(name, f"must be True or False, got {v!r}")
-        return bool(v)
-    if k == "int":
-        if isinstance(v, bool) or not hasattr(v, "__index__"):
-            raise OptionError(name, f"must be an integer, got {v!r}")
-        v = int(v)
-        if spec.low is not None and v < spec.low or spec.nonzero and v == 0:
-            extra = " (-1: all cores)" if spec.nonzero else ""
-            raise OptionError(
-                name, f"must be an integer >= {spec.low:g}{' and non-zero' if spec.nonzero else ''}{extra}, got {v}"
-            )
-        return v
-    if k == "float":
-        try:
-            x = float(v)
-        except (TypeError, ValueError):
-            raise OptionError(name, f"must be a number, got {v!r}") from None
-        if not math.isfinite(x) or spec.low is not None and (x <= spec.low if spec.low_open else x < spec.low):
-            bound = "" if spec.low is None else f" {'>' if spec.low_open else '>='} {spec.low:g}"
-            raise OptionError(name, f"must be a finite number{bound}, got {v!r}")
-        return x
-    if k in ("str", "path"):
-        if not isinstance(v, (str, bytes)) and not hasattr(v, "__fspath__"):
-            raise OptionError(name, f"must be a string, got {type(v).__name__}")
-        return str(v) if k == "path" else v
-    raise AssertionError(f"option kind {k!r}")  # pragma: no cover
-
-
-_DEFAULTS_OK_NONE = {n: d is None for n, _, d in specs()}

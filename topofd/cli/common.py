@@ -39,6 +39,8 @@ __all__ = [
     "check_outputs",
     "warn_skipped",
     "jobs_option",
+    "quiet_option",
+    "output_options",
 ]
 
 
@@ -155,6 +157,7 @@ def options_from(kwargs: dict, **fixed: Any) -> Options:
 
 
 def jobs_option(default: int, help: str) -> Callable:
+    """``--jobs/-j``: worker count, -1 for all cores, 0 refused."""
     return click.option(
         "--jobs",
         "-j",
@@ -165,6 +168,35 @@ def jobs_option(default: int, help: str) -> Callable:
         callback=_nonzero,
         help=help,
     )
+
+
+def quiet_option(f: Callable) -> Callable:
+    """``--quiet/-q``: no progress bars (they show only on a terminal anyway)."""
+    return click.option("--quiet", "-q", is_flag=True, help="No progress bars.")(f)
+
+
+_OUTPUTS = {
+    "json": (False, "Write the full report (table with se/lo/hi, metadata) as JSON."),
+    "csv": (False, "Write the table (with se/lo/hi columns) as CSV."),
+    "plots": (True, "Write PNG figures per class: barycenter diagrams, mean landscapes, count scatter (paired)."),
+    "html": (False, "Write a one-file HTML report: table, figures and provenance, viewable offline."),
+}
+
+
+def output_options(*kinds: str) -> Callable:
+    """``--json``, ``--csv``, ``--plots`` (a folder), ``--html``: the report's
+    output files, passed as ``<kind>_path`` (``plots_dir`` for figures)."""
+
+    def deco(f):
+        for kind in reversed(kinds):
+            folder, help = _OUTPUTS[kind]
+            dest = "plots_dir" if folder else f"{kind}_path"
+            f = click.option(
+                f"--{kind}", dest, type=click.Path(dir_okay=folder, file_okay=not folder, path_type=Path), help=help
+            )(f)
+        return f
+
+    return deco
 
 
 # ---------------------------------------------------------------- outputs

@@ -14,7 +14,9 @@ from topofd.cli.common import (
     check_outputs,
     data_errors,
     options_from,
+    output_options,
     progress_wanted,
+    quiet_option,
     table_options,
     warn,
     warn_skipped,
@@ -58,37 +60,14 @@ def _dask_backend(scheduler: str | None, jobs: int):
 @click.argument("real", callback=_real_source, metavar="REAL")
 @click.argument("synth", type=click.Path(exists=True, path_type=Path))
 @table_options("compare")
-@click.option(
-    "--json",
-    "json_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the full report (table with se/lo/hi, metadata) as JSON.",
-)
-@click.option(
-    "--csv",
-    "csv_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the table (with se/lo/hi columns) as CSV.",
-)
-@click.option(
-    "--plots",
-    "plots_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Write PNG figures per class: barycenter diagrams, mean landscapes, count scatter (paired).",
-)
-@click.option(
-    "--html",
-    "html_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write a one-file HTML report: table, figures and provenance, viewable offline.",
-)
+@output_options("json", "csv", "plots", "html")
 @click.option(
     "--scheduler",
     metavar="ADDRESS",
     help="Run the per-patch work on a Dask distributed cluster at ADDRESS (needs topofd[dask]; every "
     "worker needs topofd installed). Results are the same as on one machine.",
 )
-@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@quiet_option
 @data_errors
 def compare(real, synth, json_path, csv_path, plots_dir, html_path, scheduler, quiet, **kw):
     """Score the synthetic layouts in SYNTH against the real ones in REAL.
@@ -149,7 +128,7 @@ def compare(real, synth, json_path, csv_path, plots_dir, html_path, scheduler, q
     help="Store diagrams and counts only (paper barycenters are then computed at compare time).",
 )
 @click.option("--name", default="", help="A name recorded in the file.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@quiet_option
 @data_errors
 def stats(real, out_path, no_paper_stats, name, quiet, **kw):
     """Precompute a real set once: diagrams, counts and paper statistics.

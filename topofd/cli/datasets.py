@@ -14,8 +14,11 @@ from topofd.cli.common import (
     CliError,
     check_outputs,
     data_errors,
+    jobs_option,
     options_from,
+    output_options,
     progress_wanted,
+    quiet_option,
     table_options,
     warn,
     warn_skipped,
@@ -29,11 +32,16 @@ __all__ = ["patches", "baseline", "demo", "check_out_folder"]
 
 DEMO_MMD_SAMPLES = 100
 
-
-def _nonzero(ctx, param, value):
-    if value == 0:
-        raise click.BadParameter("0 workers; use 1 (serial), N, or -1 (all cores)")
-    return value
+out_folder_option = click.option(
+    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder (created)."
+)
+cell_option = click.option(
+    "--cell",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Side of the square drawn around each cell centre.",
+)
 
 
 def check_out_folder(out_dir: Path, *inputs: Path) -> None:
@@ -71,18 +79,10 @@ def check_out_folder(out_dir: Path, *inputs: Path) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Image file names, one per line (default: every label file in LABELS_DIR).",
 )
-@click.option(
-    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder (created)."
-)
+@out_folder_option
 @click.option("--size", type=click.IntRange(min=1), default=256, show_default=True, help="Window side, pixels.")
 @click.option("--stride", type=click.IntRange(min=1), default=32, show_default=True, help="Window stride, pixels.")
-@click.option(
-    "--cell",
-    type=click.IntRange(min=1),
-    default=3,
-    show_default=True,
-    help="Side of the square drawn around each cell centre.",
-)
+@cell_option
 @click.option(
     "--classes",
     default="lym,epi,stro",
@@ -90,16 +90,8 @@ def check_out_folder(out_dir: Path, *inputs: Path) -> None:
     metavar="A,B,...",
     help="Class names; their number bounds the 1-based CLASS values.",
 )
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(min=-1),
-    default=1,
-    show_default=True,
-    callback=_nonzero,
-    help="Worker threads (-1: one per core); the files do not depend on it.",
-)
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@jobs_option(1, "Worker threads (-1: one per core); the files do not depend on it.")
+@quiet_option
 @data_errors
 def patches(labels_dir, sizes, split, out_dir, size, stride, cell, classes, jobs, quiet):
     """Cut BRCA-M2C label files into the paper's sliding-window patches.
@@ -176,9 +168,7 @@ def _map(fn, arg_tuples, jobs):
 @click.command()
 @click.argument("kind", type=click.Choice(("random", "jitter", "shuffle")))
 @click.argument("real_dir", type=click.Path(exists=True, path_type=Path))
-@click.option(
-    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder (created)."
-)
+@out_folder_option
 @click.option(
     "--sigma",
     type=click.FloatRange(min=0),
@@ -193,24 +183,10 @@ def _map(fn, arg_tuples, jobs):
     show_default=True,
     help="Seed; each layout's generator is derived from (seed, its name).",
 )
-@click.option(
-    "--cell",
-    type=click.IntRange(min=1),
-    default=3,
-    show_default=True,
-    help="Side of the square drawn around each cell centre.",
-)
+@cell_option
 @table_options("baseline")
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(min=-1),
-    default=1,
-    show_default=True,
-    callback=_nonzero,
-    help="Worker threads (-1: one per core); the files do not depend on it.",
-)
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@jobs_option(1, "Worker threads (-1: one per core); the files do not depend on it.")
+@quiet_option
 @data_errors
 def baseline(kind, real_dir, out_dir, sigma, seed, cell, jobs, quiet, **kw):
     """Write a synthetic reference set with the real set's cell counts.
@@ -294,23 +270,9 @@ def _write_baselines(layouts, kind, sigma, seed, cell, out_dir) -> tuple[int, in
     help="Layouts per set drawn for the MMD estimate (keeps the demo under a minute).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random baseline and sampling.")
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(min=-1),
-    default=-1,
-    show_default=True,
-    callback=_nonzero,
-    help="Worker processes (-1: all cores); the numbers do not depend on it.",
-)
-@click.option(
-    "--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the JSON report."
-)
-@click.option("--plots", "plots_dir", type=click.Path(file_okay=False, path_type=Path), help="Also write the figures.")
-@click.option(
-    "--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the one-file HTML report."
-)
-@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@jobs_option(-1, "Worker processes (-1: all cores); the numbers do not depend on it.")
+@output_options("json", "plots", "html")
+@quiet_option
 @data_errors
 def demo(n_patches, mmd_samples, seed, jobs, json_path, plots_dir, html_path, quiet):
     """Run the full comparison on the bundled BRCA-M2C test split.

@@ -10,7 +10,7 @@ import numpy as np
 
 from topofd.layouts.layout import Layout, default_class_names
 
-__all__ = ["to_numpy", "batch_layouts"]
+__all__ = ["to_numpy", "batch_layouts", "maps_to_layouts"]
 
 
 def to_numpy(x: Any) -> np.ndarray:
@@ -24,27 +24,13 @@ def to_numpy(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
-def batch_layouts(
-    x: Any,
-    what: str,
-    *,
-    classes: Sequence[str] | None,
-    channels: str,
-    threshold: float | None,
-    fixed_threshold: float | None,
-) -> tuple[list[Layout], float | None, tuple[int, int] | None]:
-    """``(layouts, threshold used, canvas)`` of one batch.
-
-    Arrays: binary (0/1, bool) maps are used as they are; other values are
-    thresholded, foreground = value > threshold; ``threshold`` ``None``
-    takes ``fixed_threshold`` (set by an earlier batch) or picks 0 for data
-    with negative values (the generator's [-1, 1] output) and 0.5 otherwise.
-    """
+def batch_layouts(x: Any, what: str, **maps: Any) -> tuple[list[Layout], float | None, tuple[int, int] | None]:
+    """``(layouts, threshold used, canvas)`` of one batch: an array or tensor
+    of maps, a list of them, a list of :class:`Layout`, or a list of layouts
+    as per-class ``(n, 2)`` point arrays; ``maps``: the keywords of
+    :func:`maps_to_layouts` (``classes`` names the point layouts' classes too)."""
     if isinstance(x, (str, bytes, dict)) or x is None:
-        raise ValueError(
-            f"{what} batch: expected an array (B, C, H, W) / (B, H, W, C), a list of Layout or a "
-            f"list of per-class point arrays, not {type(x).__name__}"
-        )
+        raise ValueError(f"{what} batch: expected {_EXPECTED}, not {type(x).__name__}")
     if isinstance(x, Layout):
         return [x], None, None
     if isinstance(x, (list, tuple)):
@@ -53,38 +39,51 @@ def batch_layouts(
         if all(isinstance(l, Layout) for l in x):
             return list(x), None, None
         if all(isinstance(l, (list, tuple)) for l in x):
-            out = []
-            for i, pts in enumerate(x):
-                try:
-                    arrs = [np.asarray(p, dtype=np.float64).reshape(-1, 2) for p in pts]
-                except (TypeError, ValueError):
-                    raise ValueError(f"{what} batch, item {i}: per-class point arrays must have shape (n, 2)") from None
-                out.append(
-                    Layout(
-                        tuple(arrs),
-                        tuple(classes) if classes else default_class_names(len(arrs)),
-                        None,
-                        "",
-                        f"{what} item {i}",
-                    )
-                )
-            return out, None, None
+            return _point_layouts(x, what, maps.get("classes")), None, None
         if not all(hasattr(l, "__array__") or hasattr(l, "detach") for l in x):
-            raise ValueError(
-                f"{what} batch: expected an array (B, C, H, W) / (B, H, W, C), a list of Layout "
-                "or a list of per-class point arrays"
-            )
+            raise ValueError(f"{what} batch: expected {_EXPECTED}")
         x = np.stack([to_numpy(l) for l in x])
-    a = to_numpy(x)
+    return maps_to_layouts(to_numpy(x), what, **maps)
+
+
+_EXPECTED = "an array (B, C, H, W) / (B, H, W, C), a list of Layout or a list of per-class point arrays"
+
+
+def _point_layouts(x, what: str, classes: Sequence[str] | None) -> list[Layout]:
+    out = []
+    for i, pts in enumerate(x):
+        try:
+            arrs = [np.asarray(p, dtype=np.float64).reshape(-1, 2) for p in pts]
+        except (TypeError, ValueError):
+            raise ValueError(f"{what} batch, item {i}: per-class point arrays must have shape (n, 2)") from None
+        names = tuple(classes) if classes else default_class_names(len(arrs))
+        out.append(Layout(tuple(arrs), names, None, "", f"{what} item {i}"))
+    return out
+
+
+def maps_to_layouts(
+    a: np.ndarray,
+    what: str,
+    *,
+    classes: Sequence[str] | None,
+    channels: str,
+    threshold: float | None,
+    fixed_threshold: float | None,
+) -> tuple[list[Layout], float | None, tuple[int, int]]:
+    """Layouts of a ``(B, C, H, W)`` / ``(B, H, W, C)`` array of maps.
+
+    Binary (0/1, bool) maps are used as they are; other values are
+    thresholded, foreground = value > threshold; ``threshold`` ``None``
+    takes ``fixed_threshold`` (set by an earlier batch) or picks 0 for data
+    with negative values (the generator's [-1, 1] output) and 0.5 otherwise.
+    """
     if a.ndim != 4:
         raise ValueError(f"{what} batch: layout maps must be 4-D (B, C, H, W) or (B, H, W, C), got shape {a.shape}")
     if a.dtype.kind not in "biuf":
         raise ValueError(f"{what} batch: non-numeric dtype {a.dtype}")
     if a.dtype.kind == "f" and not np.isfinite(a).all():
         raise ValueError(f"{what} batch: NaN or infinite values")
-    ch = channels
-    if ch == "auto":
-        ch = "first" if a.shape[1] < a.shape[-1] else "last"
+    ch = channels if channels != "auto" else ("first" if a.shape[1] < a.shape[-1] else "last")
     if ch == "last":
         a = np.moveaxis(a, -1, 1)
     binary = a.dtype == bool or (a.size and a.min() >= 0 and a.max() <= 1 and np.isin(a, (0, 1)).all())
@@ -94,8 +93,8 @@ def batch_layouts(
             t = 0.0 if a.min() < 0 else 0.5
         elif threshold is None and t == 0.5 and a.min() < 0:
             raise ValueError(
-                f"{what} batch has negative values, but an earlier batch fixed the threshold at "
-                "0.5 for [0, 1] data; pass threshold= explicitly"
+                f"{what} batch has negative values, but an earlier batch fixed the threshold at 0.5 for [0, 1] "
+                "data; pass threshold= explicitly"
             )
     out = []
     for i in range(a.shape[0]):

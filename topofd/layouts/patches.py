@@ -91,11 +91,7 @@ def window_layouts(image: ImagePoints, classes: Sequence[str], size: int = 256, 
 
 
 def cut_patches(
-    image: ImagePoints,
-    classes: Sequence[str],
-    size: int = 256,
-    stride: int = 32,
-    cell: int = 3,
+    image: ImagePoints, classes: Sequence[str], size: int = 256, stride: int = 32, cell: int = 3
 ) -> Iterator[tuple[str, np.ndarray]]:
     """Yield ``(name, (size, size, C) uint8 array)`` for every window."""
     for lay in window_layouts(image, classes, size, stride):

@@ -51,24 +51,8 @@ class TopoFD:
         pairs = one_to_one(ctx.pairs, nR, nS)
         skip, skip_notes = unmeasured_classes(real, synth, ctx)
         out = MetricResult(artifacts={c: {} for c in ctx.names}, notes=skip_notes)
+        splits, lab, method = _resampling(ctx, want_se)
         values, reps, inf_vals, inf_reps = [], [], [], []
-        if o.protocol == "paper":
-            splits = ctx.plan.halves(o.paper_se_splits) if want_se and o.paper_se_splits else []
-            method = (
-                f"split halves: {len(splits)} seeded splits of the synthetic set into halves, each half's "
-                f"barycenter from its own first diagram; se = rms(half difference)/2, t_{len(splits)} interval"
-                if splits
-                else None
-            )
-            lab = None
-        else:
-            lab = ctx.plan.groups(o.se_groups) if want_se else None
-            method = (
-                f"delete-a-group jackknife over the synthetic set, {lab.max() + 1} groups, real set fixed, t interval"
-                if lab is not None
-                else None
-            )
-        kw = dict(n_bins=o.n_bins, n_layers=o.n_layers, n_threads=o.n_jobs)
         for k, c in enumerate(ctx.names):
             if skip[k]:
                 values.append(np.nan)
@@ -76,41 +60,16 @@ class TopoFD:
                 reps.append(None)
                 inf_reps.append(None)
                 continue
-            dr, ds = real.cls(k), synth.cls(k)
             if o.protocol == "paper":
-                sr = ctx.real_paper_stats(k)
-                ss = landscape_stats(ds, "paper", what=f"{c} (synthetic)", **kw)
-                values.append(topofd_from_stats(sr, ss, o.fd_method))
-                reps.append(
-                    [
-                        tuple(
-                            topofd_from_stats(sr, landscape_stats([ds[i] for i in h], "paper", **kw), o.fd_method)
-                            for h in (a, b)
-                        )
-                        for a, b in splits
-                    ]
+                v, r, inf, inf_r = _paper_class(
+                    real.cls(k), synth.cls(k), c, ctx.real_paper_stats(k), splits, pairs, o, out
                 )
-                out.artifacts[c].update(barycenter_real=sr.barycenter, barycenter_synth=ss.barycenter)
-                out.notes += [f"{c} ({side}): {st.note}" for side, st in (("real", sr), ("synthetic", ss)) if st.note]
-                if o.extrapolate:
-                    inf_vals.append(_paper_infinity(dr, ds, pairs, o))
-                    inf_reps.append(None)
             else:
-                sampling = shared_sampling([*dr, *ds], o.n_bins)
-                Lr = landscapes_on(dr, sampling, o.n_layers)
-                Ls = landscapes_on(ds, sampling, o.n_layers)
-                sr = landscape_stats(dr, "grid", sampling=sampling, n_layers=o.n_layers, what=f"{c} (real)")
-                ss = landscape_stats(ds, "grid", sampling=sampling, n_layers=o.n_layers, what=f"{c} (synthetic)")
-                values.append(topofd_from_stats(sr, ss, o.fd_method))
-                fd = FrechetTo(sr.mu, sr.sigma)
-                reps.append([fd(*gaussian(Ls[lab != g])) for g in range(lab.max() + 1)] if lab is not None else [])
-                if o.extrapolate:
-                    v, r = _grid_infinity(Lr, Ls, lab, pairs, o.seed)
-                    inf_vals.append(v)
-                    inf_reps.append(r)
-            out.artifacts[c].update(
-                landscape_real=sr.mu, landscape_synth=ss.mu, landscape_x_real=sr.mu_x, landscape_x_synth=ss.mu_x
-            )
+                v, r, inf, inf_r = _grid_class(real.cls(k), synth.cls(k), c, lab, pairs, o, out)
+            values.append(v)
+            reps.append(r)
+            inf_vals.append(inf)
+            inf_reps.append(inf_r)
         combine = split_halves if o.protocol == "paper" else ctx.plan.jackknife
         out.cells["topofd"] = per_class_column(ctx.names, values, reps, combine, want_se and bool(method))
         if method:
@@ -145,6 +104,65 @@ class TopoFD:
             f"{', '.join(f'{f:.0%}' for f in FRACTIONS)} of both sets (n real {nR}, synthetic {nS}), "
             "value at 1/n = 0"
         )
+
+
+def _resampling(ctx: Context, want_se: bool):
+    """``(split halves, jackknife groups, how the interval is made)`` of the protocol."""
+    o = ctx.options
+    if o.protocol == "paper":
+        splits = ctx.plan.halves(o.paper_se_splits) if want_se and o.paper_se_splits else []
+        method = (
+            f"split halves: {len(splits)} seeded splits of the synthetic set into halves, each half's "
+            f"barycenter from its own first diagram; se = rms(half difference)/2, t_{len(splits)} interval"
+            if splits
+            else None
+        )
+        return splits, None, method
+    lab = ctx.plan.groups(o.se_groups) if want_se else None
+    method = (
+        f"delete-a-group jackknife over the synthetic set, {lab.max() + 1} groups, real set fixed, t interval"
+        if lab is not None
+        else None
+    )
+    return [], lab, method
+
+
+def _paper_class(dr, ds, c, sr, splits, pairs, o, out):
+    """One class under the paper protocol (Eqs. 11–12 with barycenter
+    landscapes): value, split-half replicates, TopoFD∞ (no replicates)."""
+    kw = dict(n_bins=o.n_bins, n_layers=o.n_layers, n_threads=o.n_jobs)
+    ss = landscape_stats(ds, "paper", what=f"{c} (synthetic)", **kw)
+    value = topofd_from_stats(sr, ss, o.fd_method)
+    reps = [
+        tuple(topofd_from_stats(sr, landscape_stats([ds[i] for i in h], "paper", **kw), o.fd_method) for h in (a, b))
+        for a, b in splits
+    ]
+    out.artifacts[c].update(barycenter_real=sr.barycenter, barycenter_synth=ss.barycenter)
+    out.notes += [f"{c} ({side}): {st.note}" for side, st in (("real", sr), ("synthetic", ss)) if st.note]
+    inf = _paper_infinity(dr, ds, pairs, o) if o.extrapolate else np.nan
+    _landscape_artifacts(out, c, sr, ss)
+    return value, reps, inf, None
+
+
+def _grid_class(dr, ds, c, lab, pairs, o, out):
+    """One class under the grid protocol (mean landscapes on a shared
+    sampling): value, jackknife replicates, TopoFD∞ and its replicates."""
+    sampling = shared_sampling([*dr, *ds], o.n_bins)
+    Lr = landscapes_on(dr, sampling, o.n_layers)
+    Ls = landscapes_on(ds, sampling, o.n_layers)
+    sr = landscape_stats(dr, "grid", sampling=sampling, n_layers=o.n_layers, what=f"{c} (real)")
+    ss = landscape_stats(ds, "grid", sampling=sampling, n_layers=o.n_layers, what=f"{c} (synthetic)")
+    fd = FrechetTo(sr.mu, sr.sigma)
+    reps = [fd(*gaussian(Ls[lab != g])) for g in range(lab.max() + 1)] if lab is not None else []
+    inf, inf_reps = _grid_infinity(Lr, Ls, lab, pairs, o.seed) if o.extrapolate else (np.nan, None)
+    _landscape_artifacts(out, c, sr, ss)
+    return topofd_from_stats(sr, ss, o.fd_method), reps, inf, inf_reps
+
+
+def _landscape_artifacts(out, c, sr, ss) -> None:
+    out.artifacts[c].update(
+        landscape_real=sr.mu, landscape_synth=ss.mu, landscape_x_real=sr.mu_x, landscape_x_synth=ss.mu_x
+    )
 
 
 def _grid_infinity(Lr, Ls, lab, pairs, seed):

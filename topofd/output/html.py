@@ -280,7 +280,7 @@ def _png(draw) -> str:
 def _figures(report) -> list[tuple[str, list[tuple[str, str]]]]:
     """``[(class, [(caption, data URI)])]``: the figures :mod:`topofd.output.plots`
     writes as files, for the same artifacts."""
-    from topofd.output.plots import plot_barycenters, plot_counts, plot_landscapes
+    from topofd.output.plots import plot_barycenters, plot_class_landscapes, plot_counts
 
     art = getattr(report, "artifacts", None) or {}
     protocol = getattr(report, "protocol", "paper")
@@ -307,17 +307,7 @@ def _figures(report) -> list[tuple[str, list[tuple[str, str]]]]:
             figs[cls].append(
                 (
                     f"Persistence landscapes ({what}): the μ TopoFD compares",
-                    _png(
-                        lambda ax, a=a, cls=cls: plot_landscapes(
-                            ax,
-                            a.get("landscape_x_real"),
-                            a["landscape_real"],
-                            a.get("landscape_x_synth"),
-                            a["landscape_synth"],
-                            cls,
-                            protocol,
-                        )
-                    ),
+                    _png(lambda ax, a=a, cls=cls: plot_class_landscapes(ax, a, cls, protocol)),
                 )
             )
     cr, cs = getattr(report, "counts_real", None), getattr(report, "counts_synth", None)

@@ -95,6 +95,20 @@ def plot_counts(ax, real, synth, cls: str) -> None:
     ax.legend(fontsize=8)
 
 
+def plot_class_landscapes(ax, artifacts: dict, cls: str, protocol: str = "paper") -> None:
+    """:func:`plot_landscapes` of one class's report artifacts (real and synthetic μ)."""
+    a = artifacts
+    plot_landscapes(
+        ax,
+        a.get("landscape_x_real"),
+        a["landscape_real"],
+        a.get("landscape_x_synth"),
+        a["landscape_synth"],
+        cls,
+        protocol,
+    )
+
+
 def write_plots(report, out_dir) -> list[Path]:
     """Write the figures of ``report`` (a :class:`topofd.api.Report`) under
     ``out_dir`` (created); returns the paths written.  Needs
@@ -112,15 +126,7 @@ def write_plots(report, out_dir) -> list[Path]:
             written.append(_save(fig, out / f"{stem}_barycenters.png"))
         if a.get("landscape_real") is not None and a.get("landscape_synth") is not None:
             fig, ax = _figure()
-            plot_landscapes(
-                ax,
-                a.get("landscape_x_real"),
-                a["landscape_real"],
-                a.get("landscape_x_synth"),
-                a["landscape_synth"],
-                cls,
-                getattr(report, "protocol", "paper"),
-            )
+            plot_class_landscapes(ax, a, cls, getattr(report, "protocol", "paper"))
             written.append(_save(fig, out / f"{stem}_landscapes.png"))
     cr, cs = getattr(report, "counts_real", None), getattr(report, "counts_synth", None)
     if cr is not None and cs is not None:

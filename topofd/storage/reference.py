@@ -49,7 +49,7 @@ NAMED = {
     "brca-m2c:test": (
         "brca-m2c-test.topofd",
         "BRCA-M2C test protocol: 1,550 windows 256x256, stride 32, of the 30 test images (lym, epi, stro)",
-    ),
+    )
 }
 
 
