@@ -2,7 +2,7 @@
 
 The same command as ``topofd leaderboard`` (see :mod:`topofd.output.leaderboard`).
 """
-from topofd.output.leaderboard import leaderboard_command
+from topofd.cli.leaderboard import leaderboard
 
 if __name__ == "__main__":
-    leaderboard_command(prog_name="leaderboard.py")
+    leaderboard(prog_name="leaderboard.py")

@@ -41,7 +41,14 @@ __all__ = ["leaderboard"]
 @data_errors
 def leaderboard(reports, md_path, csv_path, group, dataset, published_path, no_published, per_class, html_path):
     """Rank JSON reports of `topofd compare --json` in the layout of the
-    TopoCellGen paper's Table 1, sorted by TopoFD."""
+    TopoCellGen paper's Table 1.
+
+    Rows are ranked by TopoKD, the recommended score, when the reports have
+    it (by TopoFD otherwise), with "≈" marking rows not separated from the
+    one above; paper TopoFD stays as the column comparable with published
+    tables.  Published rows are quoted, never recomputed, and ranked with
+    recomputed rows only on the published test set; recomputed MMD has a
+    column of its own, named after its estimator."""
     from topofd.storage.atomic import atomic_write_bytes, check_writable_file
 
     for p, what in ((md_path, "--md"), (csv_path, "--csv"), (html_path, "--html")):
