@@ -23,7 +23,3 @@ __all__ = ["cli", "main"]
 def main(argv=None) -> None:
     """Console-script entry point (``topofd``)."""
     cli.main(args=argv, prog_name="topofd")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
