@@ -154,6 +154,7 @@ class TopoFD(Metric):
         n = len(side) - n0
         if n == 0:
             return
+        assert side.classes is not None  # adopted by ev.update() with the batch
         names = side.names[n0:]
         keys, counts, dgms = side.keys[n0:], side.counts[n0:], side.diagrams[n0:]
         shapes = _batch_shapes(
@@ -190,7 +191,7 @@ class TopoFD(Metric):
                 "threshold": ev.threshold_used,
             }
         ).encode("utf-8")
-        new = {
+        arrays: dict[str, np.ndarray] = {
             "layout_meta": rows,
             "diagram_points": points,
             "class_stats": stats,
@@ -199,7 +200,7 @@ class TopoFD(Metric):
             "batch_info": np.frombuffer(info, np.uint8),
             "batch_info_len": np.array([len(info)], np.int64),
         }
-        new = {k: self._tensor(v, k) for k, v in new.items()}
+        new = {k: self._tensor(v, k) for k, v in arrays.items()}
         for k, v in new.items():
             getattr(self, k).append(v)
 
@@ -244,8 +245,7 @@ class TopoFD(Metric):
                 "inconsistent TopoFD metric state (array lengths differ): were states edited or "
                 "merged from another metric class?"
             )
-        infos = _split_bytes(s["batch_info"], s["batch_info_len"])
-        infos = [json.loads(b.decode("utf-8")) for b in infos]
+        infos = [json.loads(b.decode("utf-8")) for b in _split_bytes(s["batch_info"], s["batch_info_len"])]
         thresholds = sorted({i["threshold"] for i in infos if i["threshold"] is not None})
         if len(thresholds) > 1:
             raise ValueError(

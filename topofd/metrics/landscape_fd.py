@@ -50,7 +50,10 @@ class TopoFD:
         pairs = one_to_one(ctx.pairs, nR, nS)
         skip, skip_notes = unmeasured_classes(real, synth, ctx)
         out = MetricResult(artifacts={c: {} for c in ctx.names}, notes=skip_notes)
-        values, reps, inf_vals, inf_reps = [], [], [], []
+        values: list[float] = []
+        inf_vals: list[float] = []
+        reps: list[list | None] = []
+        inf_reps: list[list | None] = []
         if o.protocol == "paper":
             splits = ctx.plan.halves(o.paper_se_splits) if want_se and o.paper_se_splits else []
             method = (

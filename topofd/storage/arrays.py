@@ -17,6 +17,7 @@ import tempfile
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -49,7 +50,8 @@ def save_npz(path, arrays: dict[str, np.ndarray], meta: dict | None = None) -> N
     """Write ``arrays`` (+ ``meta`` as JSON) to ``path`` atomically (temporary
     name in the same folder, then rename), readable by other users."""
     path = Path(path)
-    payload = {k: np.asarray(v) for k, v in arrays.items()}
+    # Any: numpy's stub types savez's **kwds like its allow_pickle: bool keyword
+    payload: dict[str, Any] = {k: np.asarray(v) for k, v in arrays.items()}
     for k, v in payload.items():
         if v.dtype == object:
             raise ValueError(f"{k}: object arrays cannot be stored without pickle")

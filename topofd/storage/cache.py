@@ -43,6 +43,7 @@ class Cache:
         self.misses = 0
 
     def _path(self, key: str) -> Path:
+        assert self.folder is not None, "no cache folder"
         return self.folder / key[:2] / f"{key}.npz"
 
     def _read(self, key: str):
