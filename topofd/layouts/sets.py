@@ -149,8 +149,7 @@ def read_layouts(
     arrays); an option no reader takes is an error.
     """
     known = [_accepted(m) for m in READERS.values()]
-    accepted = [k for k in known if k is not None]
-    unknown = set() if len(accepted) < len(known) else set(options) - set().union(*accepted)
+    unknown = set() if None in known else set(options) - set().union(*(k for k in known if k is not None))
     if unknown:
         raise ValueError(f"unknown reader option(s): {', '.join(sorted(unknown))}")
     if format != "auto" and format not in READERS:

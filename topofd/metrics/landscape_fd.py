@@ -50,8 +50,7 @@ class TopoFD:
         pairs = one_to_one(ctx.pairs, nR, nS)
         skip, skip_notes = unmeasured_classes(real, synth, ctx)
         out = MetricResult(artifacts={c: {} for c in ctx.names}, notes=skip_notes)
-        values: list[float] = []
-        inf_vals: list[float] = []
+        values, inf_vals = [], []
         reps: list[list | None] = []
         inf_reps: list[list | None] = []
         if o.protocol == "paper":
