@@ -59,7 +59,7 @@ class Cache:
             return
         p = self._path(key)
         p.parent.mkdir(exist_ok=True)
-        save_npz(p, arrays, meta)
+        save_npz(p, arrays, meta, fsync=False)  # a torn entry fails load_npz and is recomputed
 
     def _count(self, value):
         if value is None:
