@@ -21,6 +21,7 @@ from typing import Any
 
 from topofd.layouts.readers.png import parse_colors
 from topofd.metrics import names as metric_names
+from topofd.tda.summaries import PROTOCOLS
 
 __all__ = [
     "Spec",
@@ -35,7 +36,6 @@ __all__ = [
     "signature_with_options",
 ]
 
-PROTOCOLS = ("paper", "grid")
 COMPLEXES = ("rips", "alpha")
 FORMATS = ("auto", "npy", "png", "csv", "txt", "geojson", "mat")
 
