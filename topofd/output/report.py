@@ -31,6 +31,7 @@ METRIC_TITLES = {
     "mmd_p": "MMD p",
     "cce": "CCE",
     "tce": "TCE",
+    "fid": "FID",  # quoted by leaderboards, never computed
 }
 _SUFFIXES = ("_se", "_lo", "_hi")
 
