@@ -19,7 +19,7 @@ layouts, so the folders are read in the same order and pair the same way),
 and the example asserts that ``topofd.compare(real/, synth/)`` — i.e.
 ``topofd compare real/ synth/`` — gives the same table, TopoFD included.
 
-On several GPUs, use ``topofd.integrations.torchmetrics.TopoFD`` with the same
+On several GPUs, use ``topofd.integrations.torchmetrics.TopoMetrics`` with the same
 ``update`` calls (``pip install 'topofd[torchmetrics]'``); its state is
 gathered across DDP ranks.  ``TOPOFD_CI_SMALL=1``: 12 windows (seconds).
 """

@@ -8,31 +8,26 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import os
 from pathlib import Path
 
 import click
 import numpy as np
 
+from topofd.cli.common import CliError, data_errors
+
 from .config import load_config
 
 
-class GenError(click.ClickException):
-    def show(self, file=None):
-        click.echo(f"topocellgen: error: {self.format_message()}", err=True)
-
-
 def _errors(f):
+    """topofd's error wrapper (:func:`topofd.cli.common.data_errors`), after
+    checking that torch is installed."""
+
+    @data_errors
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
         if importlib.util.find_spec("torch") is None:
-            raise GenError("the generator needs torch: pip install 'topofd[generator]'")
-        try:
-            return f(*args, **kwargs)
-        except (ValueError, OSError) as e:
-            if os.environ.get("TOPOFD_DEBUG"):
-                raise
-            raise GenError(" ".join(str(e).split()) or e.__class__.__name__) from None
+            raise CliError("the generator needs torch: pip install 'topofd[generator]'")
+        return f(*args, **kwargs)
 
     return wrapper
 
@@ -40,11 +35,11 @@ def _errors(f):
 def _positive(ctx, param, value):
     # a one-line error like every other, rather than click's usage block
     if value is not None and value < 1:
-        raise GenError(f"--{param.name.replace('_', '-')} must be a positive integer, got {value}")
+        raise CliError(f"--{param.name.replace('_', '-')} must be a positive integer, got {value}")
     return value
 
 
-@click.group()
+@click.group(name="topocellgen")
 def main():
     """TopoCellGen: count-conditioned diffusion generator of multi-class cell layouts."""
 
@@ -66,7 +61,7 @@ def train(config, out, steps, resume):
 
     if config is None:
         if not (resume and out):
-            raise GenError("--config is required (or --resume with --out RUN_DIR)")
+            raise CliError("--config is required (or --resume with --out RUN_DIR)")
         config = str(Path(out) / "config.yaml")
     cfg = load_config(config)
     if steps:

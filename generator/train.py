@@ -21,6 +21,8 @@ import torch
 import torch.distributed as dist
 import yaml
 
+from topofd.storage.atomic import atomic_write
+
 from . import build
 from .data import LayoutCrops
 
@@ -101,9 +103,7 @@ def compute_losses(model, diffusion, x0, counts, cfg: dict, step: int, noise=Non
 
 def save_atomic(obj, path: Path) -> None:
     """Write to a temporary file and rename, so a kill never leaves a torn checkpoint."""
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    atomic_write(path, lambda fh: torch.save(obj, fh))
 
 
 def _gather(obj, world: int) -> list:

@@ -16,7 +16,7 @@ import torch.distributed as dist  # noqa: E402
 import torch.multiprocessing as mp  # noqa: E402
 
 import topofd  # noqa: E402
-from topofd.integrations.torchmetrics import TopoFD  # noqa: E402
+from topofd.integrations.torchmetrics import TopoMetrics  # noqa: E402
 
 CLASSES = ("lym", "epi", "stro")
 N = 10  # MIN_LAYOUTS: the smallest set that gets intervals
@@ -47,7 +47,7 @@ def _worker(rank, world, init, out):
         R, S = _data()
         mine = list(range(rank, N, world))  # what DistributedSampler(shuffle=False) deals this rank
         # both sets on both ranks, in batches of different sizes per rank
-        m = TopoFD(classes=CLASSES)
+        m = TopoMetrics(classes=CLASSES)
         bs = 2 + rank
         for i in range(0, len(mine), bs):
             sel = mine[i:i + bs]
@@ -55,7 +55,7 @@ def _worker(rank, world, init, out):
             m.update(torch.from_numpy(S[sel]), real=False)
         scores = m.compute()
         # the real set on rank 0 only: rank 1 gathers an empty real state
-        m2 = TopoFD(metrics="topofd", classes=CLASSES, pairing="none", uncertainty=False)
+        m2 = TopoMetrics(metrics="topofd", classes=CLASSES, pairing="none", uncertainty=False)
         if rank == 0:
             m2.update(torch.from_numpy(R), real=True)
         m2.update(torch.from_numpy(S[mine]), real=False)
@@ -97,7 +97,7 @@ def test_ddp_two_processes_equal_single_evaluator(tmp_path):
 def test_one_process_state_and_errors():
     R, S = _maps(3, 4, size=24), _maps(4, 4, size=24)
     kw = dict(metrics="topofd", classes=CLASSES, uncertainty=False)
-    m = TopoFD(**kw)
+    m = TopoMetrics(**kw)
     assert m(torch.from_numpy(R[:2]), real=True) is None  # forward only accumulates
     m.update(torch.from_numpy(R[2:]), real=True)
     m.update(torch.from_numpy(S), real=False)
@@ -123,9 +123,9 @@ def test_one_process_state_and_errors():
     with pytest.raises(ValueError, match="real must be True or False"):
         m.update(torch.from_numpy(S), real="yes")
     with pytest.raises(ValueError, match="protocol"):
-        TopoFD(protocol="nope")
+        TopoMetrics(protocol="nope")
     with pytest.raises(ValueError, match="real set is a loaded reference"):
-        TopoFD(reference="brca-m2c:test").update(torch.from_numpy(R), real=True)
+        TopoMetrics(reference="brca-m2c:test").update(torch.from_numpy(R), real=True)
 
 
 def test_named_layouts_keep_their_names():
@@ -138,7 +138,7 @@ def test_named_layouts_keep_their_names():
     R = [lay(f"w{i:02d}") for i in range(6)]
     S = [lay(f"w{i:02d}_gen") for i in range(6)]
     kw = dict(metrics="topofd,counts", uncertainty=False)
-    m = TopoFD(**kw)
+    m = TopoMetrics(**kw)
     m.update(R[::-1], real=True)  # arrival order is irrelevant for named layouts
     m.update(S[:3], real=False)
     m.update(S[3:], real=False)

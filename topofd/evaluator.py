@@ -272,6 +272,7 @@ class Evaluator:
         for what, s in (("real", real_s), ("synthetic", synth_s)):
             if not len(s):
                 raise ValueError(f"{what} set: no layouts")
+        assert real_s.classes is not None and synth_s.classes is not None  # adopted with the first layout
         o = self.options
         m = match_classes((real_s.classes, real_s.origin), (synth_s.classes, synth_s.origin), o.classes)
         R = real_s.view(synthetic=False).reordered(m.real_order)

@@ -19,6 +19,7 @@ from typing import Any
 from topofd.layouts.readers.png import parse_colors
 from topofd.metrics import names as metric_names
 from topofd.option_spec import OptionError, Spec, check_value, parse_canvas, parse_list
+from topofd.tda.summaries import PROTOCOLS
 
 __all__ = [
     "Spec",
@@ -33,7 +34,6 @@ __all__ = [
     "DEFAULTS",
 ]
 
-PROTOCOLS = ("paper", "grid")
 COMPLEXES = ("rips", "alpha")
 FORMATS = ("auto", "npy", "png", "csv", "txt", "geojson", "mat")
 

@@ -49,10 +49,15 @@ class CliError(click.ClickException):
 
     exit_code = 1
 
-    def show(self, file=None):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        # the root command's name (topofd, topocellgen), read now: click shows
+        # the error after it has closed the context
         ctx = click.get_current_context(silent=True)
-        prog = ctx.find_root().info_name if ctx is not None else "topofd"
-        click.echo(f"{prog}: error: {self.format_message()}", err=True)
+        self.prog = (ctx.find_root().command.name if ctx is not None else None) or "topofd"
+
+    def show(self, file=None):
+        click.echo(f"{self.prog}: error: {self.format_message()}", err=True)
 
 
 def data_errors(f: Callable) -> Callable:

@@ -1,9 +1,9 @@
-"""TopoFD, MMD and cell count errors as a ``torchmetrics.Metric``, with its
+"""Every topofd metric (TopoFD, TopoKD, MMD, cell count errors) as a ``torchmetrics.Metric``, with its
 state gathered across DDP ranks.
 
-    from topofd.integrations.torchmetrics import TopoFD
+    from topofd.integrations.torchmetrics import TopoMetrics
 
-    metric = TopoFD(classes=["lym", "epi", "stro"]).to(device)
+    metric = TopoMetrics(classes=["lym", "epi", "stro"]).to(device)
     for real_maps, counts in loader:            # on each rank: that rank's share
         metric.update(real_maps, real=True)     # (B, C, H, W) / (B, H, W, C)
         metric.update(generator(counts), real=False)
@@ -11,7 +11,7 @@ state gathered across DDP ranks.
     scores["topofd"], scores["topofd_lo"], scores["topofd/lym"]
     print(metric.report)                        # the full topofd.Report
 
-``TopoFD(metrics=None, protocol="paper", *, reference=None, **options)``:
+``TopoMetrics(metrics=None, protocol="paper", *, reference=None, **options)``:
 ``metrics``, ``protocol`` and every keyword of :class:`topofd.Evaluator`
 (``classes``, ``threshold``, ``seed``, ``mmd_samples``, ``n_jobs``, …) plus
 torchmetrics' own (``process_group``, ``sync_on_compute``,
@@ -76,7 +76,7 @@ from topofd.layouts.layout import Layout, default_class_names
 from topofd.options import EVALUATOR
 from topofd.output.report import Report
 
-__all__ = ["TopoFD"]
+__all__ = ["TopoMetrics"]
 
 _EVALUATOR_OPTIONS = frozenset(EVALUATOR) - {"metrics", "protocol"}
 _KEY_BYTES = 32  # layout keys are SHA-256 hex digests
@@ -94,7 +94,7 @@ _STATES = {
 _ORIGIN_RANK = {"content": 0, "positional": 1, "default": 2}
 
 
-class TopoFD(Metric):
+class TopoMetrics(Metric):
     """The streaming :class:`topofd.Evaluator` as a torchmetrics metric
     (see the module docstring for options, return value and order)."""
 
@@ -154,6 +154,7 @@ class TopoFD(Metric):
         n = len(side) - n0
         if n == 0:
             return
+        assert side.classes is not None  # adopted by ev.update() with the batch
         names = side.names[n0:]
         keys, counts, dgms = side.keys[n0:], side.counts[n0:], side.diagrams[n0:]
         shapes = _batch_shapes(
@@ -190,7 +191,7 @@ class TopoFD(Metric):
                 "threshold": ev.threshold_used,
             }
         ).encode("utf-8")
-        new = {
+        arrays: dict[str, np.ndarray] = {
             "layout_meta": rows,
             "diagram_points": points,
             "class_stats": stats,
@@ -199,7 +200,7 @@ class TopoFD(Metric):
             "batch_info": np.frombuffer(info, np.uint8),
             "batch_info_len": np.array([len(info)], np.int64),
         }
-        new = {k: self._tensor(v, k) for k, v in new.items()}
+        new = {k: self._tensor(v, k) for k, v in arrays.items()}
         for k, v in new.items():
             getattr(self, k).append(v)
 
@@ -241,11 +242,10 @@ class TopoFD(Metric):
             or len(s["batch_info"]) != s["batch_info_len"].sum()
         ):
             raise ValueError(
-                "inconsistent TopoFD metric state (array lengths differ): were states edited or "
+                "inconsistent TopoMetrics state (array lengths differ): were states edited or "
                 "merged from another metric class?"
             )
-        infos = _split_bytes(s["batch_info"], s["batch_info_len"])
-        infos = [json.loads(b.decode("utf-8")) for b in infos]
+        infos = [json.loads(b.decode("utf-8")) for b in _split_bytes(s["batch_info"], s["batch_info_len"])]
         thresholds = sorted({i["threshold"] for i in infos if i["threshold"] is not None})
         if len(thresholds) > 1:
             raise ValueError(

@@ -64,7 +64,7 @@ def pair_names(real_names: Sequence[str], synth_names: Sequence[str]) -> Pairing
     ``img_1_gen`` ↔ ``img`` among ``X_gen`` ↔ ``X`` pairs (is ``img_1``
     missing?).
     """
-    index = {}
+    index: dict[str, int] = {}
     for i, r in enumerate(real_names):
         index.setdefault(r, i)
     pairs, unmatched_synth, near = [], [], []
@@ -174,7 +174,8 @@ def match_classes(
         names = tuple(str(c) for c in classes)
         if len(set(names)) != len(names):
             raise ValueError(f"repeated class name in {', '.join(names)}")
-        orders, notes = {}, []
+        orders: dict[str, list[int] | None] = {}
+        notes: list[str] = []
         for what, have, origin in (("real", nr, orr), ("synthetic", ns, ors)):
             if len(have) != len(names):
                 raise ValueError(f"{len(names)} class names given for {what} layouts with {len(have)} classes")

@@ -75,6 +75,10 @@ class Skipped(str):
     for a layout file that could not be read, skipped under ``skip_bad``;
     ``False`` for a file that is not a layout file)."""
 
+    path: str
+    reason: str
+    unreadable: bool
+
     def __new__(cls, path, reason: str, unreadable: bool = False):
         self = super().__new__(cls, f"{path}: {reason}")
         self.path, self.reason, self.unreadable = str(path), reason, unreadable
@@ -145,7 +149,7 @@ def read_layouts(
     arrays); an option no reader takes is an error.
     """
     known = [_accepted(m) for m in READERS.values()]
-    unknown = set() if None in known else set(options) - set().union(*known)
+    unknown = set() if None in known else set(options) - set().union(*(k for k in known if k is not None))
     if unknown:
         raise ValueError(f"unknown reader option(s): {', '.join(sorted(unknown))}")
     if format != "auto" and format not in READERS:

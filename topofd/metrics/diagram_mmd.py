@@ -214,7 +214,8 @@ class DiagramMMD:
         mplan = ctx.plan if ns == nS else resampling_plan(real.subset(sub_r), sub_pairs, ns, o.seed)
         lab = mplan.groups(o.se_groups) if want_se else None
         out = MetricResult()
-        values, reps, sigmas, pvals = [], [], {}, {}
+        values, sigmas, pvals = [], {}, {}
+        reps: list[list | None] = []
         for k, c in enumerate(ctx.names):
             if ctx.both_empty[k]:
                 values.append(np.nan)

@@ -52,7 +52,9 @@ class TopoFD:
         skip, skip_notes = unmeasured_classes(real, synth, ctx)
         out = MetricResult(artifacts={c: {} for c in ctx.names}, notes=skip_notes)
         splits, lab, method = _resampling(ctx, want_se)
-        values, reps, inf_vals, inf_reps = [], [], [], []
+        values, inf_vals = [], []
+        reps: list[list | None] = []
+        inf_reps: list[list | None] = []
         for k, c in enumerate(ctx.names):
             if skip[k]:
                 values.append(np.nan)

@@ -166,7 +166,8 @@ class TopoKD:
         want_se = ctx.want_se and nS >= MIN_LAYOUTS
         lab = ctx.plan.groups(o.se_groups) if want_se else None
         skip, skip_notes = unmeasured_classes(real, synth, ctx)
-        values, reps, info = [], [], {}
+        values, info = [], {}
+        reps: list[list | None] = []
         for k, c in enumerate(ctx.names):
             if skip[k]:
                 values.append(np.nan)

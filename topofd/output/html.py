@@ -25,11 +25,12 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
+from topofd.output.report import METRIC_TITLES
+
 __all__ = ["report_html", "leaderboard_html"]
 
 _SIBLINGS = ("se", "lo", "hi", "p")
-_TITLES = {"topofd": "TopoFD", "mmd": "MMD", "cce": "CCE", "tce": "TCE", "fid": "FID"}
-_LOWER_IS_BETTER = {"topofd", "mmd", "cce", "tce", "fid"}
+_LOWER_IS_BETTER = {"topofd", "topofd_inf", "topokd", "mmd", "cce", "tce", "fid"}
 _DASH = "—"
 
 # Small on purpose: the page must read on a 360 px phone (one column of
@@ -175,8 +176,8 @@ def _plan(columns) -> list[tuple[str, str, dict]]:
 def _title(col: str) -> str:
     base, suffix = _split(col)
     if suffix == "p":
-        return f"{_TITLES.get(base, base)} p"
-    return _TITLES.get(col, col)
+        return f"{METRIC_TITLES.get(base, base)} p"
+    return METRIC_TITLES.get(col, col)
 
 
 def _is_text_column(values) -> bool:
@@ -258,7 +259,7 @@ def _legend(df, provenance: bool = True) -> str:
         parts.append("p: p-value")
     # leaderboard columns are titled ("TopoFD", "CCE lym"); report columns are keys ("topofd")
     words = {c.split()[0] for c in cols if c.split()}
-    better = [t for k, t in _TITLES.items() if k in _LOWER_IS_BETTER and (k in cols or t in words)]
+    better = [t for k, t in METRIC_TITLES.items() if k in _LOWER_IS_BETTER and (k in cols or t in words)]
     if better:
         parts.append(f"{', '.join(better)}: lower is better")
     parts.append(f"{_DASH}: not computed")

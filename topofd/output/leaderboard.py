@@ -44,6 +44,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -164,7 +165,7 @@ def _row(report: dict, classes: Sequence[str]) -> dict:
     per = {str(r.get("class")): r for r in report["per_class"]}
     mean = report["mean"]
     meta = report.get("meta", {})
-    row = {"method": method_name(report), "source": RECOMPUTED}
+    row: dict[str, Any] = {"method": method_name(report), "source": RECOMPUTED}
     for c in classes:
         row[f"CCE {c}"] = _num(per.get(c, {}).get("cce"))
     dfs = meta.get("se_df") or {}
@@ -240,7 +241,7 @@ def _published_rows(rows: list[dict], classes: Sequence[str], cce_map: dict[str,
     cce_map = {c: c for c in classes} if cce_map is None else cce_map
     for r in rows:
         cce = r.get("cce") or {}
-        row = {"method": str(r["method"]), "source": QUOTED}
+        row: dict[str, Any] = {"method": str(r["method"]), "source": QUOTED}
         for c in classes:
             row[f"CCE {c}"] = _num(cce.get(cce_map[c])) if c in cce_map else math.nan
         row["TCE"] = _num(r.get("tce"))

@@ -31,6 +31,7 @@ METRIC_TITLES = {
     "mmd_p": "MMD p",
     "cce": "CCE",
     "tce": "TCE",
+    "fid": "FID",  # quoted by leaderboards, never computed
 }
 _SUFFIXES = ("_se", "_lo", "_hi")
 
@@ -252,7 +253,7 @@ def format_report(report, elapsed: float | None = None) -> str:
             "± is one standard error over another draw of the synthetic set (real set fixed); "
             "95 % intervals in --json/--csv:"
         )
-        seen = {}
+        seen: dict[str, list[str]] = {}
         for m, how in unc.items():
             seen.setdefault(how, []).append(METRIC_TITLES.get(m, m))
         for how, ms in seen.items():

@@ -103,7 +103,7 @@ def assign_groups(n: int, n_groups: int, seed: int) -> np.ndarray:
     return np.random.default_rng([int(seed), 0x6A4B]).permutation(labels)
 
 
-def jackknife(value: float, replicates: Sequence[float]) -> Estimate:
+def jackknife(value: float, replicates: Sequence[float] | np.ndarray) -> Estimate:
     """Delete-a-group jackknife from the leave-one-group-out replicates."""
     r = np.asarray(replicates, float)
     G = len(r)

@@ -12,13 +12,14 @@ diagram.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from topofd.storage.atomic import atomic_write
 
 __all__ = ["pack_diagrams", "unpack_diagrams", "save_npz", "load_npz"]
 
@@ -45,31 +46,16 @@ def unpack_diagrams(points: np.ndarray, sizes: np.ndarray) -> list[list[np.ndarr
     return [[parts[i * C + k].copy() for k in range(C)] for i in range(sizes.shape[0])]
 
 
-def save_npz(path, arrays: dict[str, np.ndarray], meta: dict | None = None) -> None:
-    """Write ``arrays`` (+ ``meta`` as JSON) to ``path`` atomically (temporary
-    name in the same folder, then rename), readable by other users."""
-    path = Path(path)
-    payload = {k: np.asarray(v) for k, v in arrays.items()}
+def save_npz(path, arrays: dict[str, np.ndarray], meta: dict | None = None, *, fsync: bool = True) -> None:
+    """Write ``arrays`` (+ ``meta`` as JSON) to ``path`` with
+    :func:`topofd.storage.atomic.atomic_write` (``fsync`` passed on)."""
+    # Any: numpy's stub types savez's **kwds like its allow_pickle: bool keyword
+    payload: dict[str, Any] = {k: np.asarray(v) for k, v in arrays.items()}
     for k, v in payload.items():
         if v.dtype == object:
             raise ValueError(f"{k}: object arrays cannot be stored without pickle")
     payload["__meta__"] = np.array(json.dumps(meta or {}, sort_keys=True))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez_compressed(fh, **payload)
-        os.chmod(tmp, 0o644 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _umask() -> int:
-    m = os.umask(0)
-    os.umask(m)
-    return m
+    atomic_write(path, lambda fh: np.savez_compressed(fh, **payload), fsync=fsync)
 
 
 def load_npz(path) -> tuple[dict[str, np.ndarray], dict]:

@@ -43,6 +43,7 @@ class Cache:
         self.misses = 0
 
     def _path(self, key: str) -> Path:
+        assert self.folder is not None, "no cache folder"
         return self.folder / key[:2] / f"{key}.npz"
 
     def _read(self, key: str):
@@ -58,7 +59,7 @@ class Cache:
             return
         p = self._path(key)
         p.parent.mkdir(exist_ok=True)
-        save_npz(p, arrays, meta)
+        save_npz(p, arrays, meta, fsync=False)  # a torn entry fails load_npz and is recomputed
 
     def _count(self, value):
         if value is None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -72,7 +73,8 @@ def polygon_centroid(polygons) -> tuple[float, float]:
 def _cells(geom, path, k) -> list[tuple[float, float]]:
     if not isinstance(geom, dict) or "type" not in geom:
         raise ValueError(f"{path}: feature {k} has no geometry")
-    t, c = geom["type"], geom.get("coordinates")
+    t = geom["type"]
+    c: Any = geom.get("coordinates")  # None raises TypeError below
     try:
         if t == "Point":
             return [(float(c[0]), float(c[1]))]

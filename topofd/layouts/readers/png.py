@@ -48,11 +48,12 @@ def parse_color(value) -> tuple[int, int, int]:
             rgb = to_rgb(value.strip())
         except ValueError:
             raise ValueError(f"not a colour: {value!r} (use #rrggbb or a colour name)") from None
-        return tuple(int(round(x * 255)) for x in rgb)
+        r, g, b = (int(round(x * 255)) for x in rgb)
+        return r, g, b
     t = tuple(int(x) for x in value)
     if len(t) != 3 or not all(0 <= x <= 255 for x in t):
         raise ValueError(f"not an RGB triple of 0-255 integers: {value!r}")
-    return t
+    return t[0], t[1], t[2]
 
 
 def parse_colors(spec) -> dict[str, tuple[int, int, int]] | list[tuple[int, int, int]]:

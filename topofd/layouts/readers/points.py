@@ -59,8 +59,8 @@ def class_indices(values, classes, path) -> tuple[np.ndarray, tuple[str, ...]]:
     values = [str(v).strip() for v in values]
     if any(v == "" for v in values):
         raise ValueError(f"{path}: empty class value on row {values.index('') + 2}")
-    ints = [_INT.match(v) for v in values]
-    if values and all(ints):
+    ints = [m for m in (_INT.match(v) for v in values) if m is not None]
+    if values and len(ints) == len(values):
         big = next((m.group(1) for m in ints if len(m.group(1).lstrip("0")) > 6), None)
         if big is not None:
             raise ValueError(f"{path}: class {big[:12]} is not a 1-based class index (at most {MAX_INT_CLASS})")
