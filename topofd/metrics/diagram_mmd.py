@@ -229,28 +229,16 @@ class DiagramMMD:
                 out.notes += [f"{c}: {n}" for n in why]
             sigmas[c] = float(sigma)
             K = np.exp(-W / sigma**2)
-            if paper:
-                value, v = paper_mmd(K, nr)
-                values.append(value)
-                if v < 0:
-                    out.notes.append(
-                        f"{c}: negative V-statistic V = {v:.4g} (the W1 Gaussian kernel is not positive "
-                        "definite): MMD reported as sign(V)·sqrt(|V|)"
-                    )
-                reps.append(paper_mmd_replicates(K, nr, lab) if lab is not None else [])
-                if o.permutations:
-                    pvals[c] = permutation_p(K, nr, v, o.permutations, o.seed, unbiased=False, pairs=None)
-                continue
-            cross = pair_mask(nr, ns, sub_pairs)
-            v = mmd2(K, nr, unbiased=unbiased, cross=cross)
-            values.append(v)
+            cross = None if paper else pair_mask(nr, ns, sub_pairs)
+            value, v, r = _class_estimate(K, nr, o.mmd_estimator, cross, lab)
+            values.append(value)
+            reps.append(r)
             if v < 0:
-                out.notes.append(
-                    f"{c}: negative MMD² estimate (the W1 Gaussian kernel is not positive definite); reported as is"
-                )
-            reps.append(mmd2_replicates(K, nr, lab, unbiased=unbiased, cross=cross) if lab is not None else [])
+                out.notes.append(f"{c}: {_NEGATIVE[paper]}".format(v=v))
             if o.permutations:
-                pvals[c] = permutation_p(K, nr, v, o.permutations, o.seed, unbiased=unbiased, pairs=sub_pairs)
+                pvals[c] = permutation_p(
+                    K, nr, v, o.permutations, o.seed, unbiased=unbiased, pairs=None if paper else sub_pairs
+                )
         out.cells["mmd"] = per_class_column(ctx.names, values, reps, mplan.jackknife, lab is not None)
         if pvals:
             out.cells["mmd_p"] = {**{c: Estimate(p) for c, p in pvals.items()}, "mean": Estimate(np.nan)}
@@ -288,6 +276,24 @@ class DiagramMMD:
         if sub_pairs and not paper:
             out.notes.append("MMD cross term leaves out each synthetic layout's own real counterpart (paired samples)")
         return out
+
+
+_NEGATIVE = {
+    True: "negative V-statistic V = {v:.4g} (the W1 Gaussian kernel is not positive definite): MMD reported as "
+    "sign(V)·sqrt(|V|)",
+    False: "negative MMD² estimate (the W1 Gaussian kernel is not positive definite); reported as is",
+}
+
+
+def _class_estimate(K: np.ndarray, nr: int, estimator: str, cross, lab):
+    """``(reported value, MMD² or V-statistic, jackknife replicates)`` of one
+    class from its pooled kernel matrix (first ``nr`` rows: real)."""
+    if estimator == "paper":
+        value, v = paper_mmd(K, nr)
+        return value, v, paper_mmd_replicates(K, nr, lab) if lab is not None else []
+    unbiased = estimator == "unbiased"
+    v = mmd2(K, nr, unbiased=unbiased, cross=cross)
+    return v, v, mmd2_replicates(K, nr, lab, unbiased=unbiased, cross=cross) if lab is not None else []
 
 
 def subsets(nR: int, nS: int, pairs, k: int | None, seed: int):
