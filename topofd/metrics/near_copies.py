@@ -10,9 +10,10 @@ nearest-cell spacing of the training layouts).
 
 Threshold τ: the 1st percentile of the *real* (held-out) layouts' distances
 to their nearest training layout — a synthetic layout closer to the
-training set than 99 % of real layouts are is a near copy.  A generator that
-samples afresh therefore has about 1 % near copies (a held-out real set
-exactly ≤ 1 %); the verdict says "copying" when the observed share is above
+training set than 99 % of real layouts are is a near copy (distance
+strictly below τ, τ the lower 1st percentile: an exact copy is at 0).  A
+generator that samples afresh therefore has about 1 % near copies (the real
+set itself at most 1 %); the verdict says "copying" when the observed share is above
 1 % with a one-sided binomial p below 0.001.  Layouts without any cell are
 left out (two empty windows are trivially identical).
 
@@ -64,7 +65,7 @@ def _missing(real: SetView, synth: SetView, train: SetView | None) -> str | None
 
 
 def _verdict(k: int, n: int, tau: float, p: float) -> str:
-    head = f"memorisation: {k} of {n} synthetic layouts ({100 * k / max(n, 1):.1f} %) are near copies of training layouts (matching distance ≤ {tau:.2f} px, the 1st percentile of the real layouts')"
+    head = f"memorisation: {k} of {n} synthetic layouts ({100 * k / max(n, 1):.1f} %) are near copies of training layouts (matching distance < {tau:.2f} px, the 1st percentile of the real layouts')"
     if p < P_COPYING:
         return f"{head}: more than the 1 % expected without copying (binomial p = {p:.1e}) — copying"
     return f"{head}: no more than expected without copying (binomial p = {p:.2f})"
@@ -94,7 +95,7 @@ class NearCopies:
         r_ok = np.array([sum(len(p) for p in lay) > 0 for lay in rp])
         s_ok = np.array([sum(len(p) for p in lay) > 0 for lay in sp])
         tau = copy_threshold(dr[r_ok])
-        flag = (ds <= tau).astype(float)
+        flag = (ds < tau).astype(float)
         n, k = int(s_ok.sum()), int(flag[s_ok].sum())
         value = float(flag[s_ok].mean()) if n else float("nan")
         est = Estimate(value)
