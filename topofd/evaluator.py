@@ -116,8 +116,11 @@ class Evaluator:
             raise ValueError(f"cannot merge evaluators with different options ({diff})")
         if other.reference is not None:
             raise ValueError("cannot merge an evaluator that holds a loaded reference set; load it here instead")
-        for mine_side, their_side in ((self.state(True), other.state(True)), (self.state(False), other.state(False)),
-                                      (self._train, other.train_state())):
+        for mine_side, their_side in (
+            (self.state(True), other.state(True)),
+            (self.state(False), other.state(False)),
+            (self._train, other.train_state()),
+        ):
             if len(their_side):
                 self._check_compatible(mine_side, their_side.classes, their_side.array_shape, "merged evaluator")
                 mine_side.adopt(their_side.classes, their_side.origin)
@@ -312,7 +315,11 @@ class Evaluator:
         notes += empty_notes
         pairs, selected = self._pairs_and_metrics(R, S, notes)
         plan = resampling_plan(R, pairs, len(S), o.seed)
-        T = self._train_view(names, R) if any(getattr(registry.get(n), "needs_train", False) for n in selected) else None
+        T = (
+            self._train_view(names, R)
+            if any(getattr(registry.get(n), "needs_train", False) for n in selected)
+            else None
+        )
         ctx = Context(o, names, both_empty, pairs, plan, lambda k: self.real_paper_stats(k, R), T)
         results: dict[str, MetricResult] = {}
         for name in registry.run_order(selected):
@@ -374,7 +381,9 @@ class Evaluator:
         """The training set in compute order, its classes in report order;
         refused when it is the real set (the real set is the held-out one)."""
         t = self._train
-        T = t.view(synthetic=False).reordered(match_train(names, (t.classes, t.origin), self.state(True).shapes, t.shapes))
+        T = t.view(synthetic=False).reordered(
+            match_train(names, (t.classes, t.origin), self.state(True).shapes, t.shapes)
+        )
         if sorted(T.keys) == sorted(R.keys):
             raise ValueError(
                 "the training set is the real set (same layouts): memorisation compares training layouts with "

@@ -103,7 +103,10 @@ def verdict(value: float) -> str:
             "than held-out real layouts are — data copying (Meehan et al. 2020)"
         )
     if value >= -THRESHOLD:
-        return f"memorisation: C_T = {value:.2f} ≥ {-THRESHOLD:g}: synthetic layouts are farther from the training set than held-out real layouts (under-fitting, no copying)"
+        return (
+            f"memorisation: C_T = {value:.2f} ≥ {-THRESHOLD:g}: synthetic layouts are farther from the training set "
+            "than held-out real layouts (under-fitting, no copying)"
+        )
     return f"memorisation: C_T = {value:.2f}: no evidence of data copying (copying would be ≤ {THRESHOLD:g})"
 
 

@@ -140,7 +140,11 @@ def manifold_scores(
             x = per_synth[stat]
             out[stat] = (float(x.mean()), [float(x[m].mean()) for m in keep])
         elif stat == "coverage":
-            out[stat] = (float(covered[:, 0].mean()), [float(covered[:, g + 1].mean()) for g in range(G)]) if r is not None else (np.nan, [])
+            out[stat] = (
+                (float(covered[:, 0].mean()), [float(covered[:, g + 1].mean()) for g in range(G)])
+                if r is not None
+                else (np.nan, [])
+            )
         else:
             reps = [float(recalled[:, g + 1].mean()) for g in range(G)] if s_g is not None else []
             out[stat] = (float(recalled[:, 0].mean()), reps) if s is not None else (np.nan, [])

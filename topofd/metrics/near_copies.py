@@ -60,12 +60,18 @@ def _missing(real: SetView, synth: SetView, train: SetView | None) -> str | None
         return "near copies not measured: they need a training set (--train)"
     for what, v in (("training", train), ("real", real), ("synthetic", synth)):
         if v.points is None:
-            return f"near copies not measured: the {what} set has no cell coordinates (a reference file keeps diagrams only)"
+            return (
+                f"near copies not measured: the {what} set has no cell coordinates "
+                "(a reference file keeps diagrams only)"
+            )
     return None
 
 
 def _verdict(k: int, n: int, tau: float, p: float) -> str:
-    head = f"memorisation: {k} of {n} synthetic layouts ({100 * k / max(n, 1):.1f} %) are near copies of training layouts (matching distance < {tau:.2f} px, the 1st percentile of the real layouts')"
+    head = (
+        f"memorisation: {k} of {n} synthetic layouts ({100 * k / max(n, 1):.1f} %) are near copies of training "
+        f"layouts (matching distance < {tau:.2f} px, the 1st percentile of the real layouts')"
+    )
     if p < P_COPYING:
         return f"{head}: more than the 1 % expected without copying (binomial p = {p:.1e}) — copying"
     return f"{head}: no more than expected without copying (binomial p = {p:.2f})"
@@ -117,12 +123,17 @@ class NearCopies:
             "expected_without_copying": QUANTILE,
             "binomial_p": p,
             "n_flagged": k,
-            "median_distance_px": {"real": float(np.median(dr[r_ok])), "synthetic": float(np.median(ds[s_ok]))} if n else None,
-            "worst": [{"synthetic": synth.names[j], "train": T.names[js[j]], "distance_px": float(ds[j])} for j in order],
+            "median_distance_px": {"real": float(np.median(dr[r_ok])), "synthetic": float(np.median(ds[s_ok]))}
+            if n
+            else None,
+            "worst": [
+                {"synthetic": synth.names[j], "train": T.names[js[j]], "distance_px": float(ds[j])} for j in order
+            ],
         }
         if ctx.want_se:
             out.uncertainty["near_copies"] = (
-                f"delete-a-group jackknife over the synthetic set, {o.se_groups} groups at most, threshold fixed, t interval"
+                f"delete-a-group jackknife over the synthetic set, {o.se_groups} groups at most, threshold fixed, "
+                "t interval"
                 if est.se is not None
                 else f"none ({no_interval_reason(len(synth))})"
             )

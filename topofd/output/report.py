@@ -41,7 +41,15 @@ METRIC_TITLES = {
     "near_copies": "Near copies",
 }
 _SUFFIXES = ("_se", "_lo", "_hi")
-_LAYOUT_LEVEL = ("tce", "precision", "recall", "density", "coverage", "ct", "near_copies")  # columns of whole layouts: the mean row only
+_LAYOUT_LEVEL = (
+    "tce",
+    "precision",
+    "recall",
+    "density",
+    "coverage",
+    "ct",
+    "near_copies",
+)  # columns of whole layouts: the mean row only
 
 
 _COLUMN_ORDER = (
@@ -182,7 +190,8 @@ class Report:
 
         cols = list(self.table.columns)
         per_class = [
-            {"class": c, **{k: num(self.table.at[c, k]) for k in cols if not k.startswith(_LAYOUT_LEVEL)}} for c in self.classes
+            {"class": c, **{k: num(self.table.at[c, k]) for k in cols if not k.startswith(_LAYOUT_LEVEL)}}
+            for c in self.classes
         ]
         mean = {k: num(self.table.at["mean", k]) for k in cols if not k.startswith("mmd_p")}
         return {
