@@ -119,7 +119,7 @@ class Evaluator:
         for mine_side, their_side in (
             (self.state(True), other.state(True)),
             (self.state(False), other.state(False)),
-            (self._train, other.train_state()),
+            (self._train, other._train),
         ):
             if len(their_side):
                 self._check_compatible(mine_side, their_side.classes, their_side.array_shape, "merged evaluator")
@@ -158,13 +158,8 @@ class Evaluator:
             raise ValueError("the training set is a loaded reference; it cannot be extended")
         self._add(self._train, x, "training")
 
-    def train_state(self) -> SetState:
-        """The per-layout state of the training set (read it, don't change it)."""
-        return self._train
-
     def _keeps_points(self) -> bool:
-        """Whether cells are kept: a selected metric needs them (the default
-        selection does when a training set is named in the options)."""
+        """Keep cells when a selected metric needs them (by default: when ``train`` is given)."""
         sel = self.options.metrics or (registry.expand(("memorisation",)) if self.options.train else ())
         return any(getattr(registry.get(n), "needs_points", False) for n in sel)
 
@@ -315,11 +310,7 @@ class Evaluator:
         notes += empty_notes
         pairs, selected = self._pairs_and_metrics(R, S, notes)
         plan = resampling_plan(R, pairs, len(S), o.seed)
-        T = (
-            self._train_view(names, R)
-            if any(getattr(registry.get(n), "needs_train", False) for n in selected)
-            else None
-        )
+        T = self._train_view(names, R, selected)
         ctx = Context(o, names, both_empty, pairs, plan, lambda k: self.real_paper_stats(k, R), T)
         results: dict[str, MetricResult] = {}
         for name in registry.run_order(selected):
@@ -343,7 +334,7 @@ class Evaluator:
             real_hash=digest("real-set", *sorted(R.keys)),
             named=_named_set(R.keys),
             seconds=time.perf_counter() - t0,
-            train={"n_train": len(T), "train_hash": digest("real-set", *sorted(T.keys))} if T is not None else None,
+            train={"n_train": len(T), "train_hash": digest("train-set", *sorted(T.keys))} if T is not None else None,
         )
         counts = results["counts"].counts if "counts" in results else None
         artifacts = {c: {k: v for r in results.values() for k, v in r.artifacts.get(c, {}).items()} for c in names}
@@ -377,9 +368,12 @@ class Evaluator:
                 selected.remove(name)
         return pairs, selected
 
-    def _train_view(self, names, R: SetView) -> SetView:
-        """The training set in compute order, its classes in report order;
-        refused when it is the real set (the real set is the held-out one)."""
+    def _train_view(self, names, R: SetView, selected) -> SetView | None:
+        """The training set in compute order, its classes in report order
+        (``None`` when no selected metric needs it); refused when it is the
+        real set (the real set is the held-out one)."""
+        if not any(getattr(registry.get(n), "needs_train", False) for n in selected):
+            return None
         t = self._train
         T = t.view(synthetic=False).reordered(
             match_train(names, (t.classes, t.origin), self.state(True).shapes, t.shapes)
