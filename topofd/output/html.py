@@ -29,6 +29,7 @@ __all__ = ["report_html", "leaderboard_html"]
 
 _SIBLINGS = ("se", "lo", "hi", "p")
 _TITLES = {"topofd": "TopoFD", "mmd": "MMD", "cce": "CCE", "tce": "TCE", "fid": "FID"}
+_TITLES |= {"ct": "C_T", "near_copies": "Near copies"}  # memorisation: notes and meta carry the verdict
 _LOWER_IS_BETTER = {"topofd", "mmd", "cce", "tce", "fid"}
 _DASH = "—"
 
