@@ -10,6 +10,9 @@ at most ``--n`` windows.  Training set: windows of the 80 train images
 
 * ``fresh``: test windows of the *other* 15 test images (set B) — a
   generator that samples the distribution afresh (the sanity row);
+* ``same images, other windows``: the test windows of set A not in the
+  real set (they overlap real windows: stride 32 < 256) — how much of the
+  ``fresh`` row is the difference between images;
 * ``modedrop``: windows of only 3 images of set B (mode dropping);
 * ``jitter σ``: the ``fresh`` windows, every cell moved by rounded
   N(0, σ²) px (:func:`families.perturbed`), σ = 2, 4, 8;
@@ -48,8 +51,11 @@ import topofd  # noqa: E402
 from topofd.layouts.baselines import perturb  # noqa: E402
 from topofd.layouts.brca_m2c import read_back  # noqa: E402
 from topofd.layouts.layout import Layout  # noqa: E402
+from topofd.metrics.embedding import layout_features  # noqa: E402
+from topofd.metrics.manifold import STATS, manifold_scores  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+SWEEP = ("fresh", "same images, other windows", "modedrop (3 images)", "jitter σ=8", "random", "copies")
 COLUMNS = ("precision", "recall", "density", "coverage", "ct", "near_copies", "topokd")
 
 
@@ -68,7 +74,9 @@ def build_sets(n: int, n_train: int, shared: Path):
     wins = list(test_windows())
     images = sorted({image_of(l.name) for l in wins})
     A, B = set(images[0::2]), images[1::2]
-    real = spread([l for l in wins if image_of(l.name) in A], n)
+    inA = [l for l in wins if image_of(l.name) in A]
+    real = spread(inA, n)
+    taken = {l.name for l in real}
     fresh = spread([l for l in wins if image_of(l.name) in set(B)], n)
     train = train_windows(n_train, shared)
     copies = spread(train, n)
@@ -77,6 +85,7 @@ def build_sets(n: int, n_train: int, shared: Path):
     h = len(fresh) // 2
     synth = {
         "fresh": named(fresh),
+        "same images, other windows": named(spread([l for l in inA if l.name not in taken], n)),
         "modedrop (3 images)": named(spread([l for l in wins if image_of(l.name) in few], n)),
         **{f"jitter σ={s}": named(read_back([perturbed(l, "jitter", s) for l in fresh])) for s in (2, 4, 8)},
         "random": named(rand),
@@ -106,6 +115,29 @@ def score(real, train, synth, cache: str, jobs: int) -> dict:
     row["ct_cells"] = r.meta["ct"]["n_cells"]
     row["notes"] = [x for x in r.meta["notes"] if x.startswith("memorisation")]
     return row
+
+
+def k_sweep(real, synth: dict, names, ks=(5, 10, 20, 50), cache=None) -> dict:
+    """Precision / recall / density / coverage at several k (no intervals),
+    through the public per-layout features (:func:`layout_features`)."""
+    out = {}
+    ev = topofd.Evaluator(metrics="topokd", pairing="none", cache_dir=cache)
+    ev.update(real, real=True)
+    R = ev.real_view()
+    for name in names:
+        ev_s = topofd.Evaluator(metrics="topokd", pairing="none", cache_dir=cache)
+        ev_s.update(synth[name], real=True)
+        Fr, Fs = layout_features(R, ev_s.real_view())
+        out[name] = {k: {s: v[0] for s, v in manifold_scores(Fr, Fs, k).items()} for k in ks}
+    return out
+
+
+def sweep_markdown(sweep: dict) -> str:
+    ks = list(next(iter(sweep.values())))
+    out = ["| synthetic set | " + " | ".join(f"k={k} P / R / D / C" for k in ks) + " |", "|---|" + "---|" * len(ks)]
+    for name, row in sweep.items():
+        out.append(f"| {name} | " + " | ".join(" / ".join(f"{row[k][s]:.2f}" for s in STATS) for k in ks) + " |")
+    return "\n".join(out)
 
 
 def fmt(v, se, d=3):
@@ -138,7 +170,10 @@ def markdown(rows: dict, meta: dict) -> str:
 @click.option("--jobs", default=1, show_default=True)
 @click.option("--out", default=str(ROOT / "benchmarks" / "results" / "fidelity"), show_default=True)
 @click.option("--shared", default=os.environ.get("TOPOFD_SHARED_BRCA", str(SHARED)), show_default=True)
-def main(n, n_train, jobs, out, shared):
+@click.option(
+    "--sweep/--no-sweep", "with_sweep", default=True, show_default=True, help="Also precision … coverage at k = 5 … 50."
+)
+def main(n, n_train, jobs, out, shared, with_sweep):
     t0 = time.perf_counter()
     real, train, synth = build_sets(n, n_train, Path(shared))
     print(f"real {len(real)}, train {len(train)}; sets built in {time.perf_counter() - t0:.0f} s", flush=True)
@@ -150,11 +185,14 @@ def main(n, n_train, jobs, out, shared):
             print(
                 f"{name:28s} " + "  ".join(f"{c}={r[c]:.3f}" for c in COLUMNS) + f"  ({r['seconds']:.0f} s)", flush=True
             )
+        sweep = k_sweep(real, synth, SWEEP, cache=cache) if with_sweep else {}
     meta = {"n_real": len(real), "n_train": len(train), "seconds": time.perf_counter() - t0, "k": 5}
     Path(out).mkdir(parents=True, exist_ok=True)
-    (Path(out) / "fidelity.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1, ensure_ascii=False))
-    (Path(out) / "fidelity.md").write_text(markdown(rows, meta) + "\n")
-    print(markdown(rows, meta))
+    doc = {"meta": meta, "rows": rows, "k_sweep": sweep}
+    (Path(out) / "fidelity.json").write_text(json.dumps(doc, indent=1, ensure_ascii=False))
+    md = markdown(rows, meta) + ("\n\nk sweep (P / R / D / C):\n\n" + sweep_markdown(sweep) if sweep else "")
+    (Path(out) / "fidelity.md").write_text(md + "\n")
+    print(md)
 
 
 if __name__ == "__main__":
