@@ -207,6 +207,8 @@ def test_compare_and_cli_take_train(tmp_path, memo_sets):
     s = _write(tmp_path / "synth", renamed(train[:30], "copy"))
     r = topofd.compare(h, s, train=t, pairing="none", uncertainty=False, metrics="memorisation,precision")
     assert r.table.at["mean", "near_copies"] == 1.0 and r.meta["train"] == str(t)
+    r = topofd.compare(h, s, train=t, pairing="none", uncertainty=False)  # no metrics: the default and memorisation
+    assert list(r.table.columns) == ["topofd", "topokd", "mmd", "ct", "near_copies"]
     js = tmp_path / "r.json"
     res = CliRunner().invoke(
         cli, ["compare", str(h), str(s), "--train", str(t), "--metrics", "memorisation", "--json", str(js), "-q"]
