@@ -36,6 +36,22 @@ def _load(x, what: str, options: Options):
     return layouts, [], f"<{len(layouts)} layouts>"
 
 
+def _feed_train(ev: Evaluator, options: Options):
+    """Give ``options.train`` (a folder, file, reference file or named set) to
+    the Evaluator; ``(skipped files, source)``, ``([], None)`` without one."""
+    train = options.train
+    if train is None:
+        return [], None
+    if is_reference(train):
+        ev.load_train_reference(train)
+        return [], str(train)
+    T, skipped, src = _load(train, "training", options)
+    if not T:
+        raise ValueError("training set: no layouts")
+    ev.update_train(T)
+    return skipped, src
+
+
 def compare(real, synth, options: Options | None = None, **kwargs: Any) -> Report:
     """Compare a real and a synthetic set of cell layouts.
 
@@ -43,7 +59,10 @@ def compare(real, synth, options: Options | None = None, **kwargs: Any) -> Repor
     a sequence of :class:`Layout`, a reference file made by ``topofd stats``
     (``*.topofd``) or a named reference set (``"brca-m2c:test"``, see
     :func:`topofd.storage.reference.names`); ``synth``: a folder, file or
-    sequence of :class:`Layout`.
+    sequence of :class:`Layout`.  ``train`` (an option): the generator's
+    training layouts, for the memorisation metrics ``ct`` and ``near_copies``
+    (added to the default metrics when given; ``real`` is then the held-out
+    set and must differ from it).
 
     Options: an :class:`~topofd.options.Options`, and/or any of its fields
     as keywords (``metrics``, ``protocol``, ``complex``, ``n_jobs``,
@@ -72,6 +91,7 @@ def compare(real, synth, options: Options | None = None, **kwargs: Any) -> Repor
         if not R:
             raise ValueError("real set: no layouts")
         ev.update(R, real=True)
+    skipped_t, src_t = _feed_train(ev, opts)
     S, skipped_s, src_s = _load(synth, "synthetic", opts)
     if not S:
         raise ValueError("synthetic set: no layouts")
@@ -79,7 +99,9 @@ def compare(real, synth, options: Options | None = None, **kwargs: Any) -> Repor
     report = ev.compute()
     m = report.meta
     m["notes"] += duplicate_notes([*(R if not is_reference(real) else []), *S])
-    skipped = [*skipped_r, *skipped_s]
+    skipped = [*skipped_r, *skipped_s, *skipped_t]
+    if src_t is not None:
+        m["train"] = src_t
     m.update(
         real=src_r,
         synthetic=src_s,

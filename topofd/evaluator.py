@@ -31,7 +31,14 @@ from topofd import metrics as registry
 from topofd.diagrams import diagrams_of
 from topofd.layouts.batches import batch_layouts
 from topofd.layouts.layout import default_class_names
-from topofd.layouts.matching import empty_class_notes, match_canvases, match_classes, pair_names, set_classes
+from topofd.layouts.matching import (
+    empty_class_notes,
+    match_canvases,
+    match_classes,
+    match_train,
+    pair_names,
+    set_classes,
+)
 from topofd.metrics.base import Context, MetricResult, resampling_plan
 from topofd.option_spec import signature_with_options
 from topofd.options import DEFAULTS, Options
@@ -60,7 +67,7 @@ class Evaluator:
 
     def __init__(self, options: Options | None = None, **kwargs: Any):
         self.options = Options.from_kwargs(options, **kwargs)
-        self.metrics = self.options.metrics or registry.names()
+        self.metrics = self.options.metrics or registry.default()
         self._cache = Cache(self.options.cache_dir, bundled=self.options.use_bundled)
         self.reset()
 
@@ -68,7 +75,9 @@ class Evaluator:
     def reset(self) -> None:
         """Forget every layout (options are kept)."""
         self._sets = {True: SetState(), False: SetState()}
+        self._train = SetState()  # the generator's training layouts (memorisation metrics)
         self._reference: Reference | None = None
+        self._train_reference: Reference | None = None
         self._threshold = self.options.threshold
 
     @property
@@ -108,8 +117,11 @@ class Evaluator:
             raise ValueError(f"cannot merge evaluators with different options ({diff})")
         if other.reference is not None:
             raise ValueError("cannot merge an evaluator that holds a loaded reference set; load it here instead")
-        for real in (True, False):
-            mine_side, their_side = self.state(real), other.state(real)
+        for mine_side, their_side in (
+            (self.state(True), other.state(True)),
+            (self.state(False), other.state(False)),
+            (self._train, other._train),
+        ):
             if len(their_side):
                 self._check_compatible(mine_side, their_side.classes, their_side.array_shape, "merged evaluator")
                 mine_side.adopt(their_side.classes, their_side.origin)
@@ -137,8 +149,22 @@ class Evaluator:
         if not isinstance(real, (bool, np.bool_)):
             raise ValueError(f"real must be True or False, got {real!r}")
         self._extendable(real)
-        side = self.state(real)
-        what = "real" if real else "synthetic"
+        self._add(self.state(real), x, "real" if real else "synthetic")
+
+    def update_train(self, x) -> None:
+        """Add a batch of the generator's *training* layouts (as ``update``
+        takes them), for the memorisation metrics (``ct``, ``near_copies``):
+        the real set is then the held-out set, and must differ from this one."""
+        if self._train_reference is not None:
+            raise ValueError("the training set is a loaded reference; it cannot be extended")
+        self._add(self._train, x, "training")
+
+    def _keeps_points(self) -> bool:
+        """Keep cells when a selected metric needs them (by default: when ``train`` is given)."""
+        sel = self.options.metrics or (registry.expand(("memorisation",)) if self.options.train else ())
+        return any(getattr(registry.get(n), "needs_points", False) for n in sel)
+
+    def _add(self, side: SetState, x, what: str) -> None:
         o = self.options
         layouts, threshold, array_shape = batch_layouts(
             x, what, classes=o.classes, channels=o.channels, threshold=o.threshold, fixed_threshold=self._threshold
@@ -163,6 +189,8 @@ class Evaluator:
         side.counts.extend(l.counts for l in layouts)
         side.diagrams.extend(dgms)
         side.sources.extend(l.source or l.name for l in layouts)
+        if self._keeps_points():
+            side.points.extend(l.points for l in layouts)
 
     def update_diagrams(self, diagrams, counts, *, real: bool, names=None, keys=None, classes=None, shape=None) -> None:
         """Add layouts whose H1 diagrams are already computed (``[layout][class]``
@@ -225,19 +253,20 @@ class Evaluator:
             raise ValueError("the real set already has layouts; load the reference into a fresh Evaluator")
         r = load_reference(ref)
         r.check_compatible(self.options)
-        classes = tuple(r.classes)
-        self._sets[True] = SetState(
-            names=list(r.names),
-            keys=list(r.keys),
-            counts=list(r.counts),
-            diagrams=r.diagrams,
-            classes=classes,
-            origin=r.meta.get("class_origin")
-            or ("default" if classes == default_class_names(len(classes)) else "positional"),
-            shapes={r.shape: len(r.keys)} if r.shape else {},
-            sources=list(r.names),
-        )
+        self._sets[True] = SetState.from_reference(r, default_class_names(len(r.classes)))
         self._reference = r
+        return r.meta
+
+    def load_train_reference(self, ref) -> dict:
+        """Use a precomputed *training* set (a ``.topofd`` file or a named
+        set, as :meth:`load_reference`): C_T works on its diagrams; near
+        copies need cells and are not measured.  Returns its metadata."""
+        if len(self._train):
+            raise ValueError("the training set already has layouts; load the reference into a fresh Evaluator")
+        r = load_reference(ref)
+        r.check_compatible(self.options)
+        self._train = SetState.from_reference(r, default_class_names(len(r.classes)))
+        self._train_reference = r
         return r.meta
 
     def real_view(self) -> SetView:
@@ -283,7 +312,8 @@ class Evaluator:
         notes += empty_notes
         pairs, selected = self._pairs_and_metrics(R, S, notes)
         plan = resampling_plan(R, pairs, len(S), o.seed)
-        ctx = Context(o, names, both_empty, pairs, plan, lambda k: self.real_paper_stats(k, R))
+        T = self._train_view(names, R, selected)
+        ctx = Context(o, names, both_empty, pairs, plan, lambda k: self.real_paper_stats(k, R), T)
         results: dict[str, MetricResult] = {}
         for name in registry.run_order(selected):
             results[name] = registry.get(name).score(R, S, ctx)
@@ -306,6 +336,7 @@ class Evaluator:
             real_hash=digest("real-set", *sorted(R.keys)),
             named=_named_set(R.keys),
             seconds=time.perf_counter() - t0,
+            train={"n_train": len(T), "train_hash": digest("train-set", *sorted(T.keys))} if T is not None else None,
         )
         counts = results["counts"].counts if "counts" in results else None
         artifacts = {c: {k: v for r in results.values() for k, v in r.artifacts.get(c, {}).items()} for c in names}
@@ -323,7 +354,11 @@ class Evaluator:
             if pn.unmatched_real:
                 notes.append(f"{len(pn.unmatched_real)} real layouts have no synthetic counterpart")
         selected = list(self.metrics)
+        if o.metrics is None and len(self._train):
+            selected += registry.expand(("memorisation",))
         for name in list(selected):
+            if getattr(registry.get(name), "needs_train", False) and not len(self._train):
+                raise ValueError(f"{name} needs the generator's training layouts (--train, or Evaluator.update_train)")
             if getattr(registry.get(name), "needs_pairs", False) and not pairs:
                 why = "no synthetic name starts with a real name" if o.pairing == "prefix" else "pairing is 'none'"
                 if o.metrics is not None:
@@ -334,6 +369,24 @@ class Evaluator:
                 notes.append(f"count errors skipped: they need paired layouts and {why}")
                 selected.remove(name)
         return pairs, selected
+
+    def _train_view(self, names, R: SetView, selected) -> SetView | None:
+        """The training set in compute order, its classes in report order
+        (``None`` when no selected metric needs it); refused when it is the
+        real set (the real set is the held-out one)."""
+        if not any(getattr(registry.get(n), "needs_train", False) for n in selected):
+            return None
+        t = self._train
+        assert t.classes is not None, "a training set with layouts has class names"
+        T = t.view(synthetic=False).reordered(
+            match_train(names, (t.classes, t.origin), self.state(True).shapes, t.shapes)
+        )
+        if sorted(T.keys) == sorted(R.keys):
+            raise ValueError(
+                "the training set is the real set (same layouts): memorisation compares training layouts with "
+                "held-out real ones; give a test set as REAL and the training set as --train"
+            )
+        return T
 
 
 Evaluator.__init__.__signature__ = signature_with_options(["self"], DEFAULTS)  # type: ignore[attr-defined]

@@ -124,7 +124,7 @@ def check_value(name: str, spec: Spec, v: Any, none_ok: bool) -> Any:
     if k in ("str", "path"):
         if not isinstance(v, (str, bytes)) and not hasattr(v, "__fspath__"):
             raise OptionError(name, f"must be a string, got {type(v).__name__}")
-        return str(v) if k == "path" else v
+        return str(v) if k == "path" or hasattr(v, "__fspath__") else v
     raise AssertionError(f"option kind {k!r}")  # pragma: no cover
 
 

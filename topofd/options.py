@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from topofd.layouts.readers.png import parse_colors
+from topofd.metrics import GROUPS as METRIC_GROUPS
+from topofd.metrics import expand as expand_metrics
 from topofd.metrics import names as metric_names
 from topofd.option_spec import OptionError, Spec, check_value, parse_canvas, parse_list
 from topofd.tda.summaries import PROTOCOLS
@@ -54,7 +56,9 @@ class Options:
         Spec(
             "Metrics to compute: topofd (Fréchet distance of persistence landscapes, under --protocol), topokd (the "
             "recommended kernel distance of landscapes, protocol-free), mmd (kernel MMD of persistence diagrams), "
-            "counts (CCE per class, TCE). Default: all; counts are then skipped with a note when no names pair.",
+            "counts (CCE per class, TCE). Default: these four; counts are then skipped with a note when no names "
+            "pair. Also: precision, recall, density, coverage (group: fidelity; k-NN manifolds of per-layout "
+            "landscape features) and ct, near_copies (group: memorisation; need --train).",
             "list",
             "--metrics",
             metavar="LIST",
@@ -254,6 +258,29 @@ class Options:
     progress: bool = _opt(
         False, Spec("Progress bars on stderr.", "bool", api_only="the CLI shows bars on a terminal unless --quiet")
     )
+    train: str | None = _opt(
+        None,
+        Spec(
+            "The generator's training layouts, for the memorisation metrics (ct, near_copies): a folder, a .topofd "
+            "reference file (diagrams only: no near_copies) or a named set. Must not be the real set, which is the "
+            "held-out set of the test. Given without --metrics: the default metrics and memorisation.",
+            "str",
+            "--train",
+            metavar="PATH",
+            role=(),
+        ),
+    )
+    fidelity_k: int = _opt(
+        5,
+        Spec(
+            "k of the k-nearest-neighbour manifolds of precision, recall, density and coverage (5, as Naeem et al. "
+            "2020 recommend).",
+            "int",
+            "--fidelity-k",
+            low=1,
+            metavar="K",
+        ),
+    )
     # ----- reading files (compare() on folders, the CLI)
     format: str = _opt(
         "auto",
@@ -342,11 +369,11 @@ class Options:
             except ValueError as e:
                 raise OptionError("colors", str(e)) from None
         if self.metrics is not None:
-            bad = [m for m in self.metrics if m not in metric_names()]
+            known = (*metric_names(), *METRIC_GROUPS)
+            bad = [m for m in self.metrics if m not in known]
             if bad:
-                raise OptionError(
-                    "metrics", f"unknown metric(s) {', '.join(bad)}; choose from {', '.join(metric_names())}"
-                )
+                raise OptionError("metrics", f"unknown metric(s) {', '.join(bad)}; choose from {', '.join(known)}")
+            object.__setattr__(self, "metrics", expand_metrics(self.metrics))
 
     # ------------------------------------------------------------ views
     def reader_kwargs(self) -> dict:

@@ -44,12 +44,13 @@ class SetState:
     extent: tuple | None = None  # largest (row, col) of any cell
     array_shape: tuple | None = None  # canvas of array batches: one per set
     sources: list = field(default_factory=list)
+    points: list = field(default_factory=list)  # per layout its cells per class; kept only when a metric needs them
 
     def __len__(self) -> int:
         return len(self.keys)
 
     def extend(self, other: SetState) -> None:
-        for f in ("names", "keys", "counts", "diagrams", "sources"):
+        for f in ("names", "keys", "counts", "diagrams", "sources", "points"):
             getattr(self, f).extend(getattr(other, f))
         for k, n in other.shapes.items():
             self.shapes[k] = self.shapes.get(k, 0) + n
@@ -61,6 +62,22 @@ class SetState:
             self.classes = classes
         self.origin = next(o for o in ORIGIN_RANK if o in (self.origin, origin))
 
+    @classmethod
+    def from_reference(cls, r, default_classes) -> SetState:
+        """The state of a loaded reference set ``r`` (:class:`topofd.storage.reference.Reference`);
+        ``default_classes``: the default names of its number of classes."""
+        classes = tuple(r.classes)
+        return cls(
+            names=list(r.names),
+            keys=list(r.keys),
+            counts=list(r.counts),
+            diagrams=r.diagrams,
+            classes=classes,
+            origin=r.meta.get("class_origin") or ("default" if classes == default_classes else "positional"),
+            shapes={r.shape: len(r.keys)} if r.shape else {},
+            sources=list(r.names),
+        )
+
     def view(self, synthetic: bool) -> SetView:
         """The set in compute order: sorted by name (stable), unnamed layouts
         named by arrival index (``0000000``, …; synthetic ``0000000_gen``)."""
@@ -68,20 +85,23 @@ class SetState:
         names = [n if n is not None else f"{i:07d}{suffix}" for i, n in enumerate(self.names)]
         order = sorted(range(len(names)), key=lambda i: names[i])
         counts = np.array([self.counts[i] for i in order]).reshape(len(order), -1)
+        points = [self.points[i] for i in order] if len(self.points) == len(self.keys) else None
         return SetView(
-            [names[i] for i in order], [self.keys[i] for i in order], counts, [self.diagrams[i] for i in order]
+            [names[i] for i in order], [self.keys[i] for i in order], counts, [self.diagrams[i] for i in order], points
         )
 
 
 @dataclass
 class SetView:
-    """A set in compute order: names, content keys, ``(n, C)`` counts and
-    diagrams ``[layout][class]``."""
+    """A set in compute order: names, content keys, ``(n, C)`` counts,
+    diagrams ``[layout][class]`` and, when kept (a metric needs them), the
+    cells ``[layout][class] -> (n, 2)`` (``None``: not kept)."""
 
     names: list
     keys: list
     counts: np.ndarray
     diagrams: list
+    points: list | None = None
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -94,14 +114,21 @@ class SetView:
     def subset(self, idx) -> SetView:
         idx = list(idx)
         return SetView(
-            [self.names[i] for i in idx], [self.keys[i] for i in idx], self.counts[idx], [self.diagrams[i] for i in idx]
+            [self.names[i] for i in idx],
+            [self.keys[i] for i in idx],
+            self.counts[idx],
+            [self.diagrams[i] for i in idx],
+            [self.points[i] for i in idx] if self.points is not None else None,
         )
 
     def reordered(self, order) -> SetView:
         """The set with its classes in ``order`` (old index per new class)."""
         if order is None:
             return self
-        return SetView(self.names, self.keys, self.counts[:, order], [[d[k] for k in order] for d in self.diagrams])
+        pts = [[p[k] for k in order] for p in self.points] if self.points is not None else None
+        return SetView(
+            self.names, self.keys, self.counts[:, order], [[d[k] for k in order] for d in self.diagrams], pts
+        )
 
     @classmethod
     def from_diagrams(cls, diagrams, counts=None, names=None) -> SetView:

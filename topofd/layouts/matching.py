@@ -20,6 +20,7 @@ __all__ = [
     "match_sets",
     "match_classes",
     "match_canvases",
+    "match_train",
     "set_classes",
     "ClassMatch",
     "empty_class_notes",
@@ -360,3 +361,23 @@ def empty_class_notes(
     both = [int(counts_real[:, k].sum()) == 0 and int(counts_synth[:, k].sum()) == 0 for k in range(len(names))]
     notes += [f"class {c} is empty in both sets: not scored, left out of the mean" for c, b in zip(names, both) if b]
     return notes, both
+
+
+def match_train(names: Sequence[str], train: tuple[Sequence[str], str], real_shapes, train_shapes):
+    """The class order of a training set ``(names, origin)`` against the
+    report's class ``names`` (old index per report class, ``None``:
+    unchanged); ``ValueError`` (one line) when its classes or its canvas
+    differ from the real set's."""
+    try:
+        m = match_classes((tuple(names), "positional"), train)
+    except ValueError as e:
+        raise ValueError(f"training set: {e}".replace("synthetic", "training")) from None
+    if tuple(m.names) != tuple(names):
+        raise ValueError(f"training set classes {', '.join(train[0])} differ from the real set's {', '.join(names)}")
+    r, t = set(real_shapes), set(train_shapes)
+    if r and t and r != t:
+        raise ValueError(
+            f"training set canvas {', '.join(map(_shape_str, sorted(t)))} differs from the real set's "
+            f"{', '.join(map(_shape_str, sorted(r)))}; give training layouts of the same size"
+        )
+    return m.synth_order

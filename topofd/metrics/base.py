@@ -44,7 +44,9 @@ class Context:
     no cell in either set (not scored); ``pairs``: ``(real, synthetic)``
     index pairs or ``None``; ``plan``: the resampling plan of the synthetic
     set; ``real_paper_stats(k)``: the real set's ``paper`` landscape
-    statistics of class k (from a reference file, the cache, or computed).
+    statistics of class k (from a reference file, the cache, or computed);
+    ``train``: the generator's training layouts, classes in report order
+    (``None``: not given; memorisation metrics need it).
     """
 
     options: Any
@@ -53,6 +55,7 @@ class Context:
     pairs: list[tuple[int, int]] | None
     plan: Plan
     real_paper_stats: Callable[[int], Any]
+    train: SetView | None = None
 
     @property
     def want_se(self) -> bool:

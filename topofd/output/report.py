@@ -1,7 +1,9 @@
 """The result of a comparison and its text form.
 
 ``Report.table``: one row per class plus ``mean``; metric columns
-(``topofd``, ``topofd_inf``, ``topokd``, ``mmd``, ``cce``, ``tce``) each followed, where
+(``topofd``, ``topofd_inf``, ``topokd``, ``mmd``, ``cce``, ``tce``; when asked for, the
+fidelity columns ``precision``, ``recall``, ``density``, ``coverage`` and the memorisation
+columns ``ct`` and ``near_copies``, which like ``tce`` score whole layouts: ``mean`` row only) each followed, where
 an interval was computed, by ``<metric>_se``, ``<metric>_lo`` and
 ``<metric>_hi`` (the 95 % interval of :mod:`topofd.stats.uncertainty`);
 ``mmd_p`` is the permutation p-value.  The text table prints
@@ -32,11 +34,17 @@ METRIC_TITLES = {
     "cce": "CCE",
     "tce": "TCE",
     "fid": "FID",  # quoted by leaderboards, never computed
+    "precision": "Precision",
+    "recall": "Recall",
+    "density": "Density",
+    "coverage": "Coverage",
+    "ct": "C_T",
+    "near_copies": "Near copies",
 }
 _SUFFIXES = ("_se", "_lo", "_hi")
-
-
-_COLUMN_ORDER = ("topofd", "topofd_inf", "topokd", "mmd", "cce", "tce")
+_WHOLE_LAYOUT = ("precision", "recall", "density", "coverage", "ct", "near_copies")
+_LAYOUT_LEVEL = ("tce", *_WHOLE_LAYOUT)  # columns of whole layouts: the mean row only
+_COLUMN_ORDER = ("topofd", "topofd_inf", "topokd", "mmd", "cce", "tce", *_WHOLE_LAYOUT)
 
 
 def assemble_table(names: Sequence[str], results: Mapping[str, Any]) -> tuple[pd.DataFrame, dict]:
@@ -74,11 +82,14 @@ def provenance(
     real_hash: str,
     named: dict,
     seconds: float,
+    train: dict | None = None,
 ) -> dict:
     """The report's metadata: versions, the options that made the numbers,
     the sets' sizes and hash, what each metric recorded, how each interval
-    was made, notes."""
+    was made, notes; ``train``: the training set's size and hash, when the
+    memorisation metrics ran (``n_train``, ``train_hash``)."""
     meta_of = {k: v for r in results.values() for k, v in r.meta.items()}
+    extra = {k: meta_of[k] for k in ("fidelity", "ct", "near_copies") if k in meta_of}
     return {
         "topofd_version": __version__,
         "versions": _versions(),
@@ -102,6 +113,8 @@ def provenance(
         "reference": reference,
         "real_hash": real_hash,
         **named,
+        **(train or {}),
+        **extra,
         "se_df": dict(se_df),
         "notes": list(dict.fromkeys(notes)),  # one line per note, however many metrics made it
         "seconds": seconds,
@@ -156,7 +169,8 @@ class Report:
 
         cols = list(self.table.columns)
         per_class = [
-            {"class": c, **{k: num(self.table.at[c, k]) for k in cols if not k.startswith("tce")}} for c in self.classes
+            {"class": c, **{k: num(self.table.at[c, k]) for k in cols if not k.startswith(_LAYOUT_LEVEL)}}
+            for c in self.classes
         ]
         mean = {k: num(self.table.at["mean", k]) for k in cols if not k.startswith("mmd_p")}
         return {
@@ -192,7 +206,7 @@ def format_table(table: pd.DataFrame, protocol: str | None = None) -> str:
     """The report table as aligned text: a row per class and the mean, each
     metric as ``value ± se`` (``—``: not defined), one number format per
     column."""
-    cols = [c for c in ("topofd", "topofd_inf", "topokd", "mmd", "mmd_p", "cce", "tce") if c in table.columns]
+    cols = [c for c in (*_COLUMN_ORDER[:4], "mmd_p", *_COLUMN_ORDER[4:]) if c in table.columns]
     header = ["class"]
     for c in cols:
         t = METRIC_TITLES[c]

@@ -1,0 +1,197 @@
+"""Fidelity and diversity of a synthetic set: k-nearest-neighbour manifolds
+of the per-layout topological features.
+
+Each layout is a point: its per-layout topological feature vector
+(:func:`topofd.metrics.embedding.layout_features`: every class's √landscape
+vector, as TopoKD uses them, concatenated, each class block scaled by the
+real spread); a set's manifold is the
+union of balls around its points, each of radius the distance to the point's
+k-th nearest neighbour in its own set (r_i for real x_i, s_j for synthetic
+y_j).  With N real and M synthetic layouts:
+
+* precision (Kynkäänniemi et al. 2019) = (1/M) Σ_j 1{∃ i: ‖y_j − x_i‖ ≤ r_i}
+  — the share of synthetic layouts that look real (fidelity);
+* recall (Kynkäänniemi et al. 2019) = (1/N) Σ_i 1{∃ j: ‖x_i − y_j‖ ≤ s_j}
+  — the share of real layouts the generator reaches (diversity);
+* density (Naeem et al. 2020) = 1/(kM) Σ_j Σ_i 1{‖y_j − x_i‖ ≤ r_i} — how
+  many real balls a synthetic layout falls in, 1 on average when the sets
+  match; unbounded, robust to real outliers (precision is not);
+* coverage (Naeem et al. 2020) = (1/N) Σ_i 1{∃ j: ‖y_j − x_i‖ ≤ r_i} — the
+  share of real balls that hold a synthetic layout; robust to synthetic
+  outliers (recall is not: one far synthetic layout with a huge ball
+  "recalls" many real ones).
+
+k: ``fidelity_k``, default 5, the value Naeem et al. recommend (their
+Sec. 4: with k = 5 density and coverage of two sets from one distribution
+are close to 1 for a sample of a few thousand, and smaller k makes coverage
+fall below 1 for identical distributions).  It assumes independent
+layouts: on a real set of overlapping windows (BRCA-M2C: 256 px at stride
+32) the k = 5 radius is the distance to a window's own shifted copies, and
+coverage of real windows from other images is 0.26 at k = 5, 0.86 at
+k = 20 — use ``--fidelity-k 20`` or more there (``benchmarks/README.md``).
+Fewer than k + 1 layouts in a
+set: the score needing that set's radii is not defined (NaN, with a note).
+
+On whole layouts, not per class: the columns fill the ``mean`` row only
+(like TCE).  Per class was tried first and rejected: most layouts have no
+H1 loop of a sparse class (on 200 BRCA-M2C test windows, 82 % for
+lymphocytes, 53 % for stroma), so their class vectors are all exactly 0,
+the k-NN radius of such a real point is 0, and density counts every tied
+zero (29 for matched-count random layouts against real ones, whose true
+value is below 1) while precision and recall call those layouts real.  The
+concatenated vector has few exact ties, and separates matched-count random
+layouts (precision 0.75, density 0.62, coverage 0.78) from a second half of
+the real windows (0.96, 1.13, 1.00) — ``benchmarks/README.md``, *Fidelity,
+diversity, memorisation*.
+
+Intervals: delete-a-group jackknife over the synthetic set (real set
+fixed), the groups of the comparison's resampling plan as for TopoKD; a
+left-out group changes the synthetic set only (recall recomputes the
+synthetic radii without it).  Cost O(N·M·G) per class for recall's
+replicates, O(N·M) otherwise; distances are computed in blocks of real rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.neighbors import NearestNeighbors
+
+from topofd.metrics.base import Context, MetricResult, no_interval_reason
+from topofd.metrics.embedding import layout_features
+from topofd.state import SetView
+from topofd.stats.uncertainty import MIN_LAYOUTS, Estimate
+
+__all__ = ["STATS", "knn_radii", "manifold_scores", "ManifoldMetric"]
+
+STATS = ("precision", "recall", "density", "coverage")
+_BLOCK = 1024
+FEATURES = "per-layout: per-class √landscape (TopoKD) concatenated, class blocks scaled by the real spread"
+_TITLES = {"precision": "Precision", "recall": "Recall", "density": "Density", "coverage": "Coverage"}
+
+
+def knn_radii(F: np.ndarray, k: int) -> np.ndarray:
+    """Distance of each row of ``F`` to its k-th nearest other row."""
+    nn = NearestNeighbors(n_neighbors=k + 1).fit(F)
+    d, _ = nn.kneighbors(F)
+    return d[:, k]
+
+
+def _tol(*Fs: np.ndarray) -> float:
+    """Absolute slack of ``≤`` tests: distances of equal rows computed two ways may differ by rounding."""
+    big = max((float(np.abs(F).max()) for F in Fs if F.size), default=0.0)
+    return 1e-7 * (1.0 + big)
+
+
+def _dist_block(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    d = (A**2).sum(1)[:, None] + (B**2).sum(1)[None, :] - 2.0 * A @ B.T
+    return np.sqrt(np.maximum(d, 0.0))
+
+
+def _leave_out_radii(Fs: np.ndarray, k: int, labels: np.ndarray) -> np.ndarray:
+    """``(G, M)``: each synthetic layout's k-NN radius among the synthetic
+    layouts outside group g (−inf for the layouts of group g: left out, their balls hold nothing)."""
+    M, G = len(Fs), int(labels.max()) + 1
+    n = min(M, k + 1 + int(np.bincount(labels).max()))
+    d, idx = NearestNeighbors(n_neighbors=n).fit(Fs).kneighbors(Fs)
+    out = np.full((G, M), np.inf)
+    other = idx != np.arange(M)[:, None]
+    for g in range(G):
+        ok = other & (labels[idx] != g)
+        pos = np.argmax(np.cumsum(ok, axis=1) == k, axis=1)
+        r = d[np.arange(M), pos]
+        r[ok.sum(1) < k] = np.inf
+        r[labels == g] = -np.inf
+        out[g] = r
+    return out
+
+
+def manifold_scores(
+    Fr: np.ndarray, Fs: np.ndarray, k: int = 5, labels: np.ndarray | None = None, which=STATS
+) -> dict[str, tuple[float, list[float]]]:
+    """``{stat: (value, replicates)}`` for ``which`` of :data:`STATS`
+    between real rows ``Fr`` and synthetic rows ``Fs``; ``labels``: the
+    jackknife group of each synthetic row (replicates: the stat with each
+    group left out; ``[]`` without labels).  A stat whose radii need more
+    layouts than a set has is NaN."""
+    N, M = len(Fr), len(Fs)
+    tol = _tol(Fr, Fs)
+    G = int(labels.max()) + 1 if labels is not None else 0
+    keep = [labels != g for g in range(G)]
+    r = knn_radii(Fr, k) if N > k else None
+    s = knn_radii(Fs, k) if M > k and "recall" in which else None
+    s_g = (
+        _leave_out_radii(Fs, k, labels)
+        if s is not None and labels is not None and G and M - np.bincount(labels).max() > k
+        else None
+    )
+    in_real = np.zeros(M)  # real balls holding each synthetic layout
+    covered = np.zeros((N, G + 1), bool)  # real ball i holds a synthetic layout (all; outside group g)
+    recalled = np.zeros((N, G + 1), bool)
+    for a in range(0, N, _BLOCK):
+        D = _dist_block(Fr[a : a + _BLOCK], Fs)
+        if r is not None:
+            B = D <= r[a : a + _BLOCK, None] + tol
+            in_real += B.sum(0)
+            covered[a : a + _BLOCK, 0] = B.any(1)
+            for g in range(G):
+                covered[a : a + _BLOCK, g + 1] = B[:, keep[g]].any(1)
+        if s is not None:
+            recalled[a : a + _BLOCK, 0] = (D <= s[None, :] + tol).any(1)
+            if s_g is not None:
+                for g in range(G):
+                    recalled[a : a + _BLOCK, g + 1] = (D <= s_g[g][None, :] + tol).any(1)
+    per_synth = {"precision": (in_real > 0).astype(float), "density": in_real / k}
+    out: dict[str, tuple[float, list[float]]] = {}
+    for stat in which:
+        if stat in per_synth:
+            if r is None:
+                out[stat] = (np.nan, [])
+                continue
+            x = per_synth[stat]
+            out[stat] = (float(x.mean()), [float(x[m].mean()) for m in keep])
+        elif stat == "coverage":
+            out[stat] = (
+                (float(covered[:, 0].mean()), [float(covered[:, g + 1].mean()) for g in range(G)])
+                if r is not None
+                else (np.nan, [])
+            )
+        else:
+            reps = [float(recalled[:, g + 1].mean()) for g in range(G)] if s_g is not None else []
+            out[stat] = (float(recalled[:, 0].mean()), reps) if s is not None else (np.nan, [])
+    return out
+
+
+class ManifoldMetric:
+    """The plug-in of one of :data:`STATS` (one column, ``mean`` row)."""
+
+    needs_pairs = False
+
+    def __init__(self, stat: str):
+        if stat not in STATS:
+            raise ValueError(f"unknown manifold statistic {stat!r}")
+        self.name = stat
+        self.columns = (stat,)
+
+    def score(self, real: SetView, synth: SetView, ctx: Context) -> MetricResult:
+        o, stat = ctx.options, self.name
+        k, nS = o.fidelity_k, len(synth)
+        lab = ctx.plan.groups(o.se_groups) if ctx.want_se and nS >= MIN_LAYOUTS else None
+        Fr, Fs = layout_features(real, synth)
+        value, reps = manifold_scores(Fr, Fs, k, lab, (stat,))[stat]
+        out = MetricResult(meta={"fidelity": {"k": k, "features": FEATURES}})
+        need = nS if stat == "recall" else len(real)
+        if need <= k:
+            which = "synthetic" if stat == "recall" else "real"
+            out.notes.append(f"{_TITLES[stat]} not defined: {need} {which} layouts, fewer than k + 1 = {k + 1}")
+        if not Fr.any() and not Fs.any():
+            out.notes.append(f"{_TITLES[stat]}: no H1 feature (loop) in any layout of either set: not measured")
+            value, reps = float("nan"), []
+        est = ctx.plan.jackknife(value, reps) if reps and np.isfinite(value) else Estimate(value)
+        out.cells[stat] = {**{c: Estimate(np.nan) for c in ctx.names}, "mean": est}
+        if ctx.want_se:
+            out.uncertainty[stat] = (
+                f"delete-a-group jackknife over the synthetic set, {lab.max() + 1} groups, real set fixed, t interval"
+                if est.se is not None and lab is not None
+                else f"none ({no_interval_reason(nS) if lab is None else 'not defined without a group'})"
+            )
+        return out

@@ -1,0 +1,11 @@
+"""Recall (Kynkäänniemi et al. 2019): the share of real layouts inside the synthetic k-NN manifold.
+
+Definitions, k, feature space and intervals: :mod:`topofd.metrics.manifold`."""
+
+from __future__ import annotations
+
+from topofd.metrics.manifold import ManifoldMetric
+
+__all__ = ["METRIC"]
+
+METRIC = ManifoldMetric("recall")
