@@ -43,9 +43,9 @@ from topofd.metrics.base import Context, MetricResult, resampling_plan
 from topofd.option_spec import signature_with_options
 from topofd.options import DEFAULTS, Options
 from topofd.output.report import Report, assemble_table, provenance
-from topofd.state import SetState, SetView, extent_of, max_extent
+from topofd.state import SetState, SetView
 from topofd.storage.cache import Cache
-from topofd.storage.keys import diagrams_key, digest, layout_key, stats_key
+from topofd.storage.keys import digest, layout_key, stats_key
 from topofd.storage.reference import Reference, bundled_match, load_reference
 from topofd.tda.summaries import LandscapeStats, landscape_stats
 
@@ -123,7 +123,7 @@ class Evaluator:
             (self._train, other._train),
         ):
             if len(their_side):
-                self._check_compatible(mine_side, their_side.classes, their_side.array_shape, "merged evaluator")
+                mine_side.check_compatible(their_side.classes, their_side.array_shape, "merged evaluator")
                 mine_side.adopt(their_side.classes, their_side.origin)
                 mine_side.extend(their_side)
         return self
@@ -172,25 +172,13 @@ class Evaluator:
         if not layouts:
             return
         classes, origin = set_classes(what, layouts)
-        self._check_compatible(side, classes, array_shape, "batch")
+        side.check_compatible(classes, array_shape, "batch")
         keys = [layout_key(l, o.complex) for l in layouts]
         dgms = diagrams_of(layouts, keys, complex=o.complex, n_jobs=o.n_jobs, cache=self._cache, progress=o.progress)
         # everything checked and computed: only now touch the state
-        side.adopt(classes, origin)
-        side.array_shape = side.array_shape or array_shape
-        for l in layouts:
-            if l.shape is not None:
-                side.shapes[l.shape] = side.shapes.get(l.shape, 0) + 1
-        side.extent = max_extent(side.extent, extent_of(layouts))
+        side.add_layouts(layouts, keys, dgms, classes, origin, array_shape, keep_points=self._keeps_points())
         if threshold is not None:
             self._threshold = threshold
-        side.names.extend(l.name or None for l in layouts)
-        side.keys.extend(keys)
-        side.counts.extend(l.counts for l in layouts)
-        side.diagrams.extend(dgms)
-        side.sources.extend(l.source or l.name for l in layouts)
-        if self._keeps_points():
-            side.points.extend(l.points for l in layouts)
 
     def update_diagrams(self, diagrams, counts, *, real: bool, names=None, keys=None, classes=None, shape=None) -> None:
         """Add layouts whose H1 diagrams are already computed (``[layout][class]``
@@ -198,49 +186,13 @@ class Evaluator:
         with their per-class cell ``counts`` ``(n, C)``.  ``keys`` (content keys,
         see :func:`topofd.storage.keys.layout_key`) default to digests of the diagrams."""
         self._extendable(real)
-        side = self.state(real)
-        dgms = [[np.asarray(d, np.float64).reshape(-1, 2) for d in row] for row in diagrams]
-        counts = np.asarray(counts, np.int64).reshape(len(dgms), -1)
-        C = counts.shape[1]
-        if any(len(row) != C for row in dgms):
-            raise ValueError(f"diagrams must have one entry per class ({C}) for every layout")
-        classes = tuple(classes) if classes is not None else (self.options.classes or default_class_names(C))
-        if len(classes) != C:
-            raise ValueError(f"{len(classes)} class names for {C} classes")
-        origin = "default" if classes == default_class_names(C) else "positional"
-        shape = tuple(shape) if shape is not None else None
-        self._check_compatible(side, classes, None, "batch")
-        if keys is None:
-            keys = [diagrams_key(row) for row in dgms]
-        if names is not None and len(names) != len(dgms) or len(keys) != len(dgms):
-            raise ValueError("names and keys must have one entry per layout")
-        side.adopt(classes, origin)
-        if shape is not None:
-            side.shapes[shape] = side.shapes.get(shape, 0) + len(dgms)
-        side.names.extend(list(names) if names is not None else [None] * len(dgms))
-        side.keys.extend(keys)
-        side.counts.extend(counts)
-        side.diagrams.extend(dgms)
-        side.sources.extend(list(names) if names is not None else [""] * len(dgms))
+        self.state(real).add_diagrams(
+            diagrams, counts, names=names, keys=keys, classes=classes or self.options.classes, shape=shape
+        )
 
     def _extendable(self, real: bool) -> None:
         if real and self._reference is not None:
             raise ValueError("the real set is a loaded reference; it cannot be extended")
-
-    @staticmethod
-    def _check_compatible(side: SetState, classes, array_shape, what) -> None:
-        if side.classes is not None:
-            if len(classes) != len(side.classes):
-                raise ValueError(
-                    f"{what} has {len(classes)} classes, earlier layouts of this set have {len(side.classes)}"
-                )
-            if classes != side.classes and side.origin != "default" and classes != default_class_names(len(classes)):
-                raise ValueError(f"{what} classes {list(classes)} differ from {list(side.classes)}")
-        # arrays from a generator come at one size; folders (Lizard) may mix sizes, with a note
-        if array_shape is not None and side.array_shape is not None and array_shape != side.array_shape:
-            raise ValueError(
-                f"{what} canvas {array_shape} differs from {side.array_shape} of earlier batches of this set"
-            )
 
     # --------------------------------------------------------- reference
     def load_reference(self, ref) -> dict:

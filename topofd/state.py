@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from topofd.layouts.layout import Layout
+from topofd.layouts.layout import Layout, default_class_names
+from topofd.storage.keys import diagrams_key
 
 __all__ = ["SetState", "SetView", "max_extent", "extent_of"]
 
@@ -77,6 +78,64 @@ class SetState:
             shapes={r.shape: len(r.keys)} if r.shape else {},
             sources=list(r.names),
         )
+
+    def check_compatible(self, classes, array_shape, what: str) -> None:
+        """``ValueError`` unless a batch of ``classes`` (and canvas ``array_shape``
+        for arrays) can join this set (``what`` names it in the message)."""
+        if self.classes is not None:
+            if len(classes) != len(self.classes):
+                raise ValueError(
+                    f"{what} has {len(classes)} classes, earlier layouts of this set have {len(self.classes)}"
+                )
+            if classes != self.classes and self.origin != "default" and classes != default_class_names(len(classes)):
+                raise ValueError(f"{what} classes {list(classes)} differ from {list(self.classes)}")
+        # arrays from a generator come at one size; folders (Lizard) may mix sizes, with a note
+        if array_shape is not None and self.array_shape is not None and array_shape != self.array_shape:
+            raise ValueError(
+                f"{what} canvas {array_shape} differs from {self.array_shape} of earlier batches of this set"
+            )
+
+    def add_layouts(self, layouts, keys, diagrams, classes, origin, array_shape, *, keep_points: bool) -> None:
+        """Append checked layouts with their content keys and diagrams."""
+        self.adopt(classes, origin)
+        self.array_shape = self.array_shape or array_shape
+        for l in layouts:
+            if l.shape is not None:
+                self.shapes[l.shape] = self.shapes.get(l.shape, 0) + 1
+        self.extent = max_extent(self.extent, extent_of(layouts))
+        self.names.extend(l.name or None for l in layouts)
+        self.keys.extend(keys)
+        self.counts.extend(l.counts for l in layouts)
+        self.diagrams.extend(diagrams)
+        self.sources.extend(l.source or l.name for l in layouts)
+        if keep_points:
+            self.points.extend(l.points for l in layouts)
+
+    def add_diagrams(self, diagrams, counts, *, names=None, keys=None, classes=None, shape=None) -> None:
+        """Append layouts known by their H1 diagrams ``[layout][class]`` and
+        per-class ``counts`` ``(n, C)``; ``keys`` default to digests of the
+        diagrams, ``classes`` to ``class1..classC``."""
+        dgms = [[np.asarray(d, np.float64).reshape(-1, 2) for d in row] for row in diagrams]
+        counts = np.asarray(counts, np.int64).reshape(len(dgms), -1)
+        C = counts.shape[1]
+        if any(len(row) != C for row in dgms):
+            raise ValueError(f"diagrams must have one entry per class ({C}) for every layout")
+        classes = tuple(classes) if classes is not None else default_class_names(C)
+        if len(classes) != C:
+            raise ValueError(f"{len(classes)} class names for {C} classes")
+        origin = "default" if classes == default_class_names(C) else "positional"
+        self.check_compatible(classes, None, "batch")
+        keys = list(keys) if keys is not None else [diagrams_key(row) for row in dgms]
+        if names is not None and len(names) != len(dgms) or len(keys) != len(dgms):
+            raise ValueError("names and keys must have one entry per layout")
+        self.adopt(classes, origin)
+        if shape is not None:
+            self.shapes[tuple(shape)] = self.shapes.get(tuple(shape), 0) + len(dgms)
+        self.names.extend(list(names) if names is not None else [None] * len(dgms))
+        self.keys.extend(keys)
+        self.counts.extend(counts)
+        self.diagrams.extend(dgms)
+        self.sources.extend(list(names) if names is not None else [""] * len(dgms))
 
     def view(self, synthetic: bool) -> SetView:
         """The set in compute order: sorted by name (stable), unnamed layouts
