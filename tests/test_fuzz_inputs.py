@@ -337,3 +337,58 @@ def test_deeply_nested_json_subprocess(tmp_path):
         if not extra:
             assert len(lines) == 1 and "p0_gen.json: JSON nested too deeply" in lines[0]
         assert not (tmp_path / "r.json").exists()
+
+
+# ----------------------------------------------- issue 20: unusual but valid inputs
+def _csv(path: Path, rows) -> None:
+    path.write_text("x,y,class\n" + "".join(f"{x},{y},{c}\n" for x, y, c in rows))
+
+
+def test_dangling_symlink_is_an_error_line_and_skipped_with_skip_bad(tmp_path):
+    real, synth, out = tmp_path / "real", tmp_path / "synth", tmp_path / "out"
+    for d in (real, synth, out):
+        d.mkdir()
+    np.save(real / "p0.npy", _valid_array())
+    np.save(synth / "p0_gen.npy", _valid_array())
+    (real / "p1.npy").symlink_to(tmp_path / "gone.npy")
+    res, caught = _run(["compare", real, synth, "--metrics", "counts", "-q", "--json", out / "r.json"])
+    _assert_one_error_line(res, caught, out)
+    assert "p1.npy" in res.stderr and "broken symbolic link" in res.stderr
+    res, _ = _run(["compare", real, synth, "--metrics", "counts", "-q", "--skip-bad"])
+    assert res.exit_code == 0 and "p1.npy" in res.stderr
+
+
+def test_duplicate_point_rows_are_kept_once_with_a_note(tmp_path):
+    real, synth = tmp_path / "real", tmp_path / "synth"
+    real.mkdir()
+    synth.mkdir()
+    _csv(real / "p0.csv", [(5, 5, "a"), (20, 12, "a"), (25, 10, "b")])
+    _csv(synth / "p0_gen.csv", [(5, 5, "a")] * 4 + [(25, 10, "b")])
+    res, _ = _run(["compare", real, synth, "--metrics", "counts", "--canvas", f"{H}x{W}", "-q"])
+    assert res.exit_code == 0, res.output
+    assert "p0_gen.csv: 3 duplicate cell row(s)" in res.stdout
+    lines = [ln.split() for ln in res.stdout.splitlines()]
+    assert float(next(ln for ln in lines if ln and ln[0] == "a")[1]) == 1.0  # 2 real vs 1 synthetic cell, not 4
+
+
+def test_one_cell_layouts_say_nothing_was_measured(tmp_path):
+    real, synth = tmp_path / "real", tmp_path / "synth"
+    real.mkdir()
+    synth.mkdir()
+    for i in range(3):
+        _csv(real / f"p{i}.csv", [(3 + i, 4, "a")])
+        _csv(synth / f"p{i}_gen.csv", [(9, 2 + i, "a")])
+    res, _ = _run(["compare", real, synth, "--metrics", "topofd,topokd", "--canvas", f"{H}x{W}", "-q"])
+    assert res.exit_code == 0, res.output
+    assert "no H1 feature" in res.stdout and "0.00 ± 0.00" not in res.stdout
+
+
+def test_list_options_as_strings_in_the_api(tmp_path):
+    import topofd
+
+    maps = np.stack([_valid_array() for _ in range(3)])
+    ev = topofd.Evaluator(classes="lym,epi,stro", metrics="counts,topokd", uncertainty=False)
+    ev.update(maps, real=True)
+    ev.update(maps, real=False)
+    rep = ev.compute()
+    assert rep.classes == ("lym", "epi", "stro") and {"cce", "topokd"} <= set(rep.table.columns)
