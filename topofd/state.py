@@ -188,12 +188,3 @@ class SetView:
         return SetView(
             self.names, self.keys, self.counts[:, order], [[d[k] for k in order] for d in self.diagrams], pts
         )
-
-    @classmethod
-    def from_diagrams(cls, diagrams, counts=None, names=None) -> SetView:
-        """A view of layouts known by their diagrams ``[layout][class]`` (counts default to 0)."""
-        dg = [[np.asarray(d, np.float64).reshape(-1, 2) for d in row] for row in diagrams]
-        C = len(dg[0]) if dg else 0
-        cnt = np.zeros((len(dg), C), np.int64) if counts is None else np.asarray(counts, np.int64).reshape(len(dg), C)
-        nm = list(names) if names is not None else [f"{i:07d}" for i in range(len(dg))]
-        return cls(nm, nm, cnt, dg)

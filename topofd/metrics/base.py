@@ -179,10 +179,6 @@ def unmeasured_classes(real: SetView, synth: SetView, ctx: Context) -> tuple[lis
     return skip, notes
 
 
-def not_scored(names: Sequence[str]) -> tuple[list[float], list[None]]:
-    return [np.nan] * len(names), [None] * len(names)
-
-
 def no_interval_reason(n_synth: int) -> str:
     return f"{n_synth} synthetic layouts: fewer than {MIN_LAYOUTS}"
 
