@@ -108,7 +108,8 @@ cdef int _lsap(Py_ssize_t nr, Py_ssize_t nc, Work* w) noexcept nogil:
     cdef char* SR = w.SR
     cdef char* SC = w.SC
     cdef Py_ssize_t i, j, it, cur, index, num_remaining, sink, tmpj
-    cdef double minVal, lowest, r
+    cdef double minVal, lowest, r, ui, sj
+    cdef double* crow
     for i in range(nr):
         u[i] = 0.0
         col4row[i] = -1
@@ -133,14 +134,18 @@ cdef int _lsap(Py_ssize_t nr, Py_ssize_t nc, Work* w) noexcept nogil:
             index = -1
             lowest = INFINITY
             SR[i] = 1
+            crow = cost + i * nc
+            ui = u[i]
             for it in range(num_remaining):
                 j = remaining[it]
-                r = minVal + cost[i * nc + j] - u[i] - v[j]
-                if r < spc[j]:
+                r = minVal + crow[j] - ui - v[j]
+                sj = spc[j]
+                if r < sj:
                     path[j] = i
                     spc[j] = r
-                if spc[j] < lowest or (spc[j] == lowest and row4col[j] == -1):
-                    lowest = spc[j]
+                    sj = r
+                if sj < lowest or (sj == lowest and row4col[j] == -1):
+                    lowest = sj
                     index = it
             minVal = lowest
             if minVal == INFINITY:
