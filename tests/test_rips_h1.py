@@ -23,4 +23,5 @@ def test_same_h1_as_rips_diagrams():
         clouds.append(Q * (np.pi if t % 5 == 0 else 1.0))
     for p in clouds:
         assert np.array_equal(rips_h1(p), rips_diagrams(p)[1])
-    assert all(np.array_equal(a, b) for a, b in zip(h1_diagrams(clouds[:20]), [rips_diagrams(p)[1] for p in clouds[:20]]))
+    want = [rips_diagrams(p)[1] for p in clouds[:20]]
+    assert all(np.array_equal(a, b) for a, b in zip(h1_diagrams(clouds[:20]), want))
