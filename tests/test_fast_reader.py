@@ -1,6 +1,6 @@
 """The one-pass mask reader (``layout.mask_centres``: foreground pixels only,
 components found on them) gives what the image path gives,
-``centres_from_mask(_as_mask(stack))``: the same centres bit for bit, in the
+``centres_from_mask(as_mask(stack))``: the same centres bit for bit, in the
 same order, and the same errors with the same messages."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from topofd.layouts import layout as L
+from topofd.layouts import masks as L
 
 
 def _stacks(seed: int, n: int = 300):
@@ -29,7 +29,7 @@ def _stacks(seed: int, n: int = 300):
 @pytest.mark.parametrize("seed", [0, 1])
 def test_same_centres_and_labels_as_the_image_path(seed):
     for stack in _stacks(seed):
-        ref = L.centres_from_mask(L._as_mask(stack))
+        ref = L.centres_from_mask(L.as_mask(stack))
         got = L.mask_centres(stack)
         assert len(got) == len(ref)
         for p, q in zip(got, ref):
@@ -57,5 +57,5 @@ def test_same_errors_as_the_image_path():
         k, r, c = int(rng.integers(C)), int(rng.integers(H)), int(rng.integers(W))
         a[r, c, k] = [2, 3, 0.5, 1][t % 4]
         stack = np.moveaxis(a, -1, 0)
-        want = _message(lambda: L.centres_from_mask(L._as_mask(stack, "f: ")))
+        want = _message(lambda: L.centres_from_mask(L.as_mask(stack, "f: ")))
         assert _message(lambda: L.mask_centres(stack, "f: ")) == want
