@@ -94,11 +94,12 @@ def test_sdist_ships_what_a_build_and_the_tests_need(tmp_path):
     (sdist,) = tmp_path.glob("topofd-*.tar.gz")
     with tarfile.open(sdist) as tf:
         names = {n.split("/", 1)[1] for n in tf.getnames() if "/" in n}
-    must = ["pyproject.toml", "README.md", "MANIFEST.in", "topofd/tda/_simplex.pyx", "tests/test_parity_brca.py",
+    must = ["pyproject.toml", "README.md", "MANIFEST.in", "topofd/tda/_simplex.pyx", "topofd/tda/_w1.pyx",
+            "tests/test_parity_brca.py",
             "tests/golden/brca_m2c_paper.json", "generator/configs/tiny.yaml"]
     for d in _package_dirs().values():
         must += [f"{d.relative_to(ROOT).as_posix()}/{rel}" for rel in _data_files(d)]
     missing = [m for m in must if m not in names]
     assert not missing, f"sdist lacks {missing[:10]}"
-    products = [n for n in names if n.endswith((".so", ".pyd", ".pyc")) or n == "topofd/tda/_simplex.c"]
+    products = [n for n in names if n.endswith((".so", ".pyd", ".pyc")) or n in ("topofd/tda/_simplex.c", "topofd/tda/_w1.c")]
     assert not products, f"sdist carries build products {products}"
