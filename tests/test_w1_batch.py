@@ -30,8 +30,15 @@ def _random_diagrams(n_dgms: int, seed: int) -> list[np.ndarray]:
         if k % 5 == 0 and n > 1:
             d = np.r_[d, d[:2]]  # duplicate points
         out.append(d)
-    out += [out[3].copy(), out[7].copy(), np.zeros((0, 2)), np.zeros((0, 2)), np.array([[1.0, 2.0]]),
-            np.array([[1.0, 2.0]]), np.array([[0.5, 0.75]])]
+    out += [
+        out[3].copy(),
+        out[7].copy(),
+        np.zeros((0, 2)),
+        np.zeros((0, 2)),
+        np.array([[1.0, 2.0]]),
+        np.array([[1.0, 2.0]]),
+        np.array([[0.5, 0.75]]),
+    ]
     return out
 
 

@@ -151,13 +151,13 @@ def _sparse_labels(pos: np.ndarray, shape) -> np.ndarray:
     _STACK_STRUCTURE)[0].ravel()[pos]``, found from the foreground alone."""
     _, H, W = shape
     n = len(pos)
-    src, dst = [], []
+    srcs, dsts = [], []
     for step, ok in ((1, pos % W != W - 1), (W, (pos // W) % H != H - 1)):
         j = np.minimum(np.searchsorted(pos, pos + step), n - 1)
         hit = ok & (pos[j] == pos + step)
-        src.append(np.flatnonzero(hit))
-        dst.append(j[hit])
-    src, dst = np.concatenate(src), np.concatenate(dst)
+        srcs.append(np.flatnonzero(hit))
+        dsts.append(j[hit])
+    src, dst = np.concatenate(srcs), np.concatenate(dsts)
     # each pixel ends labelled with the smallest index of its component: hook
     # both ends of every edge to the smaller label, then jump to the roots
     lab = np.arange(n)
