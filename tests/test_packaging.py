@@ -75,9 +75,11 @@ def test_every_data_file_is_package_data():
 
 
 def test_extension_is_optional():
-    """Without a compiler the install must still succeed (POT fallback)."""
+    """Without a compiler the install must still succeed (POT fallback for the
+    barycenter's solver, scipy's pair-by-pair W1 for MMD)."""
     exts = SETUPTOOLS["ext-modules"]
-    assert [e["name"] for e in exts] == ["topofd.tda._simplex"]
+    assert [e["name"] for e in exts] == ["topofd.tda._simplex", "topofd.tda._w1"]
+    assert all("-ffp-contract=off" in e.get("extra-compile-args", []) for e in exts)
     assert all(e.get("optional") is True for e in exts)
 
 
@@ -94,11 +96,13 @@ def test_sdist_ships_what_a_build_and_the_tests_need(tmp_path):
     (sdist,) = tmp_path.glob("topofd-*.tar.gz")
     with tarfile.open(sdist) as tf:
         names = {n.split("/", 1)[1] for n in tf.getnames() if "/" in n}
-    must = ["pyproject.toml", "README.md", "MANIFEST.in", "topofd/tda/_simplex.pyx", "tests/test_parity_brca.py",
+    must = ["pyproject.toml", "README.md", "MANIFEST.in", "topofd/tda/_simplex.pyx", "topofd/tda/_w1.pyx",
+            "tests/test_parity_brca.py",
             "tests/golden/brca_m2c_paper.json", "generator/configs/tiny.yaml"]
     for d in _package_dirs().values():
         must += [f"{d.relative_to(ROOT).as_posix()}/{rel}" for rel in _data_files(d)]
     missing = [m for m in must if m not in names]
     assert not missing, f"sdist lacks {missing[:10]}"
-    products = [n for n in names if n.endswith((".so", ".pyd", ".pyc")) or n == "topofd/tda/_simplex.c"]
+    generated = ("topofd/tda/_simplex.c", "topofd/tda/_w1.c")
+    products = [n for n in names if n.endswith((".so", ".pyd", ".pyc")) or n in generated]
     assert not products, f"sdist carries build products {products}"

@@ -14,7 +14,7 @@ from topofd.layouts.layout import Layout
 from topofd.parallel import map_chunks
 from topofd.storage.cache import Cache
 from topofd.storage.keys import layout_key
-from topofd.tda.persistence import diagrams as tda_diagrams
+from topofd.tda.persistence import h1_diagrams
 
 __all__ = ["compute_diagrams", "diagrams_of"]
 
@@ -26,7 +26,7 @@ class _ChunkFn:
         self.complex = complex
 
     def __call__(self, point_sets):
-        return [[tda_diagrams(p, self.complex, maxdim=1)[1] for p in pts] for pts in point_sets]
+        return [h1_diagrams(pts, self.complex) for pts in point_sets]
 
 
 def diagrams_of(

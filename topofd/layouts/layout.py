@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import ndimage
 
-__all__ = ["Layout", "default_class_names", "centres_from_mask", "CLASS_ORIGINS", "LABELS"]
+from topofd.layouts.masks import centres_from_mask, mask_centres
+
+__all__ = ["Layout", "default_class_names", "centres_from_mask", "mask_centres", "CLASS_ORIGINS", "LABELS"]
 
 # Where a layout's class names come from, which decides how two sets can be
 # matched (:func:`topofd.layouts.sets.match_sets`):
@@ -29,77 +30,6 @@ LABELS = ("mask", "instance")
 
 def default_class_names(n: int) -> tuple[str, ...]:
     return tuple(f"class{i + 1}" for i in range(n))
-
-
-# 4-connectivity inside each channel and none across channels, so that a
-# single ``ndimage.label`` call labels a whole ``(C, H, W)`` stack exactly as
-# one call per channel with scipy's default structure would.
-_STACK_STRUCTURE = np.zeros((3, 3, 3), dtype=bool)
-_STACK_STRUCTURE[1] = ndimage.generate_binary_structure(2, 1)
-
-
-def centres_from_mask(stack: np.ndarray) -> list[np.ndarray]:
-    """Cell centres of a ``(C, H, W)`` layout stack, per channel.
-
-    The published protocol: connected components of each channel with
-    ``scipy.ndimage.label``'s default (4-connected) structure, centre =
-    ``scipy.ndimage.center_of_mass`` of the channel's values over each
-    component.  Done for all channels and components at once with
-    ``np.bincount``, which is what ``center_of_mass`` itself sums with, so the
-    centres are the same numbers.
-    """
-    stack = np.asarray(stack)
-    C, H, W = stack.shape
-    labels, n = ndimage.label(stack != 0, structure=_STACK_STRUCTURE)
-    if n == 0:
-        return [np.zeros((0, 2)) for _ in range(C)]
-    # only foreground pixels matter; keeping them in scan order keeps every
-    # per-label sum in the same order as center_of_mass's dense bincount
-    pos = np.flatnonzero(labels)
-    lab = labels.ravel()[pos]
-    weights = stack.ravel()[pos].astype(np.float64)
-    rows = (pos // W) % H
-    cols = pos % W
-    mass = np.bincount(lab, weights=weights, minlength=n + 1)[1:]
-    r = np.bincount(lab, weights=weights * rows, minlength=n + 1)[1:] / mass
-    c = np.bincount(lab, weights=weights * cols, minlength=n + 1)[1:] / mass
-    channel = np.empty(n, dtype=np.int64)
-    channel[lab - 1] = pos // (H * W)
-    centres = np.stack([r, c], axis=1)
-    return [centres[channel == k] for k in range(C)]
-
-
-def _as_mask(stack: np.ndarray, where: str = "") -> np.ndarray:
-    """The foreground of a ``(C, H, W)`` stack read as binary masks (see
-    :meth:`Layout.from_array`), as bool; ``ValueError`` if it is not one.
-
-    A 0/1 stack gives the same centres as the bool (the weights of the centre
-    of mass are the same ones), so binary inputs keep their published centres.
-    """
-    if stack.dtype == bool:
-        return stack
-    fg = stack != 0
-    if stack.dtype.kind == "f":
-        bad = fg & (stack != 1)
-        if bad.any():
-            k = int(np.flatnonzero(bad.any(axis=(1, 2)))[0])
-            lo, hi = stack[k].min(), stack[k].max()
-            raise ValueError(
-                f"{where}layout array is not binary (channel {k + 1} has values in [{lo:g}, {hi:g}]); pass a threshold"
-            )
-        return fg
-    top = stack.max(axis=(1, 2))
-    # smallest non-zero value per channel (top where the channel is empty)
-    low = np.min(stack, axis=(1, 2), where=fg, initial=np.iinfo(stack.dtype).max)
-    multi = fg.any(axis=(1, 2)) & (low != top)
-    if multi.any():
-        k = int(np.flatnonzero(multi)[0])
-        n = len(np.unique(stack[k][fg[k]]))
-        raise ValueError(
-            f"{where}channel {k + 1} holds {n} different non-zero values, so it is not a binary mask: "
-            "for instance-label maps pass labels='instance' (--instances), for grey levels a threshold"
-        )
-    return fg
 
 
 def _check_on_canvas(coords: np.ndarray, shape, where: str = "") -> None:
@@ -241,7 +171,7 @@ class Layout:
             raise ValueError(f"{where}layout array contains NaN or infinite values")
         if threshold is not None:
             a = a > threshold
-        if a.dtype != bool:
+        if a.dtype != bool and a.dtype.kind != "u":  # unsigned values are never negative
             lo = a.min()
             if lo < 0:
                 raise ValueError(f"{where}layout array has negative values (min {lo:g}); pass a threshold")
@@ -250,7 +180,7 @@ class Layout:
                 raise ValueError(f"{where}instance labels must be integers, found fractional values")
             centres = _instance_centres(a)
         else:
-            centres = centres_from_mask(_as_mask(a, where))
+            centres = mask_centres(a, where)
         C = len(centres)
         names = tuple(classes) if classes is not None else default_class_names(C)
         if len(names) != C:

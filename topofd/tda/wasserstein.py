@@ -113,7 +113,14 @@ def wasserstein_distance(X, Y, matching: bool = False, order: float = 1.0, inter
     return dist, np.array(m, dtype=np.int64).reshape(-1, 2)
 
 
+try:  # the compiled all-pairs kernel (topofd/tda/_w1.pyx); optional
+    from topofd.tda._w1 import w1_rows as _w1_rows
+except ImportError:  # pragma: no cover - the extension is optional
+    _w1_rows = None
+
+
 def _row_block(dgms_a, dgms_b, rows, order, internal_p, symmetric):
+    """Reference path: one ``_finite_matching`` per pair (scipy's solver)."""
     out = np.zeros((len(rows), len(dgms_b)))
     for r, i in enumerate(rows):
         start = i + 1 if symmetric else 0
@@ -122,12 +129,70 @@ def _row_block(dgms_a, dgms_b, rows, order, internal_p, symmetric):
     return out
 
 
-def pairwise_wasserstein(dgms_a, dgms_b=None, *, order: float = 1.0, internal_p: float = np.inf, n_jobs: int = 1):
+def _packed(dgms):
+    """Diagrams concatenated for the compiled kernel: points, distances to
+    the diagonal (L∞: half the persistence, as :func:`dist_to_diagonal`) and
+    offsets."""
+    sizes = np.array([len(d) for d in dgms], dtype=np.intp)
+    off = np.zeros(len(dgms) + 1, dtype=np.intp)
+    np.cumsum(sizes, out=off[1:])
+    P = np.ascontiguousarray(np.concatenate(dgms) if len(dgms) else np.zeros((0, 2))).reshape(-1, 2)
+    D = np.ascontiguousarray(dist_to_diagonal(P, np.inf))
+    return P, D, off, sizes
+
+
+def _compiled_pairwise(A, B, symmetric, n_jobs):
+    """All-pairs W1 (L∞) with the compiled kernel, rows split over ``n_jobs``
+    threads (the kernel releases the GIL; each entry is computed on its own,
+    so the matrix does not depend on the split)."""
+    PA, DA, offA, sa = _packed(A)
+    PB, DB, offB, sb = (PA, DA, offA, sa) if symmetric else _packed(B)
+    M = np.zeros((len(A), len(B)))
+    # a row's cost ~ its size² x the sizes of the columns it meets: balance chunks on it
+    col = np.concatenate([np.cumsum((sb + 1.0)[::-1])[::-1], [0.0]])
+    start = np.arange(len(A)) + 1 if symmetric else np.zeros(len(A), dtype=np.intp)
+    weights = (sa + 1.0) ** 2 * col[np.minimum(start, len(B))]
+    chunks = _row_chunks(weights, n_jobs * 8 if n_jobs > 1 else 1)
+
+    def run(rows):
+        rows = np.asarray(rows, dtype=np.intp)
+        block = np.zeros((len(rows), len(B)))
+        _w1_rows(PA, DA, offA, PB, DB, offB, rows, symmetric, block)
+        M[rows] = block
+
+    if n_jobs > 1 and len(chunks) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=n_jobs) as ex:
+            list(ex.map(run, chunks))
+    else:
+        for rows in chunks:
+            run(rows)
+    return M
+
+
+def _row_chunks(weights: np.ndarray, n_chunks: int) -> list[np.ndarray]:
+    """Contiguous row ranges of about equal total weight."""
+    n = len(weights)
+    if n == 0:
+        return []
+    n_chunks = max(1, min(n, n_chunks))
+    cuts = np.searchsorted(np.cumsum(weights + 1e-9), np.linspace(0, weights.sum() + 1e-9 * n, n_chunks + 1)[1:-1])
+    bounds = [0, *np.unique(np.clip(cuts + 1, 1, n - 1)).tolist(), n] if n > 1 else [0, n]
+    return [np.arange(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+
+
+def pairwise_wasserstein(
+    dgms_a, dgms_b=None, *, order: float = 1.0, internal_p: float = np.inf, n_jobs: int = 1, compiled: bool = True
+):
     """Matrix of W_order distances between two lists of finite diagrams
     (``dgms_b=None``: all pairs within ``dgms_a``, a symmetric matrix).
 
-    Work is split by rows over ``n_jobs`` processes; the result does not depend
-    on ``n_jobs``.
+    W1 with the L∞ ground metric (MMD's) runs in the compiled kernel
+    (:mod:`topofd.tda._w1`), threads over rows; other orders and ground
+    metrics, or ``compiled=False`` (the reference path), solve pair by pair
+    with scipy, rows split over ``n_jobs`` processes.  Both give the same
+    floats, and the result does not depend on ``n_jobs``.
     """
     A = [_as_diagram(d) for d in dgms_a]
     symmetric = dgms_b is None
@@ -135,12 +200,15 @@ def pairwise_wasserstein(dgms_a, dgms_b=None, *, order: float = 1.0, internal_p:
     for D in (*A, *B):
         if not np.isfinite(D).all():
             raise ValueError("pairwise_wasserstein takes finite diagrams only")
-    from topofd.parallel import map_chunks
+    from topofd.parallel import map_chunks, resolve_jobs
 
-    blocks = map_chunks(
-        lambda rows: _row_block(A, B, rows, order, internal_p, symmetric), list(range(len(A))), n_jobs, weights=None
-    )
-    M = np.vstack(blocks) if blocks else np.zeros((0, len(B)))
+    if compiled and _w1_rows is not None and order == 1 and np.isinf(internal_p) and internal_p > 0:
+        M = _compiled_pairwise(A, B, symmetric, resolve_jobs(n_jobs))
+    else:
+        blocks = map_chunks(
+            lambda rows: _row_block(A, B, rows, order, internal_p, symmetric), list(range(len(A))), n_jobs, weights=None
+        )
+        M = np.vstack(blocks) if blocks else np.zeros((0, len(B)))
     if symmetric:
         M = M + M.T
     return M
