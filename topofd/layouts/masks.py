@@ -40,8 +40,14 @@ def centres_from_mask(stack: np.ndarray) -> list[np.ndarray]:
     # only foreground pixels matter; keeping them in scan order keeps every
     # per-label sum in the same order as center_of_mass's dense bincount
     pos = np.flatnonzero(labels)
-    lab = labels.ravel()[pos]
-    weights = stack.ravel()[pos].astype(np.float64)
+    return _weighted_centres(pos, labels.ravel()[pos], stack.ravel()[pos].astype(np.float64), n, stack.shape)
+
+
+def _weighted_centres(pos: np.ndarray, lab: np.ndarray, weights: np.ndarray, n: int, shape) -> list[np.ndarray]:
+    """Per channel, the weighted centre of each of the ``n`` components
+    (``lab``: 1-based component of each foreground pixel ``pos``, flat index
+    into ``shape``), summed with ``np.bincount`` in scan order."""
+    C, H, W = shape
     rows = (pos // W) % H
     cols = pos % W
     mass = np.bincount(lab, weights=weights, minlength=n + 1)[1:]
@@ -184,17 +190,8 @@ def _centres_from_foreground(pos: np.ndarray, values: np.ndarray, shape) -> list
     if len(pos) == 0:
         return [np.zeros((0, 2)) for _ in range(C)]
     lab = _sparse_labels(pos, shape)
-    n = int(lab.max())
-    weights = np.ones(len(pos))  # the bool mask's weights, as centres_from_mask(as_mask(...)) has them
-    rows = (pos // W) % H
-    cols = pos % W
-    mass = np.bincount(lab, weights=weights, minlength=n + 1)[1:]
-    r = np.bincount(lab, weights=weights * rows, minlength=n + 1)[1:] / mass
-    c = np.bincount(lab, weights=weights * cols, minlength=n + 1)[1:] / mass
-    channel = np.empty(n, dtype=np.int64)
-    channel[lab - 1] = pos // (H * W)
-    centres = np.stack([r, c], axis=1)
-    return [centres[channel == k] for k in range(C)]
+    # the bool mask's weights, as centres_from_mask(as_mask(...)) has them
+    return _weighted_centres(pos, lab, np.ones(len(pos)), int(lab.max()), shape)
 
 
 def mask_centres(stack: np.ndarray, where: str = "") -> list[np.ndarray]:
