@@ -226,3 +226,31 @@ def test_shipped_encoder_matches_its_record():
     F = ex(rasterise_set([l.points for l in blobs(2, 0)], [SHAPE, SHAPE]))
     assert F.shape == (2, rec["features"])
     json.dumps(rec)
+
+
+def test_cli_train_encoder_then_compare_with_it(tmp_path):
+    pytest.importorskip("torch")
+    from click.testing import CliRunner
+
+    from topofd.cli import cli
+    from topofd.encoders.train import file_sha256
+
+    for name, ls in (("train", blobs(40, 7, "tr")), ("real", blobs(12, 1)), ("synth", blobs(12, 2, "s"))):
+        (tmp_path / name).mkdir()
+        for l in ls:
+            np.save(tmp_path / name / f"{l.name}.npy", l.to_array())
+    enc = tmp_path / "enc.pt"
+    res = CliRunner().invoke(
+        cli, ["train-encoder", str(tmp_path / "train"), "--out", str(enc), "--epochs", "1", "--batch", "16", "-q"]
+    )
+    assert res.exit_code == 0, res.output
+    rec = json.loads(enc.with_suffix(".json").read_text())
+    assert rec["sha256"] == file_sha256(enc) and rec["train_layouts"] == 40 and "train-encoder" in rec["command"]
+    assert not enc.with_suffix(".pt.ckpt").exists()
+    res = CliRunner().invoke(
+        cli, ["compare", str(tmp_path / "real"), str(tmp_path / "synth"), "--metrics", "fid", "--extractor", str(enc),
+              "--pairing", "none", "--json", str(tmp_path / "r.json")]
+    )
+    assert res.exit_code == 0, res.output
+    rep = json.loads((tmp_path / "r.json").read_text())
+    assert rep["meta"]["layout_fid"]["sha256"] == rec["sha256"]

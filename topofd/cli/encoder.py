@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -39,6 +38,13 @@ def train_encoder_command(train_dir, out, epochs, batch, seed, threads, quiet, *
 
     if threads:
         torch.set_num_threads(threads)
+    from topofd.options import DEFAULTS
+
+    given = {k: v for k, v in kw.items() if k in DEFAULTS and v not in (None, False, DEFAULTS[k])}
+    command = (
+        f"{click.get_current_context().command_path} {train_dir} --out {out} --epochs {epochs} --batch {batch} "
+        f"--seed {seed}" + "".join(f" --{k.replace('_', '-')} {v}" for k, v in given.items())
+    )
     layouts, skipped = read_layouts(train_dir, **options_from(kw).reader_kwargs())
     warn_skipped(skipped)
     if len(layouts) < batch:
@@ -57,7 +63,7 @@ def train_encoder_command(train_dir, out, epochs, batch, seed, threads, quiet, *
         epochs=epochs,
         batch=batch,
         seed=seed,
-        command="topofd " + " ".join(sys.argv[1:]),
+        command=command,
         log=log,
     )
     click.echo(f"wrote {out} (sha256 {rec['sha256'][:12]}, {rec['train_layouts']} layouts, {rec['train_seconds']} s)")
