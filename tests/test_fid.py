@@ -254,3 +254,24 @@ def test_cli_train_encoder_then_compare_with_it(tmp_path):
     assert res.exit_code == 0, res.output
     rep = json.loads((tmp_path / "r.json").read_text())
     assert rep["meta"]["layout_fid"]["sha256"] == rec["sha256"]
+
+
+def test_train_encoder_resumes_after_an_interruption(tmp_path):
+    pytest.importorskip("torch")
+    from topofd.encoders.train import train_encoder
+
+    lays = blobs(24, 9)
+    pts, cs = [l.points for l in lays], [l.shape for l in lays]
+    out = tmp_path / "e.pt"
+
+    def stop_after_first_epoch(msg):
+        if msg.startswith("epoch 1/2"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_encoder(pts, cs, out, epochs=2, batch=8, log=stop_after_first_epoch)
+    assert (tmp_path / "e.pt.ckpt").exists() and not out.exists()
+    seen = []
+    rec = train_encoder(pts, cs, out, epochs=2, batch=8, log=seen.append)
+    assert any(m.startswith("resumed") for m in seen) and [m for m in seen if m.startswith("epoch")][0][:9] == "epoch 2/2"
+    assert out.exists() and not (tmp_path / "e.pt.ckpt").exists() and rec["config"]["epochs"] == 2

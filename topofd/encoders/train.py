@@ -162,6 +162,21 @@ def _record(out: Path, points, canvases, *, epochs, batch, lr, seed, command) ->
     return record
 
 
+def _resume(ckpt: Path, parts: dict, dhash: str, epochs: int, log) -> int:
+    """Load the checkpoint ``ckpt`` into ``parts`` when it exists; the epochs already done."""
+    import torch
+
+    if not ckpt.exists():
+        return 0
+    st = torch.load(ckpt, weights_only=False)
+    if st.get("data") != dhash or st.get("epochs") != epochs:
+        raise ValueError(f"{ckpt}: a checkpoint of other layouts or epochs; remove it to start afresh")
+    for k, v in parts.items():
+        v.load_state_dict(st[k])
+    log(f"resumed from {ckpt} after epoch {st['epoch']}")
+    return int(st["epoch"])
+
+
 def train_encoder(
     points: Sequence,
     canvases: Sequence,
@@ -192,15 +207,9 @@ def train_encoder(
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-4)
     steps = epochs * ((n + batch - 1) // batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
-    start, ckpt = 0, out.with_suffix(out.suffix + ".ckpt")
-    if ckpt.exists():
-        st = torch.load(ckpt, weights_only=False)
-        trunk.load_state_dict(st["trunk"])
-        head.load_state_dict(st["head"])
-        opt.load_state_dict(st["opt"])
-        sched.load_state_dict(st["sched"])
-        start = st["epoch"]
-        log(f"resumed from {ckpt} after epoch {start}")
+    ckpt, dhash = out.with_suffix(out.suffix + ".ckpt"), data_hash(points, canvases)
+    parts = {"trunk": trunk, "head": head, "opt": opt, "sched": sched}
+    start = _resume(ckpt, parts, dhash, epochs, log)
     g = torch.Generator().manual_seed(seed)
     losses = []
     for ep in range(start, epochs):
@@ -219,17 +228,10 @@ def train_encoder(
             sched.step()
             tot += float(loss.detach()) * len(idx)
         losses.append(tot / n)
-        log(f"epoch {ep + 1}/{epochs}: loss {losses[-1]:.4f} ({time.time() - te:.0f} s)")
         torch.save(
-            {
-                "trunk": trunk.state_dict(),
-                "head": head.state_dict(),
-                "opt": opt.state_dict(),
-                "sched": sched.state_dict(),
-                "epoch": ep + 1,
-            },
-            ckpt,
+            {**{k: v.state_dict() for k, v in parts.items()}, "epoch": ep + 1, "epochs": epochs, "data": dhash}, ckpt
         )
+        log(f"epoch {ep + 1}/{epochs}: loss {losses[-1]:.4f} ({time.time() - te:.0f} s)")
     trunk.eval()
     scripted = torch.jit.script(trunk)
     tmp = out.with_suffix(out.suffix + ".tmp")
