@@ -124,10 +124,11 @@ def encode(ex: Extractor, points: Sequence, canvases: Sequence | None, keys: Seq
     ``canvases[i]``: ``(H, W)`` or ``None``), rasterised at ``SIZE`` px and
     encoded in batches; with content ``keys`` (and a file extractor) the
     result is remembered for the next metric of the same comparison."""
-    memo = (ex.sha256, tuple(keys)) if keys is not None and ex.sha256 is not None else None
+    cs = list(canvases) if canvases is not None else [None] * len(points)
+    # content keys hold the cells, not the canvas: both make the memo's key
+    memo = (ex.sha256, tuple(keys), tuple(cs)) if keys is not None and ex.sha256 is not None else None
     if memo is not None and memo in _FEATURES:
         return _FEATURES[memo]
-    cs = list(canvases) if canvases is not None else [None] * len(points)
     out = [ex(rasterise_set(points[a : a + _BATCH], cs[a : a + _BATCH], SIZE)) for a in range(0, len(points), _BATCH)]
     F = np.concatenate(out) if out else np.zeros((0, 0))
     if memo is not None:
