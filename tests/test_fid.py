@@ -275,3 +275,21 @@ def test_train_encoder_resumes_after_an_interruption(tmp_path):
     rec = train_encoder(pts, cs, out, epochs=2, batch=8, log=seen.append)
     assert any(m.startswith("resumed") for m in seen) and [m for m in seen if m.startswith("epoch")][0][:9] == "epoch 2/2"
     assert out.exists() and not (tmp_path / "e.pt.ckpt").exists() and rec["config"]["epochs"] == 2
+
+
+def test_onnx_extractor_matches_torchscript(tmp_path):
+    """Runs only where onnxruntime and onnx are installed (not a dependency)."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 3, 4, stride=4), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(2), torch.nn.Flatten()
+    ).eval()
+    torch.jit.script(net).save(str(tmp_path / "m.pt"))
+    torch.onnx.export(net, (torch.zeros(2, 3, 128, 128),), str(tmp_path / "m.onnx"), dynamo=False,
+                      input_names=["x"], dynamic_axes={"x": {0: "b"}})
+    real, synth = blobs(30, 1), blobs(30, 2, "s", spread=40.0)
+    a = compute(real, synth, metrics="fid", extractor=str(tmp_path / "m.pt")).table.loc["mean", "layout_fid"]
+    b = compute(real, synth, metrics="fid", extractor=str(tmp_path / "m.onnx")).table.loc["mean", "layout_fid"]
+    assert b == pytest.approx(a, rel=1e-4)
