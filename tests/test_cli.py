@@ -121,7 +121,7 @@ def test_baseline_skip_bad(tmp_path):
 def test_usage_errors_exit_2(tmp_path):
     real = _layout_dir(tmp_path / "real", n=2)
     for args in (["compare", real], ["compare", real, tmp_path / "missing"],
-                 ["compare", real, real, "--metrics", "topofd,fid"], ["compare", real, real, "--format", "tiff"],
+                 ["compare", real, real, "--metrics", "topofd,nosuch"], ["compare", real, real, "--format", "tiff"],
                  ["compare", real, real, "--protocol", "nope"], ["compare", real, real, "--jobs", "0"],
                  ["compare", real, real, "--colors", "a=notacolour"],
                  ["compare", real, real, "--metrics", "counts", "--pairing", "none"], ["baseline", "blur", real, "--out", tmp_path],

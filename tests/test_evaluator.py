@@ -133,7 +133,7 @@ def test_bad_batches_leave_the_state_unchanged(sets):
 
 
 @pytest.mark.parametrize("kw, msg", [
-    (dict(metrics="topofd,fid"), "unknown metric"),
+    (dict(metrics="topofd,nosuch"), "unknown metric"),
     (dict(metrics=[]), "no metrics"),
     (dict(n_bins=0), "n_bins"),
     (dict(se_groups=1), "se_groups"),

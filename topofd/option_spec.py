@@ -25,7 +25,8 @@ class Spec:
     """How one option is checked and shown.
 
     ``kind``: ``choice``, ``int``, ``float``, ``bool``, ``list``, ``str``,
-    ``path`` or ``canvas``.  ``flag``: the CLI flag (``None``: API only, with
+    ``path``, ``file_or_callable`` (a file path, or in Python a callable)
+    or ``canvas``.  ``flag``: the CLI flag (``None``: API only, with
     ``api_only`` saying why).  ``commands``: the CLI commands that take it.
     ``role``: ``evaluate`` (the Evaluator takes it), ``read`` (the file
     readers do) or both.  ``recorded``: a reference file stores it, and a
@@ -121,10 +122,12 @@ def check_value(name: str, spec: Spec, v: Any, none_ok: bool) -> Any:
             bound = "" if spec.low is None else f" {'>' if spec.low_open else '>='} {spec.low:g}"
             raise OptionError(name, f"must be a finite number{bound}, got {v!r}")
         return x
-    if k in ("str", "path"):
+    if k == "file_or_callable" and callable(v) and not isinstance(v, (str, bytes)):
+        return v
+    if k in ("str", "path", "file_or_callable"):
         if not isinstance(v, (str, bytes)) and not hasattr(v, "__fspath__"):
             raise OptionError(name, f"must be a string, got {type(v).__name__}")
-        return str(v) if k == "path" or hasattr(v, "__fspath__") else v
+        return str(v) if k != "str" or hasattr(v, "__fspath__") else v
     raise AssertionError(f"option kind {k!r}")  # pragma: no cover
 
 

@@ -44,7 +44,7 @@ def _opt(default: Any, spec: Spec) -> Any:
     return field(default=default, metadata={"spec": spec})
 
 
-_READ_CMDS = ("compare", "stats", "baseline")
+_READ_CMDS = ("compare", "stats", "baseline", "train-encoder")
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,8 @@ class Options:
             "recommended kernel distance of landscapes, protocol-free), mmd (kernel MMD of persistence diagrams), "
             "counts (CCE per class, TCE). Default: these four; counts are then skipped with a note when no names "
             "pair. Also: precision, recall, density, coverage (group: fidelity; k-NN manifolds of per-layout "
-            "landscape features) and ct, near_copies (group: memorisation; need --train).",
+            "landscape features), ct, near_copies (group: memorisation; need --train) and fid, kid (group: fid; "
+            "FID and KID of a layout encoder, see --extractor; need torch).",
             "list",
             "--metrics",
             metavar="LIST",
@@ -279,6 +280,16 @@ class Options:
             "--fidelity-k",
             low=1,
             metavar="K",
+        ),
+    )
+    extractor: Any = _opt(
+        None,
+        Spec(
+            "Feature extractor of fid, kid: a TorchScript or ONNX file mapping (B, C, 128, 128) float32 layout "
+            "rasters to (B, D) features, or in Python a callable. Default: the shipped BRCA-M2C layout encoder.",
+            "file_or_callable",
+            "--extractor",
+            metavar="FILE",
         ),
     )
     # ----- reading files (compare() on folders, the CLI)

@@ -46,12 +46,13 @@ class SetState:
     array_shape: tuple | None = None  # canvas of array batches: one per set
     sources: list = field(default_factory=list)
     points: list = field(default_factory=list)  # per layout its cells per class; kept only when a metric needs them
+    canvases: list = field(default_factory=list)  # per layout its (H, W) or None, kept with the points
 
     def __len__(self) -> int:
         return len(self.keys)
 
     def extend(self, other: SetState) -> None:
-        for f in ("names", "keys", "counts", "diagrams", "sources", "points"):
+        for f in ("names", "keys", "counts", "diagrams", "sources", "points", "canvases"):
             getattr(self, f).extend(getattr(other, f))
         for k, n in other.shapes.items():
             self.shapes[k] = self.shapes.get(k, 0) + n
@@ -110,6 +111,7 @@ class SetState:
         self.sources.extend(l.source or l.name for l in layouts)
         if keep_points:
             self.points.extend(l.points for l in layouts)
+            self.canvases.extend(l.shape for l in layouts)
 
     def add_diagrams(self, diagrams, counts, *, names=None, keys=None, classes=None, shape=None) -> None:
         """Append layouts known by their H1 diagrams ``[layout][class]`` and
@@ -144,9 +146,16 @@ class SetState:
         names = [n if n is not None else f"{i:07d}{suffix}" for i, n in enumerate(self.names)]
         order = sorted(range(len(names)), key=lambda i: names[i])
         counts = np.array([self.counts[i] for i in order]).reshape(len(order), -1)
-        points = [self.points[i] for i in order] if len(self.points) == len(self.keys) else None
+        kept = len(self.points) == len(self.keys)
+        points = [self.points[i] for i in order] if kept else None
+        canvases = [self.canvases[i] for i in order] if kept and len(self.canvases) == len(self.keys) else None
         return SetView(
-            [names[i] for i in order], [self.keys[i] for i in order], counts, [self.diagrams[i] for i in order], points
+            [names[i] for i in order],
+            [self.keys[i] for i in order],
+            counts,
+            [self.diagrams[i] for i in order],
+            points,
+            canvases,
         )
 
 
@@ -154,13 +163,15 @@ class SetState:
 class SetView:
     """A set in compute order: names, content keys, ``(n, C)`` counts,
     diagrams ``[layout][class]`` and, when kept (a metric needs them), the
-    cells ``[layout][class] -> (n, 2)`` (``None``: not kept)."""
+    cells ``[layout][class] -> (n, 2)`` (``None``: not kept) with each
+    layout's canvas ``(H, W)`` (``None``: unknown)."""
 
     names: list
     keys: list
     counts: np.ndarray
     diagrams: list
     points: list | None = None
+    canvases: list | None = None
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -178,6 +189,7 @@ class SetView:
             self.counts[idx],
             [self.diagrams[i] for i in idx],
             [self.points[i] for i in idx] if self.points is not None else None,
+            [self.canvases[i] for i in idx] if self.canvases is not None else None,
         )
 
     def reordered(self, order) -> SetView:
@@ -185,6 +197,5 @@ class SetView:
         if order is None:
             return self
         pts = [[p[k] for k in order] for p in self.points] if self.points is not None else None
-        return SetView(
-            self.names, self.keys, self.counts[:, order], [[d[k] for k in order] for d in self.diagrams], pts
-        )
+        dg = [[d[k] for k in order] for d in self.diagrams]
+        return SetView(self.names, self.keys, self.counts[:, order], dg, pts, self.canvases)

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from topofd.cli.compare import compare, refs, stats
 from topofd.cli.datasets import baseline, demo, patches
+from topofd.cli.encoder import train_encoder_command
 from topofd.cli.group import cli
 from topofd.cli.leaderboard import leaderboard
 
-for _command in (compare, stats, refs, patches, baseline, demo, leaderboard):
+for _command in (compare, stats, refs, patches, baseline, demo, leaderboard, train_encoder_command):
     cli.add_command(_command)
 
 __all__ = ["cli", "main"]

@@ -135,6 +135,8 @@ def _click_option(name: str, spec: Spec, default: Any, command: str) -> Callable
         kw["type"] = click.FloatRange(min=spec.low, min_open=spec.low_open) if spec.low is not None else float
     elif spec.kind == "path":
         kw["type"] = click.Path(file_okay=False)
+    elif spec.kind == "file_or_callable":
+        kw["type"] = click.Path(dir_okay=False)
     elif spec.kind in ("list", "canvas") and isinstance(default, tuple):
         kw["default"] = ",".join(default)
     return click.option(*decls, **kw)

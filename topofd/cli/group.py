@@ -22,6 +22,7 @@ def cli():
     topofd baseline KIND REAL     matched-count reference sets (random/jitter/shuffle)
     topofd demo                   the whole thing on the bundled BRCA-M2C test split
     topofd leaderboard R.json...  rank compare reports in the paper's Table 1 layout
+    topofd train-encoder DIR ...  a layout encoder for --metrics fid (needs torch)
 
     Run `topofd COMMAND --help` for a command's options.
     """

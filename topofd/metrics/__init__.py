@@ -4,7 +4,7 @@
 metric is one module with a ``METRIC`` object (see :mod:`topofd.metrics.base`)
 added to ``_MODULES``.  ``DEFAULT_ORDER`` is the default selection; the
 others run when asked for by name or by group (``GROUPS``: ``fidelity``,
-``memorisation``).
+``memorisation``, ``fid``: FID and KID of a layout encoder).
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from topofd.metrics import (
     coverage,
     density,
     diagram_mmd,
+    fid,
+    kid,
     landscape_fd,
     landscape_kd,
     near_copies,
@@ -26,12 +28,30 @@ from topofd.metrics.base import Context, Metric, MetricResult
 __all__ = ["names", "get", "default", "expand", "GROUPS", "Context", "Metric", "MetricResult"]
 
 # report order: the run order too (notes appear in it)
-_MODULES = (counts, landscape_fd, landscape_kd, diagram_mmd, precision, recall, density, coverage, copying, near_copies)
+_MODULES = (
+    counts,
+    landscape_fd,
+    landscape_kd,
+    diagram_mmd,
+    precision,
+    recall,
+    density,
+    coverage,
+    copying,
+    near_copies,
+    fid,
+    kid,
+)
 _REGISTRY: dict[str, Metric] = {m.METRIC.name: m.METRIC for m in _MODULES}
 # the order of --metrics' help and of the default selection
 DEFAULT_ORDER = ("topofd", "topokd", "mmd", "counts")
 # names that stand for several metrics in --metrics
-GROUPS = {"fidelity": ("precision", "recall", "density", "coverage"), "memorisation": ("ct", "near_copies")}
+# ("fid" is both: the group, FID and KID, which share the encoding, wins)
+GROUPS = {
+    "fidelity": ("precision", "recall", "density", "coverage"),
+    "memorisation": ("ct", "near_copies"),
+    "fid": ("fid", "kid"),
+}
 
 
 def names() -> tuple[str, ...]:

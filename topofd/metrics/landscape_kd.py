@@ -115,34 +115,42 @@ def _gauss_block(A, B, h2):
     return np.exp(-np.maximum(d, 0.0) / (2.0 * h2))
 
 
-def kernel_sums(Fx: np.ndarray, Fy: np.ndarray, h2: float, *, pairs=None, labels=None) -> KernelSums:
-    """:class:`KernelSums` of the Gaussian kernel between real ``Fx`` and
+def kernel_sums(
+    Fx: np.ndarray, Fy: np.ndarray, h2: float, *, pairs=None, labels=None, kernel=None, what: str = "TopoKD"
+) -> KernelSums:
+    """:class:`KernelSums` of the Gaussian kernel (or of ``kernel(A, B)`` →
+    the matrix of a kernel between the rows of A and B; ``h2`` unused) between real ``Fx`` and
     synthetic ``Fy`` feature rows; ``pairs`` (real, synthetic) indices left
     out of the cross sum; ``labels``: jackknife group of each synthetic row."""
     nx, ny = len(Fx), len(Fy)
     if nx < 2 or ny < 2:
-        raise ValueError(f"TopoKD needs at least 2 layouts per set (real {nx}, synthetic {ny})")
+        raise ValueError(f"{what} needs at least 2 layouts per set (real {nx}, synthetic {ny})")
+    k = kernel if kernel is not None else (lambda A, B: _gauss_block(A, B, h2))
     sxx = 0.0
     for a in range(0, nx, _BLOCK):
-        K = _gauss_block(Fx[a : a + _BLOCK], Fx, h2)
+        K = k(Fx[a : a + _BLOCK], Fx)
         sxx += K.sum() - np.trace(K[:, a : a + _BLOCK])
     row_y = np.zeros(ny)
     col_y = np.zeros(ny)
     for a in range(0, ny, _BLOCK):
-        Kyy = _gauss_block(Fy[a : a + _BLOCK], Fy, h2)
+        Kyy = k(Fy[a : a + _BLOCK], Fy)
         row_y[a : a + _BLOCK] = Kyy.sum(1) - np.diagonal(Kyy[:, a : a + _BLOCK])
-        col_y[a : a + _BLOCK] = _gauss_block(Fy[a : a + _BLOCK], Fx, h2).sum(1)
+        col_y[a : a + _BLOCK] = k(Fy[a : a + _BLOCK], Fx).sum(1)
     ncol_y = np.full(ny, float(nx))
     if pairs:
         p = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
-        kp = np.exp(-np.sum((Fx[p[:, 0]] - Fy[p[:, 1]]) ** 2, axis=1) / (2.0 * h2))
+        if kernel is None:
+            kp = np.exp(-np.sum((Fx[p[:, 0]] - Fy[p[:, 1]]) ** 2, axis=1) / (2.0 * h2))
+        else:
+            parts = np.array_split(p, max(1, -(-len(p) // _BLOCK)))
+            kp = np.concatenate([np.diagonal(kernel(Fx[q[:, 0]], Fy[q[:, 1]])) for q in parts])
         np.subtract.at(col_y, p[:, 1], kp)
         np.subtract.at(ncol_y, p[:, 1], 1.0)
     within = []
     if labels is not None:
         for g in range(int(labels.max()) + 1):
             G = Fy[labels == g]
-            K = _gauss_block(G, G, h2)
+            K = k(G, G)
             within.append(float(K.sum() - np.trace(K)))
     return KernelSums(
         sxx, float(row_y.sum()), float(col_y.sum()), float(ncol_y.sum()), row_y, col_y, ncol_y, within, nx, ny

@@ -30,7 +30,7 @@ from topofd.output.report import METRIC_TITLES
 __all__ = ["report_html", "leaderboard_html"]
 
 _SIBLINGS = ("se", "lo", "hi", "p")
-_LOWER_IS_BETTER = {"topofd", "topofd_inf", "topokd", "mmd", "cce", "tce", "fid"}
+_LOWER_IS_BETTER = {"topofd", "topofd_inf", "topokd", "mmd", "cce", "tce", "fid", "layout_fid", "layout_kid"}
 _DASH = "—"
 
 # Small on purpose: the page must read on a 360 px phone (one column of

@@ -3,10 +3,11 @@
 ``Report.table``: one row per class plus ``mean``; metric columns
 (``topofd``, ``topofd_inf``, ``topokd``, ``mmd``, ``cce``, ``tce``; when asked for, the
 fidelity columns ``precision``, ``recall``, ``density``, ``coverage`` and the memorisation
-columns ``ct`` and ``near_copies``, which like ``tce`` score whole layouts: ``mean`` row only) each followed, where
-an interval was computed, by ``<metric>_se``, ``<metric>_lo`` and
-``<metric>_hi`` (the 95 % interval of :mod:`topofd.stats.uncertainty`);
-``mmd_p`` is the permutation p-value.  The text table prints
+columns ``ct`` and ``near_copies``, and ``layout_fid``, ``layout_kid`` (FID and KID in a
+layout encoder's feature space, never the quoted image ``fid`` of leaderboards), which like
+``tce`` score whole layouts: ``mean`` row only) each followed, where an interval
+was computed, by ``<metric>_se``, ``<metric>_lo`` and ``<metric>_hi`` (the 95 %
+interval of :mod:`topofd.stats.uncertainty`); ``mmd_p`` is the permutation p-value.  The text table prints
 ``value ± se``, one number format per column.
 """
 
@@ -40,9 +41,11 @@ METRIC_TITLES = {
     "coverage": "Coverage",
     "ct": "C_T",
     "near_copies": "Near copies",
+    "layout_fid": "Layout FID",  # computed in a layout encoder's space: not the quoted image FID
+    "layout_kid": "Layout KID",
 }
 _SUFFIXES = ("_se", "_lo", "_hi")
-_WHOLE_LAYOUT = ("precision", "recall", "density", "coverage", "ct", "near_copies")
+_WHOLE_LAYOUT = ("precision", "recall", "density", "coverage", "ct", "near_copies", "layout_fid", "layout_kid")
 _LAYOUT_LEVEL = ("tce", *_WHOLE_LAYOUT)  # columns of whole layouts: the mean row only
 _COLUMN_ORDER = ("topofd", "topofd_inf", "topokd", "mmd", "cce", "tce", *_WHOLE_LAYOUT)
 
@@ -89,7 +92,7 @@ def provenance(
     was made, notes; ``train``: the training set's size and hash, when the
     memorisation metrics ran (``n_train``, ``train_hash``)."""
     meta_of = {k: v for r in results.values() for k, v in r.meta.items()}
-    extra = {k: meta_of[k] for k in ("fidelity", "ct", "near_copies") if k in meta_of}
+    extra = {k: meta_of[k] for k in ("fidelity", "ct", "near_copies", "layout_fid", "layout_kid") if k in meta_of}
     return {
         "topofd_version": __version__,
         "versions": _versions(),

@@ -1,0 +1,44 @@
+"""Train the shipped BRCA-M2C layout encoder (topofd/data/encoders/brca_m2c.pt + .json).
+
+Training data: every 256 x 256 window (stride 32) of the 80 BRCA-M2C *train*
+images (../shared/datasets/brca-m2c), read back from the published 3 x 3
+rasters (:func:`families.train_windows`); never a test image.
+
+Usage::
+
+    nice python benchmarks/train_encoder.py [--epochs 5] [--out topofd/data/encoders/brca_m2c.pt]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+sys.path.insert(0, str(Path(__file__).parent))
+from families import train_windows  # noqa: E402
+
+from topofd.encoders.train import train_encoder  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path("/work/shared/datasets/brca-m2c")
+
+
+@click.command()
+@click.option("--epochs", default=5, show_default=True)
+@click.option("--threads", default=2, show_default=True)
+@click.option("--shared", default=str(SHARED), show_default=True)
+@click.option("--out", default=str(ROOT / "topofd/data/encoders/brca_m2c.pt"), show_default=True)
+def main(epochs, threads, shared, out):
+    import torch
+
+    torch.set_num_threads(threads)
+    wins = train_windows(None, Path(shared))
+    cmd = f"python benchmarks/train_encoder.py --epochs {epochs} --threads {threads}"
+    rec = train_encoder([w.points for w in wins], [w.shape for w in wins], out, epochs=epochs, command=cmd)
+    print({k: rec[k] for k in ("sha256", "train_layouts", "train_seconds", "final_loss")})
+
+
+if __name__ == "__main__":
+    main()

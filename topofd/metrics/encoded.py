@@ -1,0 +1,85 @@
+"""What FID and KID share: each layout encoded by a feature extractor.
+
+The extractor (option ``extractor``; default the shipped BRCA-M2C layout
+encoder, :mod:`topofd.encoders.train`) reads each layout rasterised at
+128 x 128 px, one channel per class in report order
+(:mod:`topofd.encoders.raster`), and returns one feature vector per layout.
+Both sets need their cells: a real set loaded from a ``.topofd`` reference
+file (diagrams only) cannot be encoded, and the score is then not measured
+(a note says so).  Features of one set are computed once per comparison
+(FID and KID share them).  Whole layouts: the columns fill the ``mean`` row only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from topofd.metrics.base import Context, MetricResult, no_interval_reason, nonnegative
+from topofd.state import SetView
+from topofd.stats.uncertainty import MIN_LAYOUTS, Estimate
+
+__all__ = ["set_features", "whole_layout_result", "EncodedMetric"]
+
+
+def set_features(real: SetView, synth: SetView, ctx: Context):
+    """``(F_real, F_synth, meta)`` or ``(None, None, note)`` when a set has no cells kept."""
+    if real.points is None or synth.points is None:
+        which = "real" if real.points is None else "synthetic"
+        return None, None, f"the {which} set has no cells (a loaded reference keeps diagrams only)"
+    from topofd.encoders.extract import encode, load_extractor
+
+    ex = load_extractor(ctx.options.extractor)
+    Fr = encode(ex, real.points, real.canvases, real.keys)
+    Fs = encode(ex, synth.points, synth.canvases, synth.keys)
+    if Fr.shape[1] != Fs.shape[1]:  # a callable may be inconsistent
+        raise ValueError(f"extractor {ex.name}: {Fr.shape[1]} features for real layouts, {Fs.shape[1]} for synthetic")
+    return Fr, Fs, {"extractor": ex.name, "sha256": ex.sha256, "features": int(Fr.shape[1])}
+
+
+def whole_layout_result(name: str, column: str, title: str, value, reps, lab, info, nS: int, ctx: Context):
+    """The :class:`MetricResult` of a whole-layout score (``mean`` row; jackknife over ``lab`` groups)."""
+    out = MetricResult()
+    if isinstance(info, str):
+        out.notes.append(f"{title} not measured: {info}")
+        value, reps = float("nan"), []
+    else:
+        out.meta[name] = info
+    est = ctx.plan.jackknife(value, reps) if reps and np.isfinite(value) else Estimate(value)
+    out.cells[column] = {**{c: Estimate(np.nan) for c in ctx.names}, "mean": est}
+    if ctx.want_se:
+        out.uncertainty[column] = (
+            f"delete-a-group jackknife over the synthetic set, {lab.max() + 1} groups, real set fixed, t interval"
+            if est.se is not None and lab is not None
+            else f"none ({no_interval_reason(nS) if lab is None else 'not measured'})"
+        )
+    return out
+
+
+def groups(ctx: Context, nS: int):
+    """The synthetic set's jackknife labels, or ``None`` (no interval)."""
+    return ctx.plan.groups(ctx.options.se_groups) if ctx.want_se and nS >= MIN_LAYOUTS else None
+
+
+class EncodedMetric:
+    """The plug-in of one whole-layout score of the encoder features:
+    ``scores(F_real, F_synth, labels, ctx) -> (value, replicates)``;
+    ``floor``: the score cannot be negative (interval bounds raised to 0)."""
+
+    needs_pairs = False
+    needs_points = True
+
+    def __init__(self, name: str, column: str, title: str, scores: Callable, floor: bool):
+        self.name, self.columns, self.title = name, (column,), title
+        self.scores, self.floor = scores, floor
+
+    def score(self, real: SetView, synth: SetView, ctx: Context) -> MetricResult:
+        nS, col = len(synth), self.columns[0]
+        lab = groups(ctx, nS)
+        Fr, Fs, info = set_features(real, synth, ctx)
+        value, reps = (float("nan"), []) if Fr is None else self.scores(Fr, Fs, lab, ctx)
+        out = whole_layout_result(col, col, self.title, value, reps, lab, info, nS, ctx)
+        if self.floor:
+            nonnegative(out, (col,), self.title)
+        return out
