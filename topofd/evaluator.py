@@ -30,6 +30,7 @@ import numpy as np
 from topofd import metrics as registry
 from topofd.diagrams import diagrams_of
 from topofd.layouts.batches import batch_layouts
+from topofd.layouts.brca_m2c import named_set_layouts
 from topofd.layouts.layout import default_class_names
 from topofd.layouts.matching import (
     empty_class_notes,
@@ -205,9 +206,23 @@ class Evaluator:
             raise ValueError("the real set already has layouts; load the reference into a fresh Evaluator")
         r = load_reference(ref)
         r.check_compatible(self.options)
-        self._sets[True] = SetState.from_reference(r, default_class_names(len(r.classes)))
+        state = SetState.from_reference(r, default_class_names(len(r.classes)))
+        if self._keeps_points() and isinstance(ref, str):
+            self._attach_cells(state, named_set_layouts(ref))
+        self._sets[True] = state
         self._reference = r
         return r.meta
+
+    def _attach_cells(self, state: SetState, layouts) -> None:
+        """Give a named reference set its cells (rebuilt from bundled files),
+        when they are exactly its layouts (same content keys)."""
+        if not layouts:
+            return
+        by_key = {layout_key(l, self.options.complex): l for l in layouts}
+        if set(by_key) != set(state.keys):
+            return
+        state.points = [by_key[k].points for k in state.keys]
+        state.canvases = [by_key[k].shape for k in state.keys]
 
     def load_train_reference(self, ref) -> dict:
         """Use a precomputed *training* set (a ``.topofd`` file or a named

@@ -31,7 +31,15 @@ from topofd.layouts.layout import Layout
 from topofd.layouts.patches import cut_patches, read_sizes, read_split, window_layouts
 from topofd.layouts.readers import brca
 
-__all__ = ["bundled_root", "label_file", "real_patches", "baseline_layout", "demo_sets", "read_back"]
+__all__ = [
+    "named_set_layouts",
+    "bundled_root",
+    "label_file",
+    "real_patches",
+    "baseline_layout",
+    "demo_sets",
+    "read_back",
+]
 
 
 @contextlib.contextmanager
@@ -108,3 +116,14 @@ def demo_sets(
         real = real_patches(root, n_patches, progress)
     synth = [baseline_layout(l, "random", seed=seed) for l in real]
     return real, synth
+
+
+def named_set_layouts(name: str) -> list[Layout] | None:
+    """The layouts of a bundled named reference set, rebuilt from the bundled
+    label files (``None`` for a name this module does not build): the cells a
+    ``.topofd`` file does not store, for metrics that need them (Layout FID/KID,
+    near copies) when the real set is ``brca-m2c:test``."""
+    if name != "brca-m2c:test":
+        return None
+    with bundled_root() as root:
+        return real_patches(root)
