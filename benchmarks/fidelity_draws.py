@@ -1,0 +1,381 @@
+"""Issue 18 acceptance, the parts a single draw cannot show (companion of
+``fidelity.py``, whose set builders it reuses).
+
+1. ``draws``: false-positive and detection rates of the memorisation tests
+   over ``--draws`` draws.  Per draw ``d`` the 30 test images are split at
+   random into two halves A and B (seeded by ``d``); real (held-out) set:
+   ``--n`` windows drawn from A; synthetic sets, ``--n`` each:
+
+   * ``held-out real``: windows drawn from B (must not be flagged);
+   * ``random``: the same B windows, every cell re-placed uniformly
+     (matched counts, :func:`topofd.layouts.baselines.perturb`) (must not be flagged);
+   * ``copies``: training windows copied exactly (must be flagged);
+   * ``copies+1px``: the same copies, every cell moved by rounded N(0, 1) px (must be flagged).
+
+   Training set: ``--n-train`` windows of the 80 train images (evenly
+   spread, fixed); copies are drawn from it at random per draw.  Flagged:
+   C_T ≤ −3; near copies: the plug-in's verdict (binomial p < 0.001 for
+   more than 1 % of the synthetic layouts below the threshold).  C_T in
+   every draw, near copies in the first ``--near-draws`` draws (cost).
+2. ``cost``: on the full 1,550-window protocol
+   (``topofd.layouts.brca_m2c.demo_sets(None, seed=0)``), ``topofd.compare``
+   with the default metrics against ``metrics="topofd,topokd,mmd,counts,fidelity"``,
+   interleaved in one process, ``--reps`` each, ``n_jobs=--jobs``.
+3. ``k``: precision / recall / density / coverage of random vs held-out
+   real at k = 5, 20, 50 on one draw, (a) with the overlapping stride-32
+   windows as above and (b) thinned: only the four corner windows of every
+   image (adjacent corners overlap by ~32 px on the ~490 px images), real set from the 80
+   train images, held-out set from the 30 test images, random = its
+   matched-count re-placement.
+
+4. ``wsplit`` (not in the default ``--parts``): control for 1., the held-out
+   set drawn at the window level (real and held-out windows disjoint, from
+   the same 30 images): the exchangeable setting both tests assume.
+
+Usage::
+
+    python benchmarks/fidelity_draws.py [--draws 20] [--near-draws 5] [--n 300] [--n-train 800] \\
+        [--parts draws,k,cost,wsplit] [--mmd-samples N] [--out benchmarks/results/fidelity]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+_spec = importlib.util.spec_from_file_location("fidelity_bench", HERE / "fidelity.py")
+fb = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fb)  # type: ignore[union-attr]
+
+import topofd  # noqa: E402
+from topofd.layouts.baselines import perturb  # noqa: E402
+from topofd.layouts.brca_m2c import demo_sets, read_back  # noqa: E402
+from topofd.metrics.copying import THRESHOLD  # noqa: E402
+from topofd.metrics.near_copies import P_COPYING  # noqa: E402
+
+HEAD = (
+    "| synthetic set | should be flagged | C_T flagged | C_T mean [min, max] | near copies flagged "
+    "| near-copy share mean (max) |"
+)
+SETS = ("held-out real", "random", "copies", "copies+1px")
+MUST_FLAG = {"held-out real": False, "random": False, "copies": True, "copies+1px": True}
+
+
+def origin(name: str) -> tuple[int, int]:
+    r, c = re.findall(r"_r(\d+)_c(\d+)", name)[-1]
+    return int(r), int(c)
+
+
+def pick(xs, n, g):
+    xs = list(xs)
+    if n >= len(xs):
+        return xs
+    return [xs[i] for i in sorted(g.choice(len(xs), n, replace=False))]
+
+
+def draw_sets(wins, train, n, d):
+    g = np.random.default_rng(1000 + d)
+    images = sorted({fb.image_of(l.name) for l in wins})
+    perm = g.permutation(len(images))
+    A = {images[i] for i in perm[: len(images) // 2]}
+    real = pick([l for l in wins if fb.image_of(l.name) in A], n, g)
+    held = pick([l for l in wins if fb.image_of(l.name) not in A], n, g)
+    copies = pick(train, n, g)
+    synth = {
+        "held-out real": fb.named(held),
+        "random": fb.named(read_back([perturb(l, "random", seed=7000 + d) for l in held]), "rand_"),
+        "copies": fb.named(copies, "copy_"),
+        "copies+1px": fb.named(read_back([fb.perturbed(l, "jitter", 1, draw=d) for l in copies]), "copy_"),
+    }
+    return real, synth
+
+
+def mem_scores(real, train, S, cache, metrics):
+    ev = topofd.Evaluator(metrics=metrics, pairing="none", cache_dir=cache, uncertainty=False)
+    ev.update(real, real=True)
+    ev.update_train(train)
+    ev.update(S, real=False)
+    r = ev.compute()
+    out = {"ct": float(r.table.at["mean", "ct"])}
+    out["ct_flag"] = bool(out["ct"] <= THRESHOLD)
+    if "near_copies" in metrics:
+        m = r.meta["near_copies"]
+        out.update(
+            near_copies=float(r.table.at["mean", "near_copies"]),
+            near_p=float(m["binomial_p"]),
+            near_flag=bool(m["binomial_p"] < P_COPYING),
+            threshold_px=float(m["threshold_px"]),
+        )
+    return out
+
+
+def part_draws(a, wins, train, cache):
+    rows = []
+    for d in range(a.draws):
+        t0 = time.perf_counter()
+        real, synth = draw_sets(wins, train, a.n, d)
+        metrics = ("ct", "near_copies") if d < a.near_draws else ("ct",)
+        row = {"draw": d, "sets": {k: mem_scores(real, train, S, cache, metrics) for k, S in synth.items()}}
+        row["seconds"] = time.perf_counter() - t0
+        rows.append(row)
+        print(
+            f"draw {d:2d} ({row['seconds']:.0f} s): "
+            + "  ".join(
+                f"{k}: C_T={v['ct']:.2f}" + (f" nc={v['near_copies']:.3f}" if "near_copies" in v else "")
+                for k, v in row["sets"].items()
+            ),
+            flush=True,
+        )
+    summary = {}
+    for k in SETS:
+        ct = [r["sets"][k]["ct"] for r in rows]
+        nf = [r["sets"][k]["near_flag"] for r in rows if "near_flag" in r["sets"][k]]
+        ncf = [r["sets"][k]["near_copies"] for r in rows if "near_copies" in r["sets"][k]]
+        summary[k] = {
+            "must_flag": MUST_FLAG[k],
+            "ct_draws": len(ct),
+            "ct_flagged": int(sum(c <= THRESHOLD for c in ct)),
+            "ct_mean": float(np.mean(ct)),
+            "ct_min": float(np.min(ct)),
+            "ct_max": float(np.max(ct)),
+            "near_draws": len(nf),
+            "near_flagged": int(sum(nf)),
+            "near_share_mean": float(np.mean(ncf)) if ncf else None,
+            "near_share_max": float(np.max(ncf)) if ncf else None,
+        }
+    return {"rows": rows, "summary": summary}
+
+
+def part_wsplit(a, wins, train, cache):
+    """Control: the held-out set drawn at the window level (real and held-out
+    windows disjoint but from the same 30 images, overlapping ones included):
+    the exchangeable setting C_T and the near-copy binomial assume."""
+    rows = []
+    for d in range(a.draws):
+        g = np.random.default_rng(5000 + d)
+        perm = g.permutation(len(wins))
+        real = [wins[i] for i in sorted(perm[: a.n])]
+        held = fb.named([wins[i] for i in sorted(perm[a.n : 2 * a.n])])
+        metrics = ("ct", "near_copies") if d < a.near_draws else ("ct",)
+        rows.append({"draw": d, **mem_scores(real, train, held, cache, metrics)})
+        print(f"window split draw {d}: {rows[-1]}", flush=True)
+    ct = [r["ct"] for r in rows]
+    nf = [r["near_flag"] for r in rows if "near_flag" in r]
+    return {
+        "rows": rows,
+        "summary": {
+            "ct_draws": len(ct),
+            "ct_flagged": int(sum(c <= THRESHOLD for c in ct)),
+            "ct_mean": float(np.mean(ct)),
+            "ct_min": float(np.min(ct)),
+            "ct_max": float(np.max(ct)),
+            "near_draws": len(nf),
+            "near_flagged": int(sum(nf)),
+            "near_share_mean": float(np.mean([r["near_copies"] for r in rows if "near_copies" in r])),
+            "near_share_max": float(np.max([r["near_copies"] for r in rows if "near_copies" in r])),
+        },
+    }
+
+
+def part_k(a, wins, train_all, cache, ks=(5, 20, 50)):
+    out = {}
+    real, synth = draw_sets(wins, train_all, a.n, 0)
+    sets = {"held-out real": synth["held-out real"], "random": synth["random"]}
+    out["stride 32 (overlapping)"] = {
+        "n_real": len(real),
+        "n_synth": len(sets["random"]),
+        "scores": fb.k_sweep(real, sets, list(sets), ks=ks, cache=cache),
+    }
+
+    def corners(ws):
+        by = {}
+        for l in ws:
+            by.setdefault(fb.image_of(l.name), []).append(l)
+        keep = []
+        for ls in by.values():
+            rs = {origin(l.name)[0] for l in ls}
+            cs = {origin(l.name)[1] for l in ls}
+            want = {(r, c) for r in (min(rs), max(rs)) for c in (min(cs), max(cs))}
+            keep += [l for l in ls if origin(l.name) in want]
+        return keep
+
+    real_t = train_corners(corners, Path(a.shared))
+    held_t = corners(wins)
+    sets_t = {
+        "held-out real": fb.named(held_t),
+        "random": fb.named(read_back([perturb(l, "random", seed=7000) for l in held_t]), "rand_"),
+    }
+    out["corner windows (≤ 32 px overlap)"] = {
+        "n_real": len(real_t),
+        "n_synth": len(held_t),
+        "real_from": "80 train images",
+        "scores": fb.k_sweep(real_t, sets_t, list(sets_t), ks=ks, cache=cache),
+    }
+    return out
+
+
+def train_corners(corners, sh):
+    """Corner windows of the 80 train images (read back like train_windows)."""
+    import families as fam
+
+    from topofd.layouts.layout import Layout
+
+    sizes = fam.read_sizes(sh / "image_sizes.tsv")
+    wins = []
+    for stem in fam.read_split(sh / "brca_ds_train.txt"):
+        im = fam.brca.read_image(fam.label_file(sh / "labels", stem), sizes[stem])
+        wins.extend(fam.window_layouts(im, fam.brca.CLASSES))
+    return read_back([Layout(l.points, l.classes, l.shape, f"train_{l.name}") for l in corners(wins)])
+
+
+def part_cost(a):
+    real, synth = demo_sets(None, seed=0)
+    kw = {"n_jobs": a.jobs}
+    if a.mmd_samples:
+        kw["mmd_samples"] = a.mmd_samples
+    plus = "topofd,topokd,mmd,counts,fidelity"
+    times = {"default": [], "default+fidelity": []}
+    for rep in range(a.reps):
+        for name, extra in (("default", {}), ("default+fidelity", {"metrics": plus})):
+            t0 = time.perf_counter()
+            rep_ = topofd.compare(real, synth, **kw, **extra)
+            times[name].append(time.perf_counter() - t0)
+            print(
+                f"cost rep {rep} {name}: {times[name][-1]:.1f} s; columns {list(rep_.table.columns)[:12]}", flush=True
+            )
+    b, f = np.median(times["default"]), np.median(times["default+fidelity"])
+    return {
+        "n_real": len(real),
+        "n_synth": len(synth),
+        "options": {**kw, "plus": plus},
+        "seconds": times,
+        "median_default": float(b),
+        "median_plus": float(f),
+        "added_fraction": float(f / b - 1),
+    }
+
+
+def markdown(doc) -> str:
+    out = []
+    if "draws" in doc:
+        s = doc["draws"]["summary"]
+        m = doc["meta"]
+        out += [
+            f"Memorisation tests over draws ({m['n']} real / {m['n']} synthetic / {m['n_train']} train windows; "
+            f"C_T in {m['draws']} draws, near copies in {m['near_draws']}):",
+            "",
+            HEAD,
+            "|---|---|---|---|---|---|",
+        ]
+        for k, v in s.items():
+            nc = f"{v['near_flagged']}/{v['near_draws']}" if v["near_draws"] else "—"
+            ns = f"{v['near_share_mean']:.3f} ({v['near_share_max']:.3f})" if v["near_share_mean"] is not None else "—"
+            out.append(
+                f"| {k} | {'yes' if v['must_flag'] else 'no'} | {v['ct_flagged']}/{v['ct_draws']} | "
+                f"{v['ct_mean']:.2f} [{v['ct_min']:.2f}, {v['ct_max']:.2f}] | {nc} | {ns} |"
+            )
+        out.append("")
+    if "wsplit" in doc:
+        v = doc["wsplit"]["summary"]
+        out += [
+            "Control, held-out real drawn at the window level (same 30 images, disjoint windows):",
+            "",
+            HEAD,
+            "|---|---|---|---|---|---|",
+            f"| held-out real (window split) | no | {v['ct_flagged']}/{v['ct_draws']} | {v['ct_mean']:.2f} "
+            f"[{v['ct_min']:.2f}, {v['ct_max']:.2f}] | {v['near_flagged']}/{v['near_draws']} | "
+            f"{v['near_share_mean']:.3f} ({v['near_share_max']:.3f}) |",
+            "",
+        ]
+    if "k" in doc:
+        out += ["Precision / recall / density / coverage, random vs held-out real (one draw):", ""]
+        ks = None
+        for setting, v in doc["k"].items():
+            ks = ks or list(next(iter(v["scores"].values())))
+            if len(out) and not out[-1].startswith("|"):
+                out += [
+                    "| setting | synthetic set | " + " | ".join(f"k={k} P / R / D / C" for k in ks) + " |",
+                    "|---|---|" + "---|" * len(ks),
+                ]
+            for name, row in v["scores"].items():
+                out.append(
+                    f"| {setting} ({v['n_real']} real / {v['n_synth']} synth) | {name} | "
+                    + " | ".join(" / ".join(f"{row[k][s]:.2f}" for s in fb.STATS) for k in ks)
+                    + " |"
+                )
+        out.append("")
+    if "cost" in doc:
+        c = doc["cost"]
+
+        def secs(k):
+            return ", ".join(f"{x:.1f}" for x in c["seconds"][k])
+
+        out += [
+            f"Cost on the full protocol ({c['n_real']} real / {c['n_synth']} random windows, options {c['options']}):",
+            "",
+            "| run | seconds (each rep) | median |",
+            "|---|---|---|",
+            f"| default metrics | {secs('default')} | {c['median_default']:.1f} |",
+            f"| + fidelity | {secs('default+fidelity')} | {c['median_plus']:.1f} |",
+            "",
+            f"Added fraction: {100 * c['added_fraction']:.1f} %.",
+            "",
+        ]
+    return "\n".join(out)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--draws", type=int, default=20)
+    p.add_argument("--near-draws", type=int, default=5, help="Draws that also run near_copies (slow).")
+    p.add_argument("--n", type=int, default=300, help="Real and synthetic windows per set.")
+    p.add_argument("--n-train", type=int, default=800)
+    p.add_argument("--parts", default="draws,k,cost")
+    p.add_argument("--jobs", type=int, default=2, help="n_jobs of the cost runs.")
+    p.add_argument("--reps", type=int, default=1, help="Interleaved repetitions of the cost runs.")
+    p.add_argument("--mmd-samples", type=int, default=None, help="mmd_samples of both cost runs.")
+    p.add_argument("--out", default=str(HERE / "results" / "fidelity"))
+    p.add_argument(
+        "--shared",
+        default=os.environ.get("TOPOFD_SHARED_BRCA", str(fb.SHARED)),
+        help="BRCA-M2C dataset folder (image_sizes.tsv, labels/, splits).",
+    )
+    p.add_argument("--tag", default="fidelity_draws")
+    a = p.parse_args(argv)
+    parts = set(a.parts.split(","))
+    t0 = time.perf_counter()
+    doc = {"meta": {k: v for k, v in vars(a).items()}}
+    with tempfile.TemporaryDirectory() as cache:
+        if parts & {"draws", "k", "wsplit"}:
+            wins = list(fb.test_windows())
+            train = fb.train_windows(a.n_train, Path(a.shared))
+            print(f"sets read in {time.perf_counter() - t0:.0f} s", flush=True)
+        if "draws" in parts:
+            doc["draws"] = part_draws(a, wins, train, cache)
+        if "wsplit" in parts:
+            doc["wsplit"] = part_wsplit(a, wins, train, cache)
+        if "k" in parts:
+            doc["k"] = part_k(a, wins, train, cache)
+    if "cost" in parts:
+        doc["cost"] = part_cost(a)
+    doc["meta"]["seconds"] = time.perf_counter() - t0
+    Path(a.out).mkdir(parents=True, exist_ok=True)
+    (Path(a.out) / f"{a.tag}.json").write_text(json.dumps(doc, indent=1, ensure_ascii=False))
+    md = markdown(doc)
+    (Path(a.out) / f"{a.tag}.md").write_text(md + f"\nTotal {doc['meta']['seconds']:.0f} s.\n")
+    print(md)
+
+
+if __name__ == "__main__":
+    main()
