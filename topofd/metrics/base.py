@@ -29,6 +29,8 @@ __all__ = [
     "partner_features",
     "resampling_plan",
     "one_to_one",
+    "jackknife_method",
+    "whole_layout_cells",
     "nonnegative",
     "unmeasured_classes",
     "MIN_LAYOUTS",
@@ -194,3 +196,15 @@ def nonnegative(result: MetricResult, columns: Sequence[str], title: str) -> Non
             result.cells[col][row] = f
     if hit:
         result.notes.append(f"{title}: lower interval bounds below 0 raised to 0 (the score cannot be negative)")
+
+
+def jackknife_method(labels: np.ndarray, fixed: str = "real set fixed") -> str:
+    """How a delete-a-group jackknife interval was made (the report's ``uncertainty`` entry)."""
+    return f"delete-a-group jackknife over the synthetic set, {int(labels.max()) + 1} groups, {fixed}, t interval"
+
+
+def whole_layout_cells(ctx: Context, value: float, reps: list) -> dict[str, Estimate]:
+    """Cells of a whole-layout score: not per class, the value with its
+    jackknife interval (when replicates exist) in the ``mean`` row."""
+    est = ctx.plan.jackknife(value, reps) if reps and np.isfinite(value) else Estimate(value)
+    return {**{c: Estimate(np.nan) for c in ctx.names}, "mean": est}

@@ -45,7 +45,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from topofd.metrics.base import Context, MetricResult, no_interval_reason, per_class_column, resampling_plan
+from topofd.metrics.base import (
+    Context,
+    MetricResult,
+    jackknife_method,
+    no_interval_reason,
+    per_class_column,
+    resampling_plan,
+)
 from topofd.state import SetView
 from topofd.stats.uncertainty import MIN_LAYOUTS, Estimate
 from topofd.tda.wasserstein import pairwise_wasserstein
@@ -264,8 +271,7 @@ class DiagramMMD:
                 + "): values are not comparable with Table 1"
             )
         out.uncertainty["mmd"] = (
-            f"delete-a-group jackknife over the synthetic set, {lab.max() + 1} groups, real set and kernel "
-            "width fixed, t interval"
+            jackknife_method(lab, "real set and kernel width fixed")
             if lab is not None
             else f"none ({no_interval_reason(ns)})"
             if ctx.want_se

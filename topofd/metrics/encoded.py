@@ -14,11 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
-
-from topofd.metrics.base import Context, MetricResult, no_interval_reason, nonnegative
+from topofd.metrics.base import (
+    Context,
+    MetricResult,
+    jackknife_method,
+    no_interval_reason,
+    nonnegative,
+    whole_layout_cells,
+)
 from topofd.state import SetView
-from topofd.stats.uncertainty import MIN_LAYOUTS, Estimate
+from topofd.stats.uncertainty import MIN_LAYOUTS
 
 __all__ = ["set_features", "whole_layout_result", "EncodedMetric"]
 
@@ -46,11 +51,11 @@ def whole_layout_result(name: str, column: str, title: str, value, reps, lab, in
         value, reps = float("nan"), []
     else:
         out.meta[name] = info
-    est = ctx.plan.jackknife(value, reps) if reps and np.isfinite(value) else Estimate(value)
-    out.cells[column] = {**{c: Estimate(np.nan) for c in ctx.names}, "mean": est}
+    out.cells[column] = whole_layout_cells(ctx, value, reps)
+    est = out.cells[column]["mean"]
     if ctx.want_se:
         out.uncertainty[column] = (
-            f"delete-a-group jackknife over the synthetic set, {lab.max() + 1} groups, real set fixed, t interval"
+            jackknife_method(lab)
             if est.se is not None and lab is not None
             else f"none ({no_interval_reason(nS) if lab is None else 'not measured'})"
         )

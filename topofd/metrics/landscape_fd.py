@@ -21,6 +21,7 @@ import numpy as np
 from topofd.metrics.base import (
     Context,
     MetricResult,
+    jackknife_method,
     no_interval_reason,
     nonnegative,
     one_to_one,
@@ -121,11 +122,7 @@ def _resampling(ctx: Context, want_se: bool):
         )
         return splits, None, method
     lab = ctx.plan.groups(o.se_groups) if want_se else None
-    method = (
-        f"delete-a-group jackknife over the synthetic set, {lab.max() + 1} groups, real set fixed, t interval"
-        if lab is not None
-        else None
-    )
+    method = jackknife_method(lab) if lab is not None else None
     return [], lab, method
 
 

@@ -35,7 +35,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from topofd.metrics.base import Context, MetricResult, no_interval_reason, per_class_column, unmeasured_classes
+from topofd.metrics.base import (
+    Context,
+    MetricResult,
+    jackknife_method,
+    no_interval_reason,
+    per_class_column,
+    unmeasured_classes,
+)
 from topofd.state import SetView
 from topofd.stats.uncertainty import MIN_LAYOUTS
 from topofd.tda.landscapes import landscapes_on
@@ -192,11 +199,7 @@ class TopoKD:
         out = MetricResult(meta={"topokd": info}, notes=skip_notes)
         out.cells["topokd"] = per_class_column(ctx.names, values, reps, ctx.plan.jackknife, lab is not None)
         if ctx.want_se:
-            out.uncertainty["topokd"] = (
-                f"delete-a-group jackknife over the synthetic set, {lab.max() + 1} groups, real set fixed, t interval"
-                if lab is not None
-                else f"none ({no_interval_reason(nS)})"
-            )
+            out.uncertainty["topokd"] = jackknife_method(lab) if lab is not None else f"none ({no_interval_reason(nS)})"
         return out
 
 

@@ -56,10 +56,10 @@ from __future__ import annotations
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
-from topofd.metrics.base import Context, MetricResult, no_interval_reason
+from topofd.metrics.base import Context, MetricResult, jackknife_method, no_interval_reason, whole_layout_cells
 from topofd.metrics.embedding import layout_features
 from topofd.state import SetView
-from topofd.stats.uncertainty import MIN_LAYOUTS, Estimate
+from topofd.stats.uncertainty import MIN_LAYOUTS
 
 __all__ = ["STATS", "knn_radii", "manifold_scores", "ManifoldMetric"]
 
@@ -186,11 +186,11 @@ class ManifoldMetric:
         if not Fr.any() and not Fs.any():
             out.notes.append(f"{_TITLES[stat]}: no H1 feature (loop) in any layout of either set: not measured")
             value, reps = float("nan"), []
-        est = ctx.plan.jackknife(value, reps) if reps and np.isfinite(value) else Estimate(value)
-        out.cells[stat] = {**{c: Estimate(np.nan) for c in ctx.names}, "mean": est}
+        out.cells[stat] = whole_layout_cells(ctx, value, reps)
+        est = out.cells[stat]["mean"]
         if ctx.want_se:
             out.uncertainty[stat] = (
-                f"delete-a-group jackknife over the synthetic set, {lab.max() + 1} groups, real set fixed, t interval"
+                jackknife_method(lab)
                 if est.se is not None and lab is not None
                 else f"none ({no_interval_reason(nS) if lab is None else 'not defined without a group'})"
             )
