@@ -137,24 +137,26 @@ def part_draws(a, wins, train, cache):
             ),
             flush=True,
         )
-    summary = {}
-    for k in SETS:
-        ct = [r["sets"][k]["ct"] for r in rows]
-        nf = [r["sets"][k]["near_flag"] for r in rows if "near_flag" in r["sets"][k]]
-        ncf = [r["sets"][k]["near_copies"] for r in rows if "near_copies" in r["sets"][k]]
-        summary[k] = {
-            "must_flag": MUST_FLAG[k],
-            "ct_draws": len(ct),
-            "ct_flagged": int(sum(c <= THRESHOLD for c in ct)),
-            "ct_mean": float(np.mean(ct)),
-            "ct_min": float(np.min(ct)),
-            "ct_max": float(np.max(ct)),
-            "near_draws": len(nf),
-            "near_flagged": int(sum(nf)),
-            "near_share_mean": float(np.mean(ncf)) if ncf else None,
-            "near_share_max": float(np.max(ncf)) if ncf else None,
-        }
+    summary = {k: {"must_flag": MUST_FLAG[k], **_draw_summary([r["sets"][k] for r in rows])} for k in SETS}
     return {"rows": rows, "summary": summary}
+
+
+def _draw_summary(draws: list[dict]) -> dict:
+    """Flag counts and the spread of C_T and of the near-copy share over draws."""
+    ct = [r["ct"] for r in draws]
+    nf = [r["near_flag"] for r in draws if "near_flag" in r]
+    ncf = [r["near_copies"] for r in draws if "near_copies" in r]
+    return {
+        "ct_draws": len(ct),
+        "ct_flagged": int(sum(c <= THRESHOLD for c in ct)),
+        "ct_mean": float(np.mean(ct)),
+        "ct_min": float(np.min(ct)),
+        "ct_max": float(np.max(ct)),
+        "near_draws": len(nf),
+        "near_flagged": int(sum(nf)),
+        "near_share_mean": float(np.mean(ncf)) if ncf else None,
+        "near_share_max": float(np.max(ncf)) if ncf else None,
+    }
 
 
 def part_wsplit(a, wins, train, cache):
@@ -170,22 +172,7 @@ def part_wsplit(a, wins, train, cache):
         metrics = ("ct", "near_copies") if d < a.near_draws else ("ct",)
         rows.append({"draw": d, **mem_scores(real, train, held, cache, metrics)})
         print(f"window split draw {d}: {rows[-1]}", flush=True)
-    ct = [r["ct"] for r in rows]
-    nf = [r["near_flag"] for r in rows if "near_flag" in r]
-    return {
-        "rows": rows,
-        "summary": {
-            "ct_draws": len(ct),
-            "ct_flagged": int(sum(c <= THRESHOLD for c in ct)),
-            "ct_mean": float(np.mean(ct)),
-            "ct_min": float(np.min(ct)),
-            "ct_max": float(np.max(ct)),
-            "near_draws": len(nf),
-            "near_flagged": int(sum(nf)),
-            "near_share_mean": float(np.mean([r["near_copies"] for r in rows if "near_copies" in r])),
-            "near_share_max": float(np.max([r["near_copies"] for r in rows if "near_copies" in r])),
-        },
-    }
+    return {"rows": rows, "summary": _draw_summary(rows)}
 
 
 def part_k(a, wins, train_all, cache, ks=(5, 20, 50)):
