@@ -244,19 +244,29 @@ class Evaluator:
         """The real set's ``paper`` statistics of class ``k``: from the loaded
         reference, the cache, or computed (and cached)."""
         o = self.options
-        if self._reference is not None:
-            s = self._reference.stats.get(("paper", k, o.n_bins, o.n_layers))
-            if s is not None:
-                return s
         R = real if real is not None else self.real_view()
-        key = stats_key(R.keys, "paper", k, o.n_bins, o.n_layers)
-        s = self._cache.get_stats(key)
+        s = self.known_real_paper_stats(k, R)
         if s is None:
             s = landscape_stats(
                 R.cls(k), "paper", n_bins=o.n_bins, n_layers=o.n_layers, what=f"class {k} (real)", n_threads=o.n_jobs
             )
-            self._cache.put_stats(key, s)
+            self.keep_real_paper_stats(k, R, s)
         return s
+
+    def known_real_paper_stats(self, k: int, real: SetView) -> LandscapeStats | None:
+        """The real ``paper`` statistics of class ``k`` if the reference or the
+        cache holds them, else ``None`` (nothing computed)."""
+        o = self.options
+        if self._reference is not None:
+            s = self._reference.stats.get(("paper", k, o.n_bins, o.n_layers))
+            if s is not None:
+                return s
+        return self._cache.get_stats(stats_key(real.keys, "paper", k, o.n_bins, o.n_layers))
+
+    def keep_real_paper_stats(self, k: int, real: SetView, stats: LandscapeStats) -> None:
+        """Cache real ``paper`` statistics computed elsewhere (a plug-in's batch)."""
+        o = self.options
+        self._cache.put_stats(stats_key(real.keys, "paper", k, o.n_bins, o.n_layers), stats)
 
     # ------------------------------------------------------------ compute
     def compute(self) -> Report:
@@ -280,7 +290,7 @@ class Evaluator:
         pairs, selected = self._pairs_and_metrics(R, S, notes)
         plan = resampling_plan(R, pairs, len(S), o.seed)
         T = self._train_view(names, R, selected)
-        ctx = Context(o, names, both_empty, pairs, plan, lambda k: self.real_paper_stats(k, R), T)
+        ctx = Context(o, names, both_empty, pairs, plan, _RealPaperStats(self, R), T)
         results: dict[str, MetricResult] = {}
         for name in registry.run_order(selected):
             results[name] = registry.get(name).score(R, S, ctx)
@@ -366,3 +376,20 @@ def _named_set(keys) -> dict:
     if name is None:
         return {}
     return {"dataset": name.split(":")[0], "test_set": name}
+
+
+class _RealPaperStats:
+    """The evaluator's real ``paper`` statistics for one compute, as the
+    plug-ins see them (:class:`topofd.metrics.base.PaperStatsSource`)."""
+
+    def __init__(self, ev: Evaluator, real: SetView):
+        self._ev, self._real = ev, real
+
+    def __call__(self, k: int) -> LandscapeStats:
+        return self._ev.real_paper_stats(k, self._real)
+
+    def known(self, k: int) -> LandscapeStats | None:
+        return self._ev.known_real_paper_stats(k, self._real)
+
+    def keep(self, k: int, stats: LandscapeStats) -> None:
+        self._ev.keep_real_paper_stats(k, self._real, stats)

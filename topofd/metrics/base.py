@@ -23,6 +23,7 @@ from topofd.stats.uncertainty import MIN_LAYOUTS, Estimate, Plan, floored, plan
 
 __all__ = [
     "Context",
+    "PaperStatsSource",
     "MetricResult",
     "Metric",
     "per_class_column",
@@ -37,6 +38,20 @@ __all__ = [
 ]
 
 
+class PaperStatsSource(Protocol):
+    """Where the real set's ``paper`` statistics of class ``k`` come from:
+    ``source(k)`` returns them (computed if needed); ``known(k)`` only what a
+    reference or the cache already holds (``None`` otherwise), so that a
+    plug-in can compute the missing ones with its own work, in parallel, and
+    hand them back with ``keep(k, stats)``."""
+
+    def __call__(self, k: int) -> Any: ...
+
+    def known(self, k: int) -> Any | None: ...
+
+    def keep(self, k: int, stats: Any) -> None: ...
+
+
 @dataclass
 class Context:
     """Everything a plug-in needs besides the two sets.
@@ -45,8 +60,9 @@ class Context:
     ``names``: class names in report order; ``both_empty[k]``: class k has
     no cell in either set (not scored); ``pairs``: ``(real, synthetic)``
     index pairs or ``None``; ``plan``: the resampling plan of the synthetic
-    set; ``real_paper_stats(k)``: the real set's ``paper`` landscape
-    statistics of class k (from a reference file, the cache, or computed);
+    set; ``real_paper_stats``: the real set's ``paper`` landscape
+    statistics (a :class:`PaperStatsSource`: ``real_paper_stats(k)`` from a
+    reference file, the cache, or computed);
     ``train``: the generator's training layouts, classes in report order
     (``None``: not given; memorisation metrics need it).
     """
@@ -56,7 +72,7 @@ class Context:
     both_empty: list[bool]
     pairs: list[tuple[int, int]] | None
     plan: Plan
-    real_paper_stats: Callable[[int], Any]
+    real_paper_stats: PaperStatsSource
     train: SetView | None = None
 
     @property

@@ -28,9 +28,11 @@ from topofd.metrics.base import (
     per_class_column,
     unmeasured_classes,
 )
+from topofd.parallel import map_tasks
 from topofd.state import SetView
 from topofd.stats.extrapolate import FRACTIONS, extrapolated
 from topofd.stats.uncertainty import MIN_LAYOUTS, split_halves
+from topofd.tda.barycenter import lagrangian_barycenter
 from topofd.tda.frechet import FrechetTo
 from topofd.tda.landscapes import landscapes_on, shared_sampling
 from topofd.tda.summaries import gaussian, landscape_stats, topofd_from_stats
@@ -53,6 +55,7 @@ class TopoFD:
         skip, skip_notes = unmeasured_classes(real, synth, ctx)
         out = MetricResult(artifacts={c: {} for c in ctx.names}, notes=skip_notes)
         splits, lab, method = _resampling(ctx, want_se)
+        batch = _paper_batch(real, synth, ctx, skip, splits) if o.protocol == "paper" else {}
         values, inf_vals = [], []
         reps: list[list | None] = []
         inf_reps: list[list | None] = []
@@ -65,7 +68,7 @@ class TopoFD:
                 continue
             if o.protocol == "paper":
                 v, r, inf, inf_r = _paper_class(
-                    real.cls(k), synth.cls(k), c, ctx.real_paper_stats(k), splits, pairs, o, out
+                    real.cls(k), synth.cls(k), c, batch, k, ctx.real_paper_stats, splits, pairs, o, out
                 )
             else:
                 v, r, inf, inf_r = _grid_class(real.cls(k), synth.cls(k), c, lab, pairs, o, out)
@@ -126,15 +129,62 @@ def _resampling(ctx: Context, want_se: bool):
     return [], lab, method
 
 
-def _paper_class(dr, ds, c, sr, splits, pairs, o, out):
+def _barycenter(diagrams, n_threads: int):
+    return lagrangian_barycenter(diagrams, init=0, n_threads=n_threads, return_log=True)
+
+
+def _paper_batch(real: SetView, synth: SetView, ctx: Context, skip, splits) -> dict:
+    """Every barycenter the paper protocol needs -- per measured class the
+    synthetic set, each split half, and the real set unless a reference or
+    the cache holds it -- as independent tasks over ``--jobs`` worker
+    processes (each its own deterministic iteration, so the numbers do not
+    depend on the number of workers).  Keys: ``("real", k)``, ``("synth",
+    k)``, ``("half", k, split, 0 or 1)``."""
+    o = ctx.options
+    keys: list[tuple] = []
+    sets: list[tuple[list, str]] = []
+    for k, c in enumerate(ctx.names):
+        if skip[k]:
+            continue
+        if ctx.real_paper_stats.known(k) is None:
+            keys.append(("real", k))
+            sets.append((real.cls(k), f"class {k} (real)"))
+        ds = synth.cls(k)
+        keys.append(("synth", k))
+        sets.append((ds, f"{c} (synthetic)"))
+        for s, halves in enumerate(splits):
+            for h, idx in enumerate(halves):
+                keys.append(("half", k, s, h))
+                sets.append(([ds[i] for i in idx], "set"))
+    # the tied matchings inside one barycenter use threads only when there is
+    # no second barycenter to run beside it
+    threads = o.n_jobs if len(sets) < 2 else 1
+    # a barycenter's cost grows with its number of diagrams and of points
+    costs = [len(d) * (1 + sum(len(x) for x in d)) for d, _ in sets]
+    # Only the barycenters travel: landscapes and covariances are made here,
+    # where BLAS runs with the same threads whatever --jobs (a worker's
+    # single-threaded BLAS sums in another order: different last bits).
+    found = map_tasks(_barycenter, [(d, threads) for d, _ in sets], o.n_jobs, costs=costs)
+    kw = dict(n_bins=o.n_bins, n_layers=o.n_layers)
+    out = {
+        key: landscape_stats(d, "paper", what=what, barycenter=b, **kw) for key, (d, what), b in zip(keys, sets, found)
+    }
+    for key, stats in out.items():
+        if key[0] == "real":
+            ctx.real_paper_stats.keep(key[1], stats)
+    return out
+
+
+def _paper_class(dr, ds, c, batch, k, ctx_real, splits, pairs, o, out):
     """One class under the paper protocol (Eqs. 11–12 with barycenter
-    landscapes): value, split-half replicates, TopoFD∞ (no replicates)."""
-    kw = dict(n_bins=o.n_bins, n_layers=o.n_layers, n_threads=o.n_jobs)
-    ss = landscape_stats(ds, "paper", what=f"{c} (synthetic)", **kw)
+    landscapes), from the batch's statistics: value, split-half replicates,
+    TopoFD∞ (no replicates)."""
+    sr = batch[("real", k)] if ("real", k) in batch else None
+    sr = sr if sr is not None else ctx_real(k)
+    ss = batch[("synth", k)]
     value = topofd_from_stats(sr, ss, o.fd_method)
     reps = [
-        tuple(topofd_from_stats(sr, landscape_stats([ds[i] for i in h], "paper", **kw), o.fd_method) for h in (a, b))
-        for a, b in splits
+        tuple(topofd_from_stats(sr, batch[("half", k, s, h)], o.fd_method) for h in (0, 1)) for s in range(len(splits))
     ]
     out.artifacts[c].update(barycenter_real=sr.barycenter, barycenter_synth=ss.barycenter)
     out.notes += [f"{c} ({side}): {st.note}" for side, st in (("real", sr), ("synthetic", ss)) if st.note]

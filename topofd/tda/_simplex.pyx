@@ -6,7 +6,7 @@
 Bonneel et al.) with heuristic initial pivots and the block-search pivot
 rule.  When a transport problem has several optimal solutions, which one it
 returns is decided by the order in which that solver visits arcs, and the
-published TopoFD depends on it (see ``barycenter.py``).
+published TopoFD depends on it (see ``barycenter.py`` and ``pot_replay.py``).
 
 :func:`emd_pairs` runs the same algorithm on the same problem -- the same
 initial basis, the same entering arc at every pivot (same arc order, same

@@ -264,3 +264,64 @@ def w1_rows(const double[:, ::1] PA, const double[::1] DA, const Py_ssize_t[::1]
         _free(&w)
     if ok != 0:
         raise MemoryError()
+
+
+def assign_blocks(const Py_ssize_t[::1] starts, const Py_ssize_t[::1] nrow, const Py_ssize_t[::1] ncol,
+                  const Py_ssize_t[::1] row, const Py_ssize_t[::1] col, const double[::1] s,
+                  const Py_ssize_t[::1] xi, const Py_ssize_t[::1] yi, Py_ssize_t[::1] mx, Py_ssize_t[::1] my):
+    """Maximum-saving matching of many small blocks (the barycenter's
+    ``_assign_blocks``), each solved as ``linear_sum_assignment`` solves the
+    matrix ``C`` (``nrow x (ncol + nrow)``, ``-s`` at ``(row, col)``, 0
+    elsewhere: the extra columns are "stay with the diagonal"), with the
+    same algorithm step by step (``_lsap``), so ties go the same way.
+
+    Block ``b`` owns entries ``starts[b]:starts[b+1]`` (``starts`` has one
+    more entry than there are blocks).  The matched ``(x, y)`` -- a row whose
+    column is a real one with negative cost -- go to ``mx``/``my`` block by
+    block, rows in order; returns their number.  Runs without the GIL.
+    """
+    cdef Py_ssize_t nb = starts.shape[0] - 1, maxr = 0, maxc = 0, b, e, r, c, nr, nc, k, cnt = 0
+    cdef Work w
+    cdef int ok = 0
+    cdef Py_ssize_t* xr
+    cdef Py_ssize_t* yc
+    for b in range(nb):
+        if nrow[b] > maxr:
+            maxr = nrow[b]
+        if ncol[b] > maxc:
+            maxc = ncol[b]
+    with nogil:
+        # _alloc(maxn, maxm) holds (maxn + 1) x (maxm + maxn + 1) costs:
+        # enough for nrow x (ncol + nrow)
+        ok = _alloc(&w, maxr, maxc)
+        xr = <Py_ssize_t*> malloc((maxr + 1) * sizeof(Py_ssize_t))
+        yc = <Py_ssize_t*> malloc((maxc + 1) * sizeof(Py_ssize_t))
+        if xr == NULL or yc == NULL:
+            ok = -1
+        if ok == 0:
+            for b in range(nb):
+                nr = nrow[b]
+                nc = ncol[b] + nr
+                for k in range(nr * nc):
+                    w.cost[k] = 0.0
+                for e in range(starts[b], starts[b + 1]):
+                    w.cost[row[e] * nc + col[e]] = -s[e]
+                    xr[row[e]] = xi[e]
+                    yc[col[e]] = yi[e]
+                if _lsap(nr, nc, &w) != 0:
+                    ok = -2
+                    break
+                for r in range(nr):
+                    c = w.col4row[r]
+                    if c < ncol[b] and w.cost[r * nc + c] < 0.0:
+                        mx[cnt] = xr[r]
+                        my[cnt] = yc[c]
+                        cnt += 1
+        _free(&w)
+        free(xr)
+        free(yc)
+    if ok == -1:
+        raise MemoryError()
+    if ok == -2:
+        raise RuntimeError("an assignment block has no feasible matching")
+    return cnt

@@ -23,6 +23,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from topofd.tda.pot_replay import REPLAY_BUILT, gudhi_matching, import_pot
+
 __all__ = ["lagrangian_barycenter", "DEFAULT_MAX_ITER"]
 
 _S2 = np.sqrt(2.0)
@@ -71,75 +73,10 @@ def _dup_mask(A):
     return dup
 
 
-def _import_pot():
-    """Import POT (behind gudhi.wasserstein) without its framework backends:
-    by default POT imports torch, jax, cupy and tensorflow when installed,
-    which costs seconds and would make topofd import torch."""
-    import os
-    import sys
-
-    if "ot" in sys.modules:
-        return
-    keys = [f"POT_BACKEND_DISABLE_{k}" for k in ("PYTORCH", "JAX", "CUPY", "TENSORFLOW")]
-    saved = {k: os.environ.get(k) for k in keys}
-    for k in keys:
-        os.environ[k] = "1"
-    try:
-        import ot  # noqa: F401
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-try:  # compiled replay of POT's solver (topofd/tda/_simplex.pyx); optional at build time
-    from topofd.tda._simplex import emd_pairs as _emd_pairs
+try:  # scipy's assignment solver, compiled (topofd/tda/_w1.pyx); optional at build time
+    from topofd.tda._w1 import assign_blocks as _assign_compiled
 except ImportError:  # pragma: no cover - only when the extension could not be built
-    _emd_pairs = None
-
-
-def _cost_matrix(Y, D):
-    """gudhi's ``_build_dist_matrix(Y, D, order=2, internal_p=2)``, the same
-    numpy/scipy operations so the same bits: squared distances between the
-    points, then each point's squared distance to the diagonal (last column
-    for Y, last row for D, 0 in the corner)."""
-    from scipy.spatial.distance import cdist
-
-    half = 2 ** (1.0 / 2.0 - 1)
-    M = np.empty((len(Y) + 1, len(D) + 1))
-    M[:-1, :-1] = cdist(Y, D, metric="minkowski", p=2.0) ** 2.0
-    M[:-1, -1] = ((Y[:, 1] - Y[:, 0]) * half) ** 2.0
-    M[-1, :-1] = ((D[:, 1] - D[:, 0]) * half) ** 2.0
-    M[-1, -1] = 0.0
-    return M
-
-
-def _gudhi_matching(Y, D):
-    """(x, y) pairs of ``gudhi.wasserstein.wasserstein_distance``'s W2 matching.
-
-    The transport problem gudhi hands to ``ot.emd`` is solved by
-    :func:`topofd.tda._simplex.emd_pairs`, which replays POT's network simplex
-    pivot for pivot (same optimal vertex, in less time); POT
-    itself through gudhi when the extension is not built.
-    """
-    if _emd_pairs is not None and len(Y) and len(D):
-        a = np.ones(len(Y) + 1)
-        a[-1] = len(D)
-        b = np.ones(len(D) + 1)
-        b[-1] = len(Y)
-        rows, cols, status = _emd_pairs(_cost_matrix(Y, D), a, b, 2000000)
-        if status == 1:
-            keep = (rows < len(Y)) & (cols < len(D))
-            return cols[keep], rows[keep]
-    _import_pot()
-    from gudhi.wasserstein import wasserstein_distance
-
-    _, match = wasserstein_distance(Y, D, matching=True, order=2.0, internal_p=2.0)
-    match = np.asarray(match, dtype=np.int64).reshape(-1, 2)
-    match = match[(match[:, 0] >= 0) & (match[:, 1] >= 0)]
-    return match[:, 1], match[:, 0]
+    _assign_compiled = None
 
 
 def _tied_diagrams(diag_of_x, xi, yi, s, mx, my, dupY, dupX):
@@ -222,6 +159,25 @@ def _assign_blocks(xi, yi, d, s):
     col[by_y] = cy - cy0[slot[by_y]]
     nrow = np.maximum.reduceat(row, starts) + 1
     ncol = np.maximum.reduceat(col, starts) + 1
+    if _assign_compiled is not None:
+        # the same solver as linear_sum_assignment, compiled, over all blocks
+        # in one call (the Python loop cost ~20 us per block in call overhead)
+        mx = np.empty(n, dtype=np.intp)
+        my = np.empty(n, dtype=np.intp)
+        bounds = np.r_[starts, n].astype(np.intp)
+        k = _assign_compiled(
+            bounds,
+            nrow.astype(np.intp),
+            ncol.astype(np.intp),
+            row.astype(np.intp),
+            col.astype(np.intp),
+            np.ascontiguousarray(s, dtype=np.float64),
+            xi.astype(np.intp),
+            yi.astype(np.intp),
+            mx,
+            my,
+        )
+        return mx[:k].astype(np.int64), my[:k].astype(np.int64)
     mx, my = [], []
     for a, b, nr, nc in zip(starts, ends, nrow, ncol):
         C = np.zeros((nr, nc + nr))  # + nr zero columns: "stay with the diagonal"
@@ -339,7 +295,8 @@ def lagrangian_barycenter(
     P = np.concatenate(X) if sizes.sum() else np.zeros((0, 2))
     diag_of_x = np.repeat(np.arange(m), sizes)
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    dupX = np.concatenate([_dup_mask(d) for d in X]) if len(P) else np.zeros(0, dtype=bool)
+    # twins inside one diagram: rows (diagram, b, d) seen twice, all diagrams at once
+    dupX = _dup_mask(np.column_stack([diag_of_x.astype(np.float64), P]))
     uX = (P[:, 0] + P[:, 1]) / _S2
     vX = (P[:, 1] - P[:, 0]) / _S2
     half = 2 ** (1.0 / 2.0 - 1)
@@ -364,12 +321,12 @@ def lagrangian_barycenter(
             if n_threads > 1 and len(tied) > 1:
                 from concurrent.futures import ThreadPoolExecutor
 
-                if _emd_pairs is None:
-                    _import_pot()
+                if not REPLAY_BUILT:
+                    import_pot()
                 with ThreadPoolExecutor(n_threads) as ex:
-                    found = list(ex.map(lambda i: _gudhi_matching(Y, X[i]), tied))
+                    found = list(ex.map(lambda i: gudhi_matching(Y, X[i]), tied))
             else:
-                found = [_gudhi_matching(Y, X[i]) for i in tied]
+                found = [gudhi_matching(Y, X[i]) for i in tied]
             for i, (x_local, y_idx) in zip(tied, found):
                 gx.append(offsets[i] + x_local)
                 gy.append(y_idx)

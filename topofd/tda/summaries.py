@@ -90,14 +90,20 @@ def landscape_stats(
     n_layers: int = 1,
     what: str = "set",
     n_threads: int = 1,
+    barycenter: tuple | None = None,
 ) -> LandscapeStats:
     """(μ, Σ) of one set of H1 diagrams under ``protocol``.
 
     ``grid`` needs the shared ``sampling`` (see :func:`shared_sampling`).
+    ``paper``: ``barycenter``, the ``(Y, log)`` of
+    ``lagrangian_barycenter(diagrams, 0, return_log=True)`` when it was
+    computed elsewhere (another process).
     """
     if protocol == "paper":
         L, _ = landscapes_own_range(diagrams, n_bins, n_layers)
-        Y, log = lagrangian_barycenter(diagrams, init=0, n_threads=n_threads, return_log=True)
+        if barycenter is None:
+            barycenter = lagrangian_barycenter(diagrams, init=0, n_threads=n_threads, return_log=True)
+        Y, log = barycenter
         Y = np.zeros((0, 2)) if Y is None else Y
         mu_row, t = landscapes_own_range([Y], n_bins, n_layers)
         return LandscapeStats(mu_row[0], _cov(L, what), len(L), Y, np.tile(t[0], n_layers), barycenter_note(log))
