@@ -71,7 +71,7 @@ def peak_mb() -> float:
 
 
 # ------------------------------------------------------------ one run (child)
-def run_one(n: int, jobs: int, mmd_samples: int, paper_max: int, seed: int) -> dict:
+def run_one(n: int, jobs: int, mmd_samples: int, paper_max: int, seed: int, metrics=("topofd", "mmd")) -> dict:
     from topofd import compare
     from topofd.diagrams import compute_diagrams
     from topofd.tda.barycenter import lagrangian_barycenter
@@ -81,8 +81,10 @@ def run_one(n: int, jobs: int, mmd_samples: int, paper_max: int, seed: int) -> d
     real, synth = simulate_set(n, seed, 0), simulate_set(n, seed, 1)
     out["simulate_s"] = time.perf_counter() - t
     out["cells_per_patch"] = float(np.mean([l.counts.sum() for l in real]))
+    if metrics == ("topokd",):
+        return topokd_run(out, real, synth, jobs, seed)
     t = time.perf_counter()
-    rep = compare(real, synth, metrics=("topofd", "mmd"), protocol="grid", pairing="none", n_jobs=jobs,
+    rep = compare(real, synth, metrics=metrics, protocol="grid", pairing="none", n_jobs=jobs,
                   mmd_samples=mmd_samples, seed=seed)
     out["compare_grid_s"] = time.perf_counter() - t
     out["topofd_grid"] = float(rep.table.at["mean", "topofd"])
@@ -94,6 +96,36 @@ def run_one(n: int, jobs: int, mmd_samples: int, paper_max: int, seed: int) -> d
         for k in range(len(CLASSES)):
             lagrangian_barycenter([d[k] for d in D], init=0)
         out["barycenter_real_s"] = time.perf_counter() - t
+    out["peak_mb"] = peak_mb()
+    return out
+
+
+def topokd_run(out: dict, real, synth, jobs: int, seed: int) -> dict:
+    """``compare(metrics=("topokd",))`` with its interval (20-group
+    jackknife): total time, and the TopoKD plug-in's own time (features and
+    every kernel sum) apart from reading the layouts and their diagrams."""
+    from topofd import compare
+    from topofd import metrics as registry
+
+    plugin = registry.get("topokd")
+    spent = []
+
+    def timed(real_v, synth_v, ctx, _score=plugin.score):
+        t0 = time.perf_counter()
+        res = _score(real_v, synth_v, ctx)
+        spent.append(time.perf_counter() - t0)
+        return res
+
+    plugin.score = timed
+    try:
+        t = time.perf_counter()
+        rep = compare(real, synth, metrics=("topokd",), pairing="none", n_jobs=jobs, seed=seed)
+        out["compare_topokd_s"] = time.perf_counter() - t
+    finally:
+        del plugin.score
+    out["topokd_plugin_s"] = spent[0]
+    out["topokd"] = float(rep.table.at["mean", "topokd"])
+    out["topokd_se"] = float(rep.table.at["mean", "topokd_se"])
     out["peak_mb"] = peak_mb()
     return out
 
@@ -130,17 +162,19 @@ def mmd_error(n: int, samples: list[int], seed: int, reps: int = 3) -> list[dict
 @click.option("--paper-max", type=int, default=2000, show_default=True, help="Largest size that times the paper barycenter.")
 @click.option("--mmd-error", "mmd_err_n", type=int, default=300, show_default=True, help="Set size of the MMD error study (0 = skip).")
 @click.option("--mmd-error-samples", "mmd_err_samples", default="50,100,150", show_default=True)
+@click.option("--metrics", default="topofd,mmd", show_default=True,
+              help="topofd,mmd (grid TopoFD + subsampled MMD) or topokd (exact TopoKD with its interval).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               default=ROOT / "benchmarks" / "results" / "scale.json", show_default=True)
 @click.option("--child", type=str, default=None, hidden=True)
-def main(sizes, jobs_list, mmd_samples, paper_max, mmd_err_n, mmd_err_samples, seed, out, child):
+def main(sizes, jobs_list, mmd_samples, paper_max, mmd_err_n, mmd_err_samples, metrics, seed, out, child):
     """Time and memory of TopoFD/MMD versus the number of patches."""
     if child:
         kind, *args = child.split(":")
         if kind == "run":
             n, jobs = int(args[0]), int(args[1])
-            res = run_one(n, jobs, mmd_samples, paper_max, seed)
+            res = run_one(n, jobs, mmd_samples, paper_max, seed, tuple(metrics.split(",")))
         else:
             res = mmd_error(int(args[0]), [int(x) for x in args[1].split(",")], seed)
         print(json.dumps(res))
@@ -150,20 +184,20 @@ def main(sizes, jobs_list, mmd_samples, paper_max, mmd_err_n, mmd_err_samples, s
     plan = [(n, jobs_l[0]) for n in sizes_l] + [(sizes_l[-1], j) for j in jobs_l[1:]]
     runs = []
     for n, j in plan:
-        res = _child(f"run:{n}:{j}", mmd_samples, paper_max, seed)
+        res = _child(f"run:{n}:{j}", mmd_samples, paper_max, seed, metrics)
         runs.append(res)
         click.echo(json.dumps(res), err=True)
-    err = _child(f"err:{mmd_err_n}:{mmd_err_samples}", mmd_samples, paper_max, seed) if mmd_err_n else []
-    fit = extrapolate(runs, jobs_l[0])
+    err = _child(f"err:{mmd_err_n}:{mmd_err_samples}", mmd_samples, paper_max, seed, metrics) if mmd_err_n else []
+    fit = extrapolate(runs, jobs_l[0]) if metrics != "topokd" else {}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(dict(command=" ".join(["python benchmarks/scale.py", *sys.argv[1:]]), runs=runs,
                                    mmd_error=err, extrapolation=fit), indent=1))
     click.echo(report(runs, err, fit))
 
 
-def _child(spec, mmd_samples, paper_max, seed):
+def _child(spec, mmd_samples, paper_max, seed, metrics):
     cmd = [sys.executable, __file__, "--child", spec, "--mmd-samples", str(mmd_samples), "--paper-max",
-           str(paper_max), "--seed", str(seed)]
+           str(paper_max), "--seed", str(seed), "--metrics", metrics]
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode:
         raise SystemExit(f"{spec}: failed\n{p.stderr[-2000:]}")
@@ -195,6 +229,12 @@ def extrapolate(runs, jobs):
 def report(runs, err, fit) -> str:
     lines = ["| patches per set | jobs | simulate s | compare (grid, TopoFD + MMD) s | paper barycenter (real set) s | peak MB |",
              "|---:|---:|---:|---:|---:|---:|"]
+    if runs and "compare_topokd_s" in runs[0]:
+        lines = ["| patches per set | jobs | simulate s | compare (TopoKD + interval) s | of which TopoKD s | TopoKD (mean) | se | peak MB |",
+                 "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        lines += [f"| {r['n']} | {r['jobs']} | {r['simulate_s']:.1f} | {r['compare_topokd_s']:.1f} | {r['topokd_plugin_s']:.1f} "
+                  f"| {r['topokd']:.4f} | {r['topokd_se']:.4f} | {r['peak_mb']:.0f} |" for r in runs]
+        return "\n".join(lines) + "\n"
     for r in runs:
         bar = f"{r['barycenter_real_s']:.1f}" if "barycenter_real_s" in r else "—"
         lines.append(f"| {r['n']} | {r['jobs']} | {r['simulate_s']:.1f} | {r['compare_grid_s']:.1f} | {bar} | {r['peak_mb']:.0f} |")

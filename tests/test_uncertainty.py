@@ -188,3 +188,28 @@ def test_topokd_kernel_sums_equal_the_kernel_matrix():
     K = _gauss_block(Z, Z, 2.0)
     assert ks.mmd2() == pytest.approx(mmd2(K, 30, cross=pair_mask(30, 25, pairs)), rel=1e-12)
     assert np.allclose(ks.replicates(lab), mmd2_replicates(K, 30, lab, cross=pair_mask(30, 25, pairs)), rtol=1e-10)
+
+
+def test_topokd_tiled_sums_equal_one_matrix_whatever_the_threads(monkeypatch):
+    """Sets larger than a tile are summed tile by tile (off-diagonal tiles of a
+    set with itself once, counted twice): the same sums as one kernel matrix
+    to rounding, and the same bits for 1 or 2 threads."""
+    from topofd.metrics import landscape_kd as kd
+
+    rng = np.random.default_rng(1)
+    X, Y = rng.normal(size=(70, 6)), rng.normal(size=(53, 6)) + 0.2
+    Y_far = Y.copy()
+    Y_far[3] += 60.0  # a row so far out that the factorised Gaussian would underflow: subtractive form
+    pairs = [(i, i) for i in range(40)]
+    lab = assign_groups(53, 5, 0)
+    for Yk in (Y, Y_far):
+        with monkeypatch.context() as m:
+            whole = kd.kernel_sums(X, Yk, 3.0, pairs=pairs, labels=lab)
+            m.setattr(kd, "_BLOCK", 16)
+            tiled = [kd.kernel_sums(X, Yk, 3.0, pairs=pairs, labels=lab, n_jobs=j) for j in (1, 2)]
+        assert tiled[0].mmd2() == tiled[1].mmd2() and tiled[0].replicates(lab) == tiled[1].replicates(lab)
+        assert np.array_equal(tiled[0].row_y, tiled[1].row_y) and np.array_equal(tiled[0].col_y, tiled[1].col_y)
+        assert tiled[0].mmd2() == pytest.approx(whole.mmd2(), rel=1e-12)
+        assert np.allclose(tiled[0].row_y, whole.row_y, rtol=1e-13, atol=1e-300)
+        assert np.allclose(tiled[0].col_y, whole.col_y, rtol=1e-13, atol=1e-300)
+        assert np.allclose(tiled[0].within, whole.within, rtol=1e-13)
