@@ -104,6 +104,21 @@ def test_merge_and_pickle_equal_one_evaluator(sets):
         Evaluator(protocol="paper").merge(Evaluator(protocol="grid"))
 
 
+def test_reset_keep_real_forgets_only_the_synthetic_set(sets):
+    """A training loop scores each epoch's samples against the same real set."""
+    real, synth = sets
+    ev = Evaluator(protocol="grid")
+    ev.update(_layouts(real), True)
+    ev.update(_layouts(real, "_gen"), False)
+    ev.reset(keep_real=True)
+    assert len(ev.state(True)) == len(real) and len(ev.state(False)) == 0
+    ev.update(_layouts(synth, "_gen"), False)
+    fresh = Evaluator(protocol="grid")
+    fresh.update(_layouts(real), True)
+    fresh.update(_layouts(synth, "_gen"), False)
+    _same(ev.compute(), fresh.compute())
+
+
 def test_bad_batches_leave_the_state_unchanged(sets):
     real, synth = sets
     ev = Evaluator(protocol="grid", metrics="topofd")

@@ -73,8 +73,13 @@ class Evaluator:
         self.reset()
 
     # ------------------------------------------------------------- state
-    def reset(self) -> None:
-        """Forget every layout (options are kept)."""
+    def reset(self, *, keep_real: bool = False) -> None:
+        """Forget every layout (options are kept).  ``keep_real=True`` forgets
+        only the synthetic set: the real set, a loaded reference and the
+        training set stay, as a training loop wants between two evaluations."""
+        if keep_real:
+            self._sets[False] = SetState()
+            return
         self._sets = {True: SetState(), False: SetState()}
         self._train = SetState()  # the generator's training layouts (memorisation metrics)
         self._reference: Reference | None = None
