@@ -3,7 +3,7 @@ intervals on) against the reference computation, in one run, stage by stage.
 
     python benchmarks/bench_default.py --n 580 --out benchmarks/results/bench_default_580.json
     python benchmarks/bench_default.py --n 200 --repeat 2 --out benchmarks/results/bench_default_200x2.json
-    python benchmarks/bench_default.py --bundled --out benchmarks/results/bench_default_1550_bundled.json
+    python benchmarks/bench_default.py --bundled --dask --out benchmarks/results/bench_default_1550_bundled.json
 
 N bundled BRCA-M2C windows and their matched-count random layouts are written
 as ``.npy`` files (the published ``(H, W, 3)`` uint8 format) to two folders;
@@ -188,28 +188,48 @@ def w1_rates(real: Path, synth: Path, n_rows: int = 40) -> dict:
     return out
 
 
-def bundled_run(out: str | None) -> int:
+def bundled_run(out: str | None, dask: bool = False) -> int:
     """``topofd compare brca-m2c:test synth/`` on the 1,550 matched-count
     random windows (the bundled real statistics), after issue 19 only: the
-    reference MMD alone would take ~10 min; stage times, jobs 1 and 2."""
+    reference MMD alone would take ~10 min; stage times, jobs 1 and 2 (and,
+    with ``--dask``, 2 jobs on a 2-worker ``distributed.LocalCluster``)."""
     res: dict = {"what": bundled_run.__doc__.split("\n\n")[0], "date": time.strftime("%Y-%m-%d")}
+    runs = {"jobs1": (1, contextlib.nullcontext), "jobs2": (2, contextlib.nullcontext)}
+    if dask:
+        runs["dask2"] = (2, _dask_backend)
+    tables = {}
     with tempfile.TemporaryDirectory() as tmp:
         _, synth = demo_sets(None, seed=0)
         for k, l in enumerate(synth):
             np.save(Path(tmp) / f"w{k:05d}.npy", l.to_array())
-        for jobs in (1, 2):
+        topofd.compare("brca-m2c:test", tmp, n_jobs=1, seed=0, metrics=("counts",))  # imports, first-call costs
+        for name, (jobs, backend) in runs.items():
             times: dict = {}
             load0 = os.getloadavg()
-            with stage_timer(times):
+            with backend(), stage_timer(times):
                 t = time.perf_counter()
-                topofd.compare("brca-m2c:test", tmp, n_jobs=jobs, seed=0)
+                rep = topofd.compare("brca-m2c:test", tmp, n_jobs=jobs, seed=0)
                 total = time.perf_counter() - t
-            res[f"jobs{jobs}"] = {"total_s": total, "stages_s": times, "load": [load0, os.getloadavg()]}
+            tables[name] = table_of(rep)
+            res[name] = {"total_s": total, "stages_s": times, "load": [load0, os.getloadavg()]}
+    res["jobs2_over_jobs1"] = res["jobs1"]["total_s"] / res["jobs2"]["total_s"]
+    res["tables_identical"] = all(t == tables["jobs1"] for t in tables.values())
     text = json.dumps(res, indent=1)
     print(text)
     if out:
         Path(out).write_text(text + "\n")
     return 0
+
+
+@contextlib.contextmanager
+def _dask_backend():
+    """joblib's dask backend on a local 2-worker cluster (one thread each)."""
+    import joblib
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster, Client(cluster):
+        with joblib.parallel_backend("dask"):
+            yield
 
 
 def main(argv=None) -> int:
@@ -219,9 +239,10 @@ def main(argv=None) -> int:
     ap.add_argument("--no-jobs2", action="store_true")
     ap.add_argument("--bundled", action="store_true", help="the 1,550 windows against the bundled real statistics")
     ap.add_argument("--repeat", type=int, default=1, help="interleaved repeats (fastest kept), for a loaded machine")
+    ap.add_argument("--dask", action="store_true", help="with --bundled: also 2 jobs on a 2-worker Dask LocalCluster")
     a = ap.parse_args(argv)
     if a.bundled:
-        return bundled_run(a.out)
+        return bundled_run(a.out, a.dask)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from report_identity import diff
 
