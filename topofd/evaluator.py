@@ -258,6 +258,28 @@ class Evaluator:
             self._cache.put_stats(key, s)
         return s
 
+    def _stored_features(self, R: SetView, m):
+        """The ``real_features`` of the plug-in context: a loaded reference's
+        stored encoder features for ``R``'s rows, or a note why none apply."""
+        ref = self._reference
+        if ref is None:
+            return None
+        if m.real_order is not None and list(m.real_order) != list(range(len(m.real_order))):
+            # the channels were encoded in the file's order; recomputing would encode them in the report's
+            return (
+                f"the features stored in {ref.path} are in its class order {', '.join(ref.classes)}, this "
+                f"comparison reorders them to {', '.join(m.names)}; compare in the file's order"
+            )
+
+        def lookup(ex):
+            got = ref.features_for(ex.name, ex.sha256)
+            if isinstance(got, str):
+                return got
+            row = {k: i for i, k in reversed(list(enumerate(ref.keys)))}
+            return got[[row[k] for k in R.keys]]
+
+        return lookup
+
     # ------------------------------------------------------------ compute
     def compute(self) -> Report:
         """Score the synthetic set against the real one (see :func:`topofd.compare`)."""
@@ -280,7 +302,9 @@ class Evaluator:
         pairs, selected = self._pairs_and_metrics(R, S, notes)
         plan = resampling_plan(R, pairs, len(S), o.seed)
         T = self._train_view(names, R, selected)
-        ctx = Context(o, names, both_empty, pairs, plan, lambda k: self.real_paper_stats(k, R), T)
+        ctx = Context(
+            o, names, both_empty, pairs, plan, lambda k: self.real_paper_stats(k, R), T, self._stored_features(R, m)
+        )
         results: dict[str, MetricResult] = {}
         for name in registry.run_order(selected):
             results[name] = registry.get(name).score(R, S, ctx)

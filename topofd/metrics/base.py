@@ -48,7 +48,10 @@ class Context:
     set; ``real_paper_stats(k)``: the real set's ``paper`` landscape
     statistics of class k (from a reference file, the cache, or computed);
     ``train``: the generator's training layouts, classes in report order
-    (``None``: not given; memorisation metrics need it).
+    (``None``: not given; memorisation metrics need it);
+    ``real_features(extractor)``: the real set's stored encoder features
+    (a loaded reference, :meth:`topofd.storage.reference.Reference.features_for`)
+    or a note why none apply (a str instead of the function); ``None``: no reference.
     """
 
     options: Any
@@ -58,6 +61,7 @@ class Context:
     plan: Plan
     real_paper_stats: Callable[[int], Any]
     train: SetView | None = None
+    real_features: Callable[[Any], Any] | str | None = None
 
     @property
     def want_se(self) -> bool:
