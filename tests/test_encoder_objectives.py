@@ -39,9 +39,9 @@ def test_nt_xent_prefers_matching_views():
     # SimCLR's Eq. 1: l(i, j) = -sim(i, j)/τ + log Σ_{k≠i} exp(sim(i, k)/τ), averaged over the 2B anchors
     zn = torch.nn.functional.normalize(torch.cat([z, z.flip(0)]), dim=1).double()
     sim = (zn @ zn.T / 0.5).numpy()
-    want = np.mean([
-        -sim[i, (i + 16) % 32] + np.log(sum(np.exp(sim[i, k]) for k in range(32) if k != i)) for i in range(32)
-    ])
+    want = np.mean(
+        [-sim[i, (i + 16) % 32] + np.log(sum(np.exp(sim[i, k]) for k in range(32) if k != i)) for i in range(32)]
+    )
     assert float(nt_xent(z, z.flip(0))) == pytest.approx(want, rel=1e-5)
 
 

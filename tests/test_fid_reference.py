@@ -119,3 +119,14 @@ def test_stored_features_are_not_used_in_another_class_order(tmp_path):
     rep = topofd.compare(str(tmp_path / "r.topofd"), synth, metrics="fid", pairing="none", classes="b,c,a")
     assert np.isnan(rep.table.loc["mean", "layout_fid"])
     assert any("class order a, b, c" in n for n in rep.meta["notes"])
+
+
+def test_stats_of_another_class_count_stores_no_shipped_features(tmp_path):
+    """The shipped encoder reads 3 classes: a 2-class set gets a note, not an error."""
+    (tmp_path / "real").mkdir()
+    for l in blobs(6, 1):
+        two = Layout(l.points[:2], l.classes[:2], SHAPE, l.name)
+        np.save(tmp_path / "real" / f"{l.name}.npy", two.to_array())
+    res = cli("stats", tmp_path / "real", "--out", tmp_path / "r.topofd", "--no-paper-stats", "-q")
+    assert res.exit_code == 0 and "reads 3 classes, not 2" in res.output, res.output
+    assert load_reference(tmp_path / "r.topofd").features == {}
