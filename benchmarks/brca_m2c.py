@@ -19,9 +19,19 @@ under both protocols (``paper``, ``grid``):
 leaderboard between the ``<!-- leaderboard:start -->`` / ``end`` markers of
 ``benchmarks/README.md``.
 
+Layout FID and KID (issue 17; shipped BRCA-M2C encoder, needs torch) of
+every row go into the same reports (``mean["layout_fid"]``, ...) and into
+their own table between ``<!-- layout-fid:start -->`` / ``end``: the
+leaderboard keeps the *published* FID as a quoted column and never ranks
+these against it (another, unpublished encoder: not comparable).  They do
+not depend on the protocol.  ``--fid-only`` computes just them, at full
+size, from the same inputs (same seed), and adds them to the stored reports
+of a previous run (``--out``) without recomputing the other columns.
+
 Usage::
 
     python benchmarks/brca_m2c.py [--n-patches N] [--jobs J] [--mmd-samples M]
+    python benchmarks/brca_m2c.py --fid-only        # add Layout FID / KID to the stored rows
 """
 from __future__ import annotations
 
@@ -46,7 +56,9 @@ from topofd.layouts.readers import brca
 
 ROOT = Path(__file__).resolve().parents[1]
 START, END = "<!-- leaderboard:start -->", "<!-- leaderboard:end -->"
+FID_START, FID_END = "<!-- layout-fid:start -->", "<!-- layout-fid:end -->"
 JITTERS = (1, 2, 4, 8)
+FID_KEYS = [f"layout_{m}{s}" for m in ("fid", "kid") for s in ("", "_se", "_lo", "_hi")]
 
 
 def json_default(o):
@@ -99,6 +111,62 @@ def slug(method: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in method.split(" (")[0]).replace("σ", "s").strip("_")
 
 
+def fid_columns(real, synth, pairing: str, seed: int, cache: Path) -> tuple[dict, dict]:
+    """``(mean columns, extractor meta)`` of Layout FID and KID (shipped encoder)."""
+    rep = compare(real, synth, metrics="fid,kid", pairing=pairing, seed=seed, cache_dir=cache).to_dict()
+    return {k: rep["mean"].get(k) for k in FID_KEYS}, rep["meta"].get("layout_fid", {})
+
+
+def add_fid(path: Path, cols: dict, info: dict) -> None:
+    """Put the Layout FID / KID columns into a stored report (the other columns untouched)."""
+    d = json.loads(path.read_text())
+    d["mean"].update(cols)
+    d["meta"]["layout_fid"] = {**info, "extractor": Path(info.get("extractor", "")).name}
+    path.write_text(json.dumps(d, indent=1, default=json_default))
+
+
+def replace_section(readme: Path, start: str, end: str, section: str, heading: str) -> None:
+    text = readme.read_text() if readme.exists() else ""
+    if start in text and end in text:
+        a, b = text.index(start), text.index(end) + len(end)
+        text = text[:a] + section + text[b:]
+    else:
+        text = text + ("\n" if text else "") + f"{heading}\n\n" + section + "\n"
+    readme.write_text(text)
+
+
+def write_fid_table(paths: list[Path], readme: Path, command: str, test_set: str) -> str:
+    """The Layout FID / KID table of the rows (one per method: the protocol does not enter)."""
+    rows = {}
+    for p in paths:
+        d = json.loads(p.read_text())
+        if d["mean"].get("layout_fid") is not None:
+            rows.setdefault(d["meta"]["method"], d)
+    if not rows:
+        return ""
+    sha = next(iter(rows.values()))["meta"].get("layout_fid", {}).get("sha256") or "?"
+    lines = [
+        FID_START,
+        "",
+        f"Produced by `{command}`; test set: {test_set}; shipped BRCA-M2C layout encoder (sha256 {sha[:12]}); "
+        "± delete-a-group jackknife se over the synthetic set.",
+        "**Not the paper's FID**: TopoCellGen's FID uses an encoder that was never published; these numbers are "
+        "comparable only with Layout FID / KID of the same encoder.  The leaderboard above keeps the published "
+        "FID as a quoted column (`FID`) and never ranks these against it.",
+        "",
+        "| method | Layout FID | Layout KID | n_real | n_synth |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for method, d in sorted(rows.items(), key=lambda kv: kv[1]["mean"]["layout_fid"]):
+        m = d["mean"]
+        cell = [f"{m[c]:.4g} ± {m[c + '_se']:.2g}" if m.get(c + "_se") is not None else f"{m[c]:.4g}"
+                for c in ("layout_fid", "layout_kid")]
+        lines.append(f"| {method} | {cell[0]} | {cell[1]} | {d['meta']['n_real']} | {d['meta']['n_synth']} |")
+    section = "\n".join(lines) + "\n\n" + FID_END
+    replace_section(readme, FID_START, FID_END, section, "### Layout FID and KID of the reference rows")
+    return section
+
+
 def write_leaderboard(paths: list[Path], readme: Path, command: str, test_set: str, subset: bool) -> str:
     reports = load_reports(paths)
     tables = build_tables(reports)
@@ -115,13 +183,7 @@ def write_leaderboard(paths: list[Path], readme: Path, command: str, test_set: s
     ]
     body = "\n".join(to_markdown(df) for df in tables.values())
     section = "\n".join(head) + "\n" + body + "\n" + END
-    text = readme.read_text() if readme.exists() else ""
-    if START in text and END in text:
-        a, b = text.index(START), text.index(END) + len(END)
-        text = text[:a] + section + text[b:]
-    else:
-        text = text + ("\n" if text else "") + "## Leaderboard\n\n" + section + "\n"
-    readme.write_text(text)
+    replace_section(readme, START, END, section, "## Leaderboard")
     return body
 
 
@@ -141,7 +203,9 @@ def write_leaderboard(paths: list[Path], readme: Path, command: str, test_set: s
 @click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Diagram cache folder (default: a temporary one).")
 @click.option("--seed", type=int, default=0, show_default=True)
-def main(n_patches, jobs, mmd_samples, protocols, shared, out, readme, cache, seed):
+@click.option("--no-fid", is_flag=True, help="No Layout FID / KID columns (they need torch).")
+@click.option("--fid-only", is_flag=True, help="Only Layout FID / KID, added to the stored reports in --out.")
+def main(n_patches, jobs, mmd_samples, protocols, shared, out, readme, cache, seed, no_fid, fid_only):
     """Score the reference rows on BRCA-M2C and regenerate the leaderboard."""
     t0 = time.perf_counter()
     protocols = [p.strip() for p in protocols.split(",") if p.strip()]
@@ -157,6 +221,15 @@ def main(n_patches, jobs, mmd_samples, protocols, shared, out, readme, cache, se
         tmp = cache = Path(tempfile.mkdtemp(prefix="topofd_bench_"))
     try:
         for method, synth, pairing in methods(real, shared, seed):
+            fid = None if no_fid else fid_columns(real, synth, pairing, seed, cache)
+            if fid is not None:
+                click.echo(f"      {method:26s} Layout FID {fid[0]['layout_fid']:9.4f}", err=True)
+            if fid_only:
+                for protocol in protocols:
+                    path = out / protocol / f"{slug(method)}.json"
+                    add_fid(path, *fid)
+                    written.append(path)
+                continue
             for protocol in protocols:
                 t = time.perf_counter()
                 rep = compare(real, synth, protocol=protocol, pairing=pairing, n_jobs=jobs, seed=seed,
@@ -167,6 +240,8 @@ def main(n_patches, jobs, mmd_samples, protocols, shared, out, readme, cache, se
                 (out / protocol).mkdir(parents=True, exist_ok=True)
                 path = out / protocol / f"{slug(method)}.json"
                 path.write_text(json.dumps(d, indent=1, default=json_default))
+                if fid is not None:
+                    add_fid(path, *fid)
                 written.append(path)
                 click.echo(f"{protocol:5s} {method:26s} TopoFD {d['mean'].get('topofd', float('nan')):9.3f}  "
                            f"({time.perf_counter() - t:.1f} s)", err=True)
@@ -174,7 +249,9 @@ def main(n_patches, jobs, mmd_samples, protocols, shared, out, readme, cache, se
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
     command = " ".join(["python benchmarks/brca_m2c.py", *sys.argv[1:]])
-    click.echo(write_leaderboard(written, readme, command, test_set, subset))
+    if not fid_only:
+        click.echo(write_leaderboard(written, readme, command, test_set, subset))
+    click.echo(write_fid_table(written, readme, command, test_set))
     click.echo(f"total {time.perf_counter() - t0:.0f} s", err=True)
 
 

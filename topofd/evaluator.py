@@ -44,11 +44,12 @@ from topofd.metrics.base import Context, MetricResult, resampling_plan
 from topofd.option_spec import signature_with_options
 from topofd.options import DEFAULTS, Options
 from topofd.output.report import Report, assemble_table, provenance
+from topofd.paper_stats import RealPaperStats
 from topofd.state import SetState, SetView
 from topofd.storage.cache import Cache
-from topofd.storage.keys import digest, layout_key, stats_key
+from topofd.storage.keys import digest, layout_key
 from topofd.storage.reference import Reference, bundled_match, load_reference
-from topofd.tda.summaries import LandscapeStats, landscape_stats
+from topofd.tda.summaries import LandscapeStats
 
 __all__ = ["Evaluator"]
 
@@ -77,14 +78,14 @@ class Evaluator:
         """Forget every layout (options are kept).  ``keep_real=True`` forgets
         only the synthetic set: the real set, a loaded reference and the
         training set stay, as a training loop wants between two evaluations."""
-        if keep_real:
+        if not keep_real:
+            self._sets: dict[bool, SetState] = {True: SetState(), False: SetState()}
+            self._train = SetState()  # the generator's training layouts (memorisation metrics)
+            self._reference: Reference | None = None
+            self._train_reference: Reference | None = None
+            self._threshold = self.options.threshold
+        else:
             self._sets[False] = SetState()
-            return
-        self._sets = {True: SetState(), False: SetState()}
-        self._train = SetState()  # the generator's training layouts (memorisation metrics)
-        self._reference: Reference | None = None
-        self._train_reference: Reference | None = None
-        self._threshold = self.options.threshold
 
     @property
     def cache(self) -> Cache:
@@ -248,30 +249,32 @@ class Evaluator:
     def real_paper_stats(self, k: int, real: SetView | None = None) -> LandscapeStats:
         """The real set's ``paper`` statistics of class ``k``: from the loaded
         reference, the cache, or computed (and cached)."""
-        o = self.options
-        R = real if real is not None else self.real_view()
-        s = self.known_real_paper_stats(k, R)
-        if s is None:
-            s = landscape_stats(
-                R.cls(k), "paper", n_bins=o.n_bins, n_layers=o.n_layers, what=f"class {k} (real)", n_threads=o.n_jobs
+        return self._paper_source(real if real is not None else self.real_view())(k)
+
+    def _paper_source(self, R: SetView) -> RealPaperStats:
+        return RealPaperStats(self.options, self._reference, self._cache, R)
+
+    def _stored_features(self, R: SetView, m):
+        """The ``real_features`` of the plug-in context: a loaded reference's
+        stored encoder features for ``R``'s rows, or a note why none apply."""
+        ref = self._reference
+        if ref is None:
+            return None
+        if m.real_order is not None and list(m.real_order) != list(range(len(m.real_order))):
+            # the channels were encoded in the file's order; recomputing would encode them in the report's
+            return (
+                f"the features stored in {ref.path} are in its class order {', '.join(ref.classes)}, this "
+                f"comparison reorders them to {', '.join(m.names)}; compare in the file's order"
             )
-            self.keep_real_paper_stats(k, R, s)
-        return s
 
-    def known_real_paper_stats(self, k: int, real: SetView) -> LandscapeStats | None:
-        """The real ``paper`` statistics of class ``k`` if the reference or the
-        cache holds them, else ``None`` (nothing computed)."""
-        o = self.options
-        if self._reference is not None:
-            s = self._reference.stats.get(("paper", k, o.n_bins, o.n_layers))
-            if s is not None:
-                return s
-        return self._cache.get_stats(stats_key(real.keys, "paper", k, o.n_bins, o.n_layers))
+        def lookup(ex):
+            got = ref.features_for(ex.name, ex.sha256)
+            if isinstance(got, str):
+                return got
+            row = {k: i for i, k in reversed(list(enumerate(ref.keys)))}
+            return got[[row[k] for k in R.keys]]
 
-    def keep_real_paper_stats(self, k: int, real: SetView, stats: LandscapeStats) -> None:
-        """Cache real ``paper`` statistics computed elsewhere (a plug-in's batch)."""
-        o = self.options
-        self._cache.put_stats(stats_key(real.keys, "paper", k, o.n_bins, o.n_layers), stats)
+        return lookup
 
     # ------------------------------------------------------------ compute
     def compute(self) -> Report:
@@ -295,7 +298,7 @@ class Evaluator:
         pairs, selected = self._pairs_and_metrics(R, S, notes)
         plan = resampling_plan(R, pairs, len(S), o.seed)
         T = self._train_view(names, R, selected)
-        ctx = Context(o, names, both_empty, pairs, plan, _RealPaperStats(self, R), T)
+        ctx = Context(o, names, both_empty, pairs, plan, self._paper_source(R), T, self._stored_features(R, m))
         results: dict[str, MetricResult] = {}
         for name in registry.run_order(selected):
             results[name] = registry.get(name).score(R, S, ctx)
@@ -381,20 +384,3 @@ def _named_set(keys) -> dict:
     if name is None:
         return {}
     return {"dataset": name.split(":")[0], "test_set": name}
-
-
-class _RealPaperStats:
-    """The evaluator's real ``paper`` statistics for one compute, as the
-    plug-ins see them (:class:`topofd.metrics.base.PaperStatsSource`)."""
-
-    def __init__(self, ev: Evaluator, real: SetView):
-        self._ev, self._real = ev, real
-
-    def __call__(self, k: int) -> LandscapeStats:
-        return self._ev.real_paper_stats(k, self._real)
-
-    def known(self, k: int) -> LandscapeStats | None:
-        return self._ev.known_real_paper_stats(k, self._real)
-
-    def keep(self, k: int, stats: LandscapeStats) -> None:
-        self._ev.keep_real_paper_stats(k, self._real, stats)

@@ -290,6 +290,7 @@ class Options:
             "file_or_callable",
             "--extractor",
             metavar="FILE",
+            commands=("compare", "stats"),
         ),
     )
     # ----- reading files (compare() on folders, the CLI)

@@ -127,10 +127,16 @@ def compare(real, synth, json_path, csv_path, plots_dir, html_path, scheduler, q
     is_flag=True,
     help="Store diagrams and counts only (paper barycenters are then computed at compare time).",
 )
+@click.option(
+    "--no-features",
+    is_flag=True,
+    help="Store no encoder features (stored by default when the [fid] extra is installed: fid and kid then "
+    "work from the file; they are keyed by the --extractor file's sha256).",
+)
 @click.option("--name", default="", help="A name recorded in the file.")
 @quiet_option
 @data_errors
-def stats(real, out_path, no_paper_stats, name, quiet, **kw):
+def stats(real, out_path, no_paper_stats, no_features, name, quiet, **kw):
     """Precompute a real set once: diagrams, counts and paper statistics.
 
     Writes a reference file that `topofd compare REF.topofd SYNTH/` (and
@@ -150,17 +156,28 @@ def stats(real, out_path, no_paper_stats, name, quiet, **kw):
     if out_path.suffix.lower() != SUFFIX:
         raise click.BadParameter(f"{out_path}: the reference file name must end in {SUFFIX}", param_hint="--out")
     check_writable_file(out_path, "--out")
-    opts = options_from(kw, metrics=("topofd",), progress=progress_wanted(quiet))
+    # fid among the metrics keeps the cells the features are encoded from
+    metrics = ("topofd",) if no_features else ("topofd", "fid")
+    opts = options_from(kw, metrics=metrics, progress=progress_wanted(quiet))
     layouts, skipped = read_layouts(real, **opts.reader_kwargs())
     warn_skipped(skipped)
     if not layouts:
         raise CliError(f"{real}: no readable layouts")
     ev = Evaluator(opts)
     ev.update(layouts, real=True)
-    meta = make_reference(ev, out_path, name=name, source=str(real), paper_stats=not no_paper_stats)
+    meta = make_reference(
+        ev,
+        out_path,
+        name=name,
+        source=str(real),
+        paper_stats=not no_paper_stats,
+        features=False if no_features else None,
+    )
     click.echo(
         f"wrote {out_path}: {meta['n']} layouts, classes {', '.join(meta['classes'])}, "
-        f"complex {meta['complex']}" + (", paper statistics" if meta["paper_stats"] else "")
+        f"complex {meta['complex']}"
+        + (", paper statistics" if meta["paper_stats"] else "")
+        + f"; {meta['features_note']}"
     )
 
 

@@ -16,6 +16,14 @@ __all__ = ["train_encoder_command"]
 @click.option(
     "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Encoder file (.pt; record: .json)."
 )
+@click.option(
+    "--objective",
+    type=click.Choice(["supervised", "contrastive"]),
+    default="supervised",
+    show_default=True,
+    help="supervised: regress multi-scale class counts and neighbour counts; contrastive: SimCLR over "
+    "flips, rotations, shifts and 1 px jitter (topofd.encoders.train; compared in benchmarks/README.md).",
+)
 @click.option("--epochs", type=click.IntRange(min=1), default=5, show_default=True, help="Passes over the layouts.")
 @click.option("--batch", type=click.IntRange(min=2), default=64, show_default=True, help="Layouts per step.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the initial weights and batches.")
@@ -23,7 +31,7 @@ __all__ = ["train_encoder_command"]
 @table_options("train-encoder")
 @quiet_option
 @data_errors
-def train_encoder_command(train_dir, out, epochs, batch, seed, threads, quiet, **kw):
+def train_encoder_command(train_dir, out, objective, epochs, batch, seed, threads, quiet, **kw):
     """Train a layout encoder on the layouts of TRAIN_DIR (the generator's
     training split, never the test set) and write it to OUT as TorchScript,
     with OUT.json (command, training-data hash, sha256, config); use it with
@@ -42,7 +50,8 @@ def train_encoder_command(train_dir, out, epochs, batch, seed, threads, quiet, *
 
     given = {k: v for k, v in kw.items() if k in DEFAULTS and v not in (None, False, DEFAULTS[k])}
     command = (
-        f"{click.get_current_context().command_path} {train_dir} --out {out} --epochs {epochs} --batch {batch} "
+        f"{click.get_current_context().command_path} {train_dir} --out {out} --objective {objective} "
+        f"--epochs {epochs} --batch {batch} "
         f"--seed {seed}" + "".join(f" --{k.replace('_', '-')} {v}" for k, v in given.items())
     )
     layouts, skipped = read_layouts(train_dir, **options_from(kw).reader_kwargs())
@@ -60,6 +69,7 @@ def train_encoder_command(train_dir, out, epochs, batch, seed, threads, quiet, *
         [l.points for l in layouts],
         [l.shape for l in layouts],
         out,
+        objective=objective,
         epochs=epochs,
         batch=batch,
         seed=seed,

@@ -107,16 +107,14 @@ def load_extractor(spec: Any = None) -> Extractor:
     from topofd.encoders.train import file_sha256
 
     sha = file_sha256(path)
-    if sha in _LOADED:
-        return _LOADED[sha]
     if spec is None and sha != shipped_record()["sha256"]:
         raise _fail(name, "the shipped encoder does not match the sha256 of its record (a damaged install?)")
-    run = _onnx(path, name) if path.suffix.lower() == ".onnx" else _torchscript(path, name)
-    ex = Extractor(name, run, sha)
-    _LOADED[sha] = ex
+    # the loaded model is shared by identical files; the name stays the one asked for (messages, report)
+    run = _LOADED.get(sha) or (_onnx(path, name) if path.suffix.lower() == ".onnx" else _torchscript(path, name))
+    _LOADED[sha] = run
     while len(_LOADED) > 4:
         _LOADED.popitem(last=False)
-    return ex
+    return Extractor(name, run, sha)
 
 
 def encode(ex: Extractor, points: Sequence, canvases: Sequence | None, keys: Sequence | None = None) -> np.ndarray:

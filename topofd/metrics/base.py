@@ -64,7 +64,10 @@ class Context:
     statistics (a :class:`PaperStatsSource`: ``real_paper_stats(k)`` from a
     reference file, the cache, or computed);
     ``train``: the generator's training layouts, classes in report order
-    (``None``: not given; memorisation metrics need it).
+    (``None``: not given; memorisation metrics need it);
+    ``real_features(extractor)``: the real set's stored encoder features
+    (a loaded reference, :meth:`topofd.storage.reference.Reference.features_for`)
+    or a note why none apply (a str instead of the function); ``None``: no reference.
     """
 
     options: Any
@@ -74,6 +77,7 @@ class Context:
     plan: Plan
     real_paper_stats: PaperStatsSource
     train: SetView | None = None
+    real_features: Callable[[Any], Any] | str | None = None
 
     @property
     def want_se(self) -> bool:

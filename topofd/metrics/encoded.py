@@ -4,9 +4,11 @@ The extractor (option ``extractor``; default the shipped BRCA-M2C layout
 encoder, :mod:`topofd.encoders.train`) reads each layout rasterised at
 128 x 128 px, one channel per class in report order
 (:mod:`topofd.encoders.raster`), and returns one feature vector per layout.
-Both sets need their cells: a real set loaded from a ``.topofd`` reference
-file (diagrams only) cannot be encoded, and the score is then not measured
-(a note says so).  Features of one set are computed once per comparison
+Both sets need their cells, or the real set its stored features: a real
+set loaded from a ``.topofd`` reference file (no cells) uses the features
+stored in it by the same extractor file (:mod:`topofd.storage.reference`);
+without them the score is not measured (a note says how to make the file
+again), with another extractor's the comparison is refused.  Features of one set are computed once per comparison
 (FID and KID share them).  Whole layouts: the columns fill the ``mean`` row only.
 """
 
@@ -29,15 +31,21 @@ __all__ = ["set_features", "whole_layout_result", "EncodedMetric"]
 
 
 def set_features(real: SetView, synth: SetView, ctx: Context):
-    """``(F_real, F_synth, meta)`` or ``(None, None, note)`` when a set has no cells kept."""
-    if real.points is None or synth.points is None:
-        which = "real" if real.points is None else "synthetic"
-        return None, None, f"the {which} set has no cells (a loaded reference keeps diagrams only)"
+    """``(F_real, F_synth, meta)`` or ``(None, None, note)`` when a set has
+    neither cells nor (the real set) stored features."""
+    if synth.points is None:
+        return None, None, "the synthetic set has no cells"
     from topofd.encoders.extract import encode, load_extractor
 
     ex = load_extractor(ctx.options.extractor)
-    Fr = encode(ex, real.points, real.canvases, real.keys)
-    Fs = encode(ex, synth.points, synth.canvases, synth.keys)
+    if real.points is not None:
+        Fr = encode(ex, real.points, real.canvases, real.keys)
+        Fs = encode(ex, synth.points, synth.canvases, synth.keys)
+    else:
+        got = ctx.real_features(ex) if callable(ctx.real_features) else ctx.real_features
+        if got is None or isinstance(got, str):
+            return None, None, got or "the real set has no cells (layouts given as diagrams only)"
+        Fr, Fs = got, encode(ex, synth.points, synth.canvases, synth.keys)
     if Fr.shape[1] != Fs.shape[1]:  # a callable may be inconsistent
         raise ValueError(f"extractor {ex.name}: {Fr.shape[1]} features for real layouts, {Fs.shape[1]} for synthetic")
     return Fr, Fs, {"extractor": ex.name, "sha256": ex.sha256, "features": int(Fr.shape[1])}

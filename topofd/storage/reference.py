@@ -11,6 +11,19 @@ was made by a newer format, or with other diagram options is refused with
 one line naming the file and the problem.  Scores computed from a reference
 equal those recomputed from the layouts (``tests/test_reference.py``).
 
+Encoder features (issue 17): FID and KID need the real layouts encoded, and
+a reference file keeps no cells, so ``make_reference`` also stores the real
+set's features, by default whenever the extractor can run (the ``[fid]``
+extra is installed): a user who makes a reference expects every metric of
+``compare`` to work from it.  They are keyed by the extractor file's SHA-256
+(the shipped encoder, or a user's TorchScript/ONNX file, with its name), in
+the file's class order (a comparison that reorders the real classes gets a
+note instead: recomputing would encode other channels).  At compare time features of the same
+file are used; features of another file are refused (one line), never mixed
+with features the run computes; a file without them (made by an older
+topofd, without torch, or with ``--no-features``) gives FID/KID a note on how
+to make it again.  Files without features still load (same format version).
+
 Named sets ship with the package (:func:`names`): ``brca-m2c:test`` is the
 BRCA-M2C test protocol (1,550 windows of the 30 test images, Abousamra et al.
 2021, BSD-3-Clause; see ``topofd/data/brca_m2c/LICENSE``).
@@ -20,7 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -89,6 +102,26 @@ class Reference:
     classes: tuple
     shape: tuple | None
     stats: dict  # (protocol, k, n_bins, n_layers) -> LandscapeStats
+    features: dict = field(default_factory=dict)  # extractor sha256 -> (n, D) features, rows in ``keys`` order
+
+    def features_for(self, name: str, sha256: str | None):
+        """The stored real-set features of the extractor ``name`` with file
+        hash ``sha256`` (``None``: a callable), or a note (str) saying why
+        there are none; ``ValueError`` when another extractor's are stored."""
+        if not self.features:
+            return (
+                f"{self.path} stores no encoder features (made by an older topofd, without the [fid] extra, or "
+                f"with --no-features); make it again: topofd stats REAL/ --out {self.path} (with topofd[fid])"
+            )
+        if sha256 is None:
+            return f"a Python callable has no file hash to match the features stored in {self.path}; pass a file"
+        if sha256 in self.features:
+            return self.features[sha256]
+        made = ", ".join(f"{r['extractor']} (sha256 {r['sha256'][:12]})" for r in self.meta["encoder_features"])
+        raise ValueError(
+            f"{self.path}: real-set features were made with {made}, this run's extractor is {name} "
+            f"(sha256 {sha256[:12]}); pass that --extractor or make the reference again with --extractor {name}"
+        )
 
     def check_compatible(self, options) -> None:
         """``ValueError`` unless the file was made with ``options``' recorded
@@ -109,13 +142,63 @@ class Reference:
             )
 
 
+def _shipped_channels() -> int:
+    from topofd.encoders.extract import shipped_record
+
+    return int(shipped_record()["input"]["channels"])
+
+
+def _encoder_features(evaluator, view, want: bool | None) -> tuple[dict, list, str]:
+    """``(arrays, records, note)``: the real set's features by the
+    ``extractor`` option's file (see the module docstring); ``want`` ``None``:
+    when possible, ``True``: required, ``False``: none."""
+    import importlib.util
+
+    spec = evaluator.options.extractor
+    if want is False:
+        return {}, [], "no encoder features (--no-features)"
+    why = ""
+    if view.points is None:
+        why = "the real layouts' cells were not kept (Evaluator options without fid/kid)"
+    elif spec is not None and callable(spec) and not isinstance(spec, (str, Path)):
+        why = "a Python callable extractor has no file hash to key them by"
+    elif spec is None and importlib.util.find_spec("torch") is None:
+        why = "the [fid] extra (torch) is not installed"
+    elif spec is None and _shipped_channels() != len(view.points[0]):
+        why = f"the shipped encoder reads {_shipped_channels()} classes, not {len(view.points[0])}; see --extractor"
+    if why:
+        if want:
+            raise ValueError(f"cannot store encoder features: {why}")
+        return {}, [], f"no encoder features ({why}; FID/KID will need the real layouts)"
+    from topofd.encoders.extract import encode, load_extractor
+
+    ex = load_extractor(spec)
+    assert ex.sha256 is not None  # a file extractor
+    F = encode(ex, view.points, view.canvases, view.keys)
+    rec = {
+        "array": f"features_{ex.sha256[:16]}",
+        "extractor": Path(ex.name).name,
+        "sha256": ex.sha256,
+        "features": int(F.shape[1]),
+    }
+    return {rec["array"]: F}, [rec], f"encoder features of {rec['extractor']} (sha256 {ex.sha256[:12]})"
+
+
 def make_reference(
-    evaluator, path, *, name: str = "", description: str = "", source: str = "", paper_stats: bool = True
+    evaluator,
+    path,
+    *,
+    name: str = "",
+    description: str = "",
+    source: str = "",
+    paper_stats: bool = True,
+    features: bool | None = None,
 ) -> dict:
     """Write the real set of ``evaluator`` (an :class:`topofd.Evaluator` fed
     with ``real=True`` batches) as a reference file; with ``paper_stats`` the
-    ``paper`` statistics of every class are computed and stored too.
-    Returns the file's metadata."""
+    ``paper`` statistics of every class are computed and stored too; with
+    ``features`` (``None``: when possible) the layouts' encoder features (FID,
+    KID).  Returns the file's metadata (``features_note`` says what was stored)."""
     from topofd.version import __version__
 
     view, state = evaluator.real_view(), evaluator.state(True)
@@ -140,6 +223,8 @@ def make_reference(
                 {f"{p}_mu": s.mu, f"{p}_sigma": s.sigma, f"{p}_barycenter": s.barycenter, f"{p}_mu_x": s.mu_x}
             )
             stored.append(p)
+    feats, records, note = _encoder_features(evaluator, view, features)
+    arrays.update(feats)
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -154,6 +239,8 @@ def make_reference(
         "description": description,
         "source": source,
         "paper_stats": stored,
+        "encoder_features": records,
+        "features_note": note,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "content_sha256": _content_hash(arrays),
     }
@@ -206,12 +293,15 @@ def _load(path: str, mtime_ns: int, size: int) -> Reference:  # stat in the key:
             stats[("paper", int(k[1:]), int(b[1:]), int(l[1:]))] = LandscapeStats(
                 arrays[f"{p}_mu"], arrays[f"{p}_sigma"], len(keys), arrays[f"{p}_barycenter"], arrays[f"{p}_mu_x"]
             )
-    except (KeyError, ValueError, IndexError):
+        features = {r["sha256"]: np.asarray(arrays[r["array"]], np.float64) for r in meta.get("encoder_features", [])}
+    except (KeyError, ValueError, IndexError, TypeError):
         raise ValueError(f"{path}: incomplete reference file") from None
     if not (len(names_) == len(keys) == len(counts) == len(diagrams)) or counts.shape[1:] != (len(classes),):
         raise ValueError(f"{path}: inconsistent reference file (array lengths differ)")
+    if any(F.ndim != 2 or len(F) != len(keys) for F in features.values()):
+        raise ValueError(f"{path}: inconsistent reference file (a feature array is not one row per layout)")
     shape = tuple(meta["shape"]) if meta.get("shape") else None
-    return Reference(path, meta, names_, keys, counts, diagrams, classes, shape, stats)
+    return Reference(path, meta, names_, keys, counts, diagrams, classes, shape, stats, features)
 
 
 # ----------------------------------------------- bundled sets as cache entries
