@@ -157,7 +157,7 @@ def markdown(rows: dict, meta: dict) -> str:
         "",
         f"Real (held-out) set: {meta['n_real']} test windows of 15 test images; training set: {meta['n_train']} "
         f"windows of the 80 train images; k = 5; C_T on {any_row['ct_cells']} k-means cells; near-copy "
-        f"threshold {any_row['threshold_px']:.2f} px (1st percentile of the real windows' matching distance to "
+        f"threshold {any_row['threshold_px']:.2f} px (half the 1st percentile of the real windows' matching distance to "
         f"their nearest training window; cap {any_row['cap_px']:.1f} px). ± one jackknife standard error over "
         f"the synthetic set (20 groups). Total {meta['seconds']:.0f} s on the shared 2-core machine, under load.",
     ]

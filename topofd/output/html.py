@@ -438,8 +438,9 @@ def _page(title: str, body: str, figures: bool) -> str:
 def report_html(report) -> str:
     """The comparison ``report`` (a :class:`topofd.api.Report`) as one
     self-contained HTML page: the table (with standard errors, intervals and
-    p-values where the table has them), the notes, the figures of
-    :mod:`topofd.output.plots` per class, and the run's provenance."""
+    p-values where the table has them), the notes, the figures of :mod:`topofd.output.plots`
+    per class, the fidelity and memorisation section (:mod:`topofd.output.html_fidelity`)
+    when those metrics ran, and the run's provenance."""
     meta = dict(getattr(report, "meta", None) or {})
     table = report.table
     protocol = meta.get("protocol", getattr(report, "protocol", "?"))
@@ -474,12 +475,11 @@ def report_html(report) -> str:
                 )
             parts.append("</div>")
         parts.append("</section>")
-    parts.append('<section id="provenance"><h2>Provenance</h2>')
-    parts.append(_provenance(meta))
-    parts.append("</section>")
-    title = "topofd report"
-    if synth is not None:
-        title += f": {synth}"
+    from topofd.output.html_fidelity import fidelity_section
+
+    parts.append(fidelity_section(report))
+    parts.append(f'<section id="provenance"><h2>Provenance</h2>{_provenance(meta)}</section>')
+    title = "topofd report" + (f": {synth}" if synth is not None else "")
     return _page(title, "".join(parts), figures=bool(figs))
 
 

@@ -1,7 +1,9 @@
 """Leaderboard: JSON reports of ``topofd compare --json`` as one table in the
 layout of the TopoCellGen paper's Table 1 (CVPR 2025, Sec. 4): method,
 per-class cell count error (CCE), total count error (TCE), TopoFD (Eqs. 11–12,
-mean over classes), TopoKD, MMD, and FID when a report carries one.
+mean over classes), TopoKD, MMD, and FID when a report carries one; and, as
+columns never ranked, the fidelity and memorisation scores of reports that
+computed them (:mod:`topofd.output.leaderboard_columns`).
 
 Rows are ranked by TopoKD (the recommended score) when the reports have it,
 else by TopoFD; TopoFD stays as the column comparable to published tables.
@@ -47,6 +49,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from topofd.output.leaderboard_columns import mmd_column, side_columns, side_notes
 
 __all__ = [
     "PUBLISHED",
@@ -172,6 +176,7 @@ def _row(report: dict, classes: Sequence[str]) -> dict:
     cols = [("TCE", "tce"), ("TopoFD", "topofd"), ("TopoKD", "topokd")]
     if mean.get("mmd") is not None:
         cols.append((mmd_column(report), "mmd"))
+    cols += side_columns(mean)  # shown, never the ranking key
     for col, key in cols:
         if key == "topokd" and mean.get(key) is None:
             continue
@@ -189,19 +194,6 @@ def _row(report: dict, classes: Sequence[str]) -> dict:
     row["n_synth"] = meta.get("n_synth")
     row["mmd_samples"] = meta.get("mmd_samples")
     return row
-
-
-def mmd_column(report: dict) -> str:
-    """The column of a recomputed MMD, named after its estimator — never
-    the published ``MMD`` column (a recomputed MMD is another quantity: its
-    estimator and σ differ from the paper's, whose σ is not published)."""
-    meta = report.get("meta", {})
-    est = (meta.get("mmd") or {}).get("estimator") or meta.get("mmd_estimator")
-    if est == "paper":
-        return "MMD (paper formula, recomputed)"
-    if est in ("unbiased", "biased"):
-        return f"MMD² ({est})"
-    return "MMD (recomputed: estimator not recorded)"
 
 
 _PLACEHOLDER = re.compile(r"class\d+")
@@ -293,7 +285,7 @@ def build_table(
     dataset = (dataset or "").lower()
 
     rows = [_row(r, classes) for r in reports]
-    notes: list[str] = []
+    notes: list[str] = side_notes(rows)
     # the score ranked: TopoKD (the recommended score, N-free in expectation)
     # when the reports have it, else TopoFD
     key = "TopoKD" if any(math.isfinite(_num(r.get("TopoKD"))) for r in rows) else "TopoFD"
@@ -426,7 +418,7 @@ def _fmt(v, col: str) -> str:
     if col in ("n_real", "n_synth", "mmd_samples"):
         return str(int(v))
     v = float(v)
-    if col.startswith("MMD"):
+    if col.startswith(("MMD", "Near copies")):
         return f"{v:.4f}"
     return f"{v:.2f}"
 
