@@ -202,7 +202,7 @@ def bundled_run(out: str | None, dask: bool = False) -> int:
         _, synth = demo_sets(None, seed=0)
         for k, l in enumerate(synth):
             np.save(Path(tmp) / f"w{k:05d}.npy", l.to_array())
-        topofd.compare("brca-m2c:test", tmp, n_jobs=1, seed=0, metrics=("counts",))  # imports, first-call costs
+        topofd.compare("brca-m2c:test", tmp, n_jobs=1, seed=0, metrics=("topokd",))  # imports, first-call costs
         for name, (jobs, backend) in runs.items():
             times: dict = {}
             load0 = os.getloadavg()
