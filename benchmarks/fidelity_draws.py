@@ -31,7 +31,11 @@
 4. ``wsplit`` (not in the default ``--parts``): control for 1., the held-out
    set drawn at the window level (real and held-out windows disjoint, from
    the same 30 images): the exchangeable setting both tests assume.
-5. ``copies`` (not in the default ``--parts``): the copying acceptance at the
+5. ``spaces`` (not in the default ``--parts``): C_T of the sets of 1. over
+   the same draws in the three feature spaces of ``fidelity.py
+   --features-only`` (H1 √landscape as first shipped, H1 + H0, H0 alone, the
+   default now), without intervals.
+6. ``copies`` (not in the default ``--parts``): the copying acceptance at the
    full protocol size.  Real (held-out) set: all 1,550 test windows;
    training set: ``--copies-train`` train windows evenly spread; synthetic
    sets of ``--copies-at`` layouts each: every other training window
@@ -68,10 +72,12 @@ _spec = importlib.util.spec_from_file_location("fidelity_bench", HERE / "fidelit
 fb = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fb)  # type: ignore[union-attr]
 
+from sklearn.cluster import KMeans  # noqa: E402
+
 import topofd  # noqa: E402
 from topofd.layouts.baselines import perturb  # noqa: E402
 from topofd.layouts.brca_m2c import demo_sets, read_back  # noqa: E402
-from topofd.metrics.copying import THRESHOLD  # noqa: E402
+from topofd.metrics.copying import THRESHOLD, ct_statistic, n_cells_for, nn_distances  # noqa: E402
 from topofd.metrics.near_copies import P_COPYING  # noqa: E402
 
 HEAD = (
@@ -183,6 +189,28 @@ def part_wsplit(a, wins, train, cache):
         rows.append({"draw": d, **mem_scores(real, train, held, cache, metrics)})
         print(f"window split draw {d}: {rows[-1]}", flush=True)
     return {"rows": rows, "summary": _draw_summary(rows)}
+
+
+def part_spaces(a, wins, train, cache):
+    """C_T over draws in each of ``fidelity.FEATURE_SPACES`` (module docstring, 5.)."""
+    T = fb.cell_view(train, cache)
+    ct = {sp: {k: [] for k in SETS} for sp in fb.FEATURE_SPACES}
+    for d in range(a.draws):
+        real, synth = draw_sets(wins, train, a.n, d)
+        R = fb.cell_view(real, cache)
+        for k, S in synth.items():
+            V = fb.cell_view(S, cache)
+            for sp in fb.FEATURE_SPACES:
+                Fr, Fs, Ft = fb.space_features(R, V, sp, T)
+                n = n_cells_for(len(Fr), len(np.unique(Ft, axis=0)))
+                km = KMeans(n_clusters=n, n_init=10, random_state=0).fit(Ft)
+                value, _ = ct_statistic(km.predict(Fr), nn_distances(Ft, Fr), km.predict(Fs), nn_distances(Ft, Fs), n)
+                ct[sp][k].append(float(value))
+        print(f"spaces draw {d}: " + str({sp: {k: round(v[-1], 2) for k, v in r.items()} for sp, r in ct.items()}))
+    return {
+        sp: {k: {"must_flag": MUST_FLAG[k], **_draw_summary([{"ct": c} for c in v])} for k, v in r.items()}
+        for sp, r in ct.items()
+    }
 
 
 def part_copies(a, wins, cache):
@@ -355,6 +383,20 @@ def markdown(doc) -> str:
                     + " |"
                 )
         out.append("")
+    if "spaces" in doc:
+        out += [
+            "C_T over draws by feature space (flagged: C_T ≤ −3):",
+            "",
+            "| feature space | synthetic set | should be flagged | C_T flagged | C_T mean [min, max] |",
+            "|---|---|---|---|---|",
+        ]
+        for sp, r in doc["spaces"].items():
+            for k, v in r.items():
+                out.append(
+                    f"| {sp} | {k} | {'yes' if v['must_flag'] else 'no'} | {v['ct_flagged']}/{v['ct_draws']} | "
+                    f"{v['ct_mean']:.2f} [{v['ct_min']:.2f}, {v['ct_max']:.2f}] |"
+                )
+        out.append("")
     if "copies" in doc:
         c = doc["copies"]
         out += [
@@ -416,9 +458,9 @@ def main(argv=None):
     t0 = time.perf_counter()
     doc = {"meta": {k: v for k, v in vars(a).items()}}
     with tempfile.TemporaryDirectory() as cache:
-        if parts & {"draws", "k", "wsplit", "copies"}:
+        if parts & {"draws", "k", "wsplit", "copies", "spaces"}:
             wins = list(fb.test_windows())
-        if parts & {"draws", "k", "wsplit"}:
+        if parts & {"draws", "k", "wsplit", "spaces"}:
             train = fb.train_windows(a.n_train, Path(a.shared))
             print(f"sets read in {time.perf_counter() - t0:.0f} s", flush=True)
         if "draws" in parts:
@@ -427,6 +469,8 @@ def main(argv=None):
             doc["wsplit"] = part_wsplit(a, wins, train, cache)
         if "k" in parts:
             doc["k"] = part_k(a, wins, train, cache)
+        if "spaces" in parts:
+            doc["spaces"] = part_spaces(a, wins, train, cache)
         if "copies" in parts:
             doc["copies"] = part_copies(a, wins, cache)
     if "cost" in parts:
