@@ -27,9 +27,17 @@ Every set is scored by ``topofd.Evaluator(metrics="fidelity,memorisation,topokd"
 with its standard errors (diagrams cached between sets).  Writes
 ``results/fidelity/fidelity.json`` and ``fidelity.md``.
 
+``--features-only``: instead, precision / recall / density / coverage of
+the same sets in three per-layout feature spaces (:data:`FEATURE_SPACES`:
+the √landscape H1 vector the plug-ins used first, with the H0 spacing
+block of :func:`topofd.metrics.embedding.layout_features` (``h0=True``)
+appended, and the H0 block alone, the plug-ins' default now), k = 5 and 20, ± a delete-a-group jackknife over
+the synthetic set (20 groups, layout index modulo 20); writes
+``fidelity_features.{json,md}``.
+
 Usage::
 
-    python benchmarks/fidelity.py [--n 400] [--n-train 1000] [--out benchmarks/results/fidelity]
+    python benchmarks/fidelity.py [--n 400] [--n-train 1000] [--features-only] [--out benchmarks/results/fidelity]
 """
 
 from __future__ import annotations
@@ -51,7 +59,7 @@ import topofd  # noqa: E402
 from topofd.layouts.baselines import perturb  # noqa: E402
 from topofd.layouts.brca_m2c import read_back  # noqa: E402
 from topofd.layouts.layout import Layout  # noqa: E402
-from topofd.metrics.embedding import layout_features  # noqa: E402
+from topofd.metrics.embedding import fidelity_features, layout_features  # noqa: E402
 from topofd.metrics.manifold import STATS, manifold_scores  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,19 +125,63 @@ def score(real, train, synth, cache: str, jobs: int) -> dict:
     return row
 
 
+def cell_view(S, cache):
+    """``S`` as a real set's view with its cells kept (a fidelity plug-in selected)."""
+    ev = topofd.Evaluator(metrics="topokd,precision", pairing="none", cache_dir=cache)
+    ev.update(S, real=True)
+    return ev.real_view()
+
+
 def k_sweep(real, synth: dict, names, ks=(5, 10, 20, 50), cache=None) -> dict:
     """Precision / recall / density / coverage at several k (no intervals),
-    through the public per-layout features (:func:`layout_features`)."""
+    through the public per-layout features of the plug-ins (:func:`fidelity_features`)."""
     out = {}
-    ev = topofd.Evaluator(metrics="topokd", pairing="none", cache_dir=cache)
-    ev.update(real, real=True)
-    R = ev.real_view()
+    R = cell_view(real, cache)
     for name in names:
-        ev_s = topofd.Evaluator(metrics="topokd", pairing="none", cache_dir=cache)
-        ev_s.update(synth[name], real=True)
-        Fr, Fs = layout_features(R, ev_s.real_view())
+        (Fr, Fs), _, _ = fidelity_features(R, cell_view(synth[name], cache))
         out[name] = {k: {s: v[0] for s, v in manifold_scores(Fr, Fs, k).items()} for k in ks}
     return out
+
+
+FEATURE_SPACES = ("H1 (before)", "H1 + H0", "H0 only (default)")
+
+
+def space_features(R, V, space: str, *more):
+    """The rows of ``R``, ``V`` (and ``more``) in one of :data:`FEATURE_SPACES`."""
+    h1, h0 = space != "H0 only (default)", space != "H1 (before)"
+    return layout_features(R, V, *more, h1=h1, h0=h0)
+
+
+def feature_compare(real, synth: dict, cache, ks=(5, 20), groups=20) -> dict:
+    """``{space: {k: {set: {stat: [value, se]}}}}`` (module docstring, ``--features-only``)."""
+
+    R, views = cell_view(real, cache), {k: cell_view(S, cache) for k, S in synth.items()}
+    out: dict = {}
+    for space in FEATURE_SPACES:
+        for k in ks:
+            for name, V in views.items():
+                Fr, Fs = space_features(R, V, space)
+                lab = np.arange(len(Fs)) % groups
+                for stat, (v, reps) in manifold_scores(Fr, Fs, k, lab).items():
+                    x = np.asarray(reps)
+                    se = float(np.sqrt((len(x) - 1) / len(x) * np.sum((x - x.mean()) ** 2))) if len(x) else None
+                    out.setdefault(space, {}).setdefault(k, {}).setdefault(name, {})[stat] = [v, se]
+            print(f"{space}, k = {k}: done", flush=True)
+    return out
+
+
+def features_markdown(fc: dict, n_real: int) -> str:
+    out = [
+        f"Precision / recall / density / coverage by feature space ({n_real} real windows; ± jackknife se, 20 groups):",
+        "",
+        "| feature space | k | synthetic set | precision | recall | density | coverage |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for space, by_k in fc.items():
+        for k, rows in by_k.items():
+            for name, r in rows.items():
+                out.append(f"| {space} | {k} | {name} | " + " | ".join(fmt(*r[s]) for s in STATS) + " |")
+    return "\n".join(out)
 
 
 def sweep_markdown(sweep: dict) -> str:
@@ -173,10 +225,21 @@ def markdown(rows: dict, meta: dict) -> str:
 @click.option(
     "--sweep/--no-sweep", "with_sweep", default=True, show_default=True, help="Also precision … coverage at k = 5 … 50."
 )
-def main(n, n_train, jobs, out, shared, with_sweep):
+@click.option("--features-only", is_flag=True, help="Only P / R / D / C in the candidate feature spaces.")
+def main(n, n_train, jobs, out, shared, with_sweep, features_only):
     t0 = time.perf_counter()
     real, train, synth = build_sets(n, n_train, Path(shared))
     print(f"real {len(real)}, train {len(train)}; sets built in {time.perf_counter() - t0:.0f} s", flush=True)
+    if features_only:
+        with tempfile.TemporaryDirectory() as cache:
+            fc = feature_compare(real, synth, cache)
+        Path(out).mkdir(parents=True, exist_ok=True)
+        meta = {"n_real": len(real), "seconds": time.perf_counter() - t0}
+        (Path(out) / "fidelity_features.json").write_text(json.dumps({"meta": meta, "scores": fc}, ensure_ascii=False))
+        md = features_markdown(fc, len(real)) + f"\n\nTotal {meta['seconds']:.0f} s.\n"
+        (Path(out) / "fidelity_features.md").write_text(md)
+        print(md)
+        return
     rows = {}
     with tempfile.TemporaryDirectory() as cache:
         for name, S in synth.items():

@@ -31,11 +31,25 @@
 4. ``wsplit`` (not in the default ``--parts``): control for 1., the held-out
    set drawn at the window level (real and held-out windows disjoint, from
    the same 30 images): the exchangeable setting both tests assume.
+5. ``spaces`` (not in the default ``--parts``): C_T of the sets of 1. over
+   the same draws in the three feature spaces of ``fidelity.py
+   --features-only`` (H1 √landscape as first shipped, H1 + H0, H0 alone, the
+   default now), without intervals.
+6. ``copies`` (not in the default ``--parts``): the copying acceptance at the
+   full protocol size.  Real (held-out) set: all 1,550 test windows;
+   training set: ``--copies-train`` train windows evenly spread; synthetic
+   sets of ``--copies-at`` layouts each: every other training window
+   (evenly spread) copied exactly, the same copies moved by rounded
+   N(0, 1) px, and two matched-count controls that must not be flagged —
+   the *other* training windows (not copied) with every cell re-placed
+   uniformly, and the test windows re-placed the same way.  Scored by
+   ``Evaluator(metrics="memorisation")`` (C_T and near copies) with intervals.
 
 Usage::
 
     python benchmarks/fidelity_draws.py [--draws 20] [--near-draws 5] [--n 300] [--n-train 800] \\
-        [--parts draws,k,cost,wsplit] [--mmd-samples N] [--out benchmarks/results/fidelity]
+        [--parts draws,k,cost,wsplit,copies] [--copies-at 1550] [--copies-train 3100] [--mmd-samples N] \\
+        [--out benchmarks/results/fidelity]
 """
 
 from __future__ import annotations
@@ -58,10 +72,12 @@ _spec = importlib.util.spec_from_file_location("fidelity_bench", HERE / "fidelit
 fb = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fb)  # type: ignore[union-attr]
 
+from sklearn.cluster import KMeans  # noqa: E402
+
 import topofd  # noqa: E402
 from topofd.layouts.baselines import perturb  # noqa: E402
 from topofd.layouts.brca_m2c import demo_sets, read_back  # noqa: E402
-from topofd.metrics.copying import THRESHOLD  # noqa: E402
+from topofd.metrics.copying import THRESHOLD, ct_statistic, n_cells_for, nn_distances  # noqa: E402
 from topofd.metrics.near_copies import P_COPYING  # noqa: E402
 
 HEAD = (
@@ -173,6 +189,71 @@ def part_wsplit(a, wins, train, cache):
         rows.append({"draw": d, **mem_scores(real, train, held, cache, metrics)})
         print(f"window split draw {d}: {rows[-1]}", flush=True)
     return {"rows": rows, "summary": _draw_summary(rows)}
+
+
+def part_spaces(a, wins, train, cache):
+    """C_T over draws in each of ``fidelity.FEATURE_SPACES`` (module docstring, 5.)."""
+    T = fb.cell_view(train, cache)
+    ct = {sp: {k: [] for k in SETS} for sp in fb.FEATURE_SPACES}
+    for d in range(a.draws):
+        real, synth = draw_sets(wins, train, a.n, d)
+        R = fb.cell_view(real, cache)
+        for k, S in synth.items():
+            V = fb.cell_view(S, cache)
+            for sp in fb.FEATURE_SPACES:
+                Fr, Fs, Ft = fb.space_features(R, V, sp, T)
+                n = n_cells_for(len(Fr), len(np.unique(Ft, axis=0)))
+                km = KMeans(n_clusters=n, n_init=10, random_state=0).fit(Ft)
+                value, _ = ct_statistic(km.predict(Fr), nn_distances(Ft, Fr), km.predict(Fs), nn_distances(Ft, Fs), n)
+                ct[sp][k].append(float(value))
+        print(f"spaces draw {d}: " + str({sp: {k: round(v[-1], 2) for k, v in r.items()} for sp, r in ct.items()}))
+    return {
+        sp: {k: {"must_flag": MUST_FLAG[k], **_draw_summary([{"ct": c} for c in v])} for k, v in r.items()}
+        for sp, r in ct.items()
+    }
+
+
+def part_copies(a, wins, cache):
+    """Copies and matched-count controls at ``--copies-at`` layouts (module docstring, 5.)."""
+    train = fb.train_windows(a.copies_train, Path(a.shared))
+    copied = fb.spread(train[0::2], a.copies_at)
+    taken = {l.name for l in copied}
+    others = fb.spread([l for l in train if l.name not in taken], a.copies_at)
+    real = list(wins)
+    synth = {
+        "copies": fb.named(copied, "copy_"),
+        "copies+1px": fb.named(read_back([fb.perturbed(l, "jitter", 1) for l in copied]), "copy_"),
+        "random (train windows not copied, re-placed)": fb.named(
+            read_back([perturb(l, "random", seed=11) for l in others]), "rand_"
+        ),
+        "random (test windows re-placed)": fb.named(read_back([perturb(l, "random", seed=13) for l in real]), "rand_"),
+    }
+    rows = {}
+    for name, S in synth.items():
+        t0 = time.perf_counter()
+        ev = topofd.Evaluator(metrics="memorisation", pairing="none", cache_dir=cache, n_jobs=a.jobs)
+        ev.update(real, real=True)
+        ev.update_train(train)
+        ev.update(S, real=False)
+        r = ev.compute()
+        t = r.table.loc["mean"]
+        m = r.meta["near_copies"]
+        rows[name] = {
+            "n_synth": len(S),
+            "ct": float(t["ct"]),
+            "ct_se": float(t["ct_se"]),
+            "ct_flag": bool(t["ct"] <= THRESHOLD),
+            "ct_cells": r.meta["ct"]["n_cells"],
+            "near_copies": float(t["near_copies"]),
+            "near_copies_se": float(t["near_copies_se"]),
+            "near_p": float(m["binomial_p"]),
+            "near_flag": bool(m["binomial_p"] < P_COPYING),
+            "threshold_px": float(m["threshold_px"]),
+            "notes": [x for x in r.meta["notes"] if x.startswith("memorisation")],
+            "seconds": time.perf_counter() - t0,
+        }
+        print(f"copies at {a.copies_at}, {name}: {rows[name]}", flush=True)
+    return {"n_real": len(real), "n_train": len(train), "rows": rows}
 
 
 def part_k(a, wins, train_all, cache, ks=(5, 20, 50)):
@@ -302,6 +383,37 @@ def markdown(doc) -> str:
                     + " |"
                 )
         out.append("")
+    if "spaces" in doc:
+        out += [
+            "C_T over draws by feature space (flagged: C_T ≤ −3):",
+            "",
+            "| feature space | synthetic set | should be flagged | C_T flagged | C_T mean [min, max] |",
+            "|---|---|---|---|---|",
+        ]
+        for sp, r in doc["spaces"].items():
+            for k, v in r.items():
+                out.append(
+                    f"| {sp} | {k} | {'yes' if v['must_flag'] else 'no'} | {v['ct_flagged']}/{v['ct_draws']} | "
+                    f"{v['ct_mean']:.2f} [{v['ct_min']:.2f}, {v['ct_max']:.2f}] |"
+                )
+        out.append("")
+    if "copies" in doc:
+        c = doc["copies"]
+        out += [
+            f"Copying at the full protocol size ({c['n_real']} real test windows, {c['n_train']} training windows; "
+            "± one jackknife standard error):",
+            "",
+            "| synthetic set | n | should be flagged | C_T | C_T flagged | near copies | near copies flagged | seconds |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for k, v in c["rows"].items():
+            out.append(
+                f"| {k} | {v['n_synth']} | {'yes' if k.startswith('copies') else 'no'} | {v['ct']:.2f} ± "
+                f"{v['ct_se']:.2f} | {'yes' if v['ct_flag'] else 'no'} | {v['near_copies']:.3f} ± "
+                f"{v['near_copies_se']:.3f} | {'yes' if v['near_flag'] else 'no'} (p = {v['near_p']:.2g}) | "
+                f"{v['seconds']:.0f} |"
+            )
+        out.append("")
     if "cost" in doc:
         c = doc["cost"]
 
@@ -329,6 +441,8 @@ def main(argv=None):
     p.add_argument("--n", type=int, default=300, help="Real and synthetic windows per set.")
     p.add_argument("--n-train", type=int, default=800)
     p.add_argument("--parts", default="draws,k,cost")
+    p.add_argument("--copies-at", type=int, default=1550, help="Synthetic layouts per set of the copies part.")
+    p.add_argument("--copies-train", type=int, default=3100, help="Training windows of the copies part.")
     p.add_argument("--jobs", type=int, default=2, help="n_jobs of the cost runs.")
     p.add_argument("--reps", type=int, default=1, help="Interleaved repetitions of the cost runs.")
     p.add_argument("--mmd-samples", type=int, default=None, help="mmd_samples of both cost runs.")
@@ -344,8 +458,9 @@ def main(argv=None):
     t0 = time.perf_counter()
     doc = {"meta": {k: v for k, v in vars(a).items()}}
     with tempfile.TemporaryDirectory() as cache:
-        if parts & {"draws", "k", "wsplit"}:
+        if parts & {"draws", "k", "wsplit", "copies", "spaces"}:
             wins = list(fb.test_windows())
+        if parts & {"draws", "k", "wsplit", "spaces"}:
             train = fb.train_windows(a.n_train, Path(a.shared))
             print(f"sets read in {time.perf_counter() - t0:.0f} s", flush=True)
         if "draws" in parts:
@@ -354,6 +469,10 @@ def main(argv=None):
             doc["wsplit"] = part_wsplit(a, wins, train, cache)
         if "k" in parts:
             doc["k"] = part_k(a, wins, train, cache)
+        if "spaces" in parts:
+            doc["spaces"] = part_spaces(a, wins, train, cache)
+        if "copies" in parts:
+            doc["copies"] = part_copies(a, wins, cache)
     if "cost" in parts:
         doc["cost"] = part_cost(a)
     doc["meta"]["seconds"] = time.perf_counter() - t0

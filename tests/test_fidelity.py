@@ -13,7 +13,15 @@ from topofd.cli import cli
 from topofd.layouts.layout import Layout
 from topofd.layouts.point_distance import matching_distance
 from topofd.metrics.copying import THRESHOLD, ct_statistic
-from topofd.metrics.embedding import layout_features
+from topofd.metrics.embedding import (
+    FALLBACK_SPACE,
+    FIDELITY_SPACE,
+    H0_QUANTILES,
+    fidelity_features,
+    h0_features,
+    layout_features,
+    mst_edges,
+)
 from topofd.metrics.manifold import manifold_scores
 from topofd.options import OptionError, Options
 
@@ -111,6 +119,48 @@ def test_layout_features_one_row_per_layout():
     assert Fr.shape == (10, 200) and Fs.shape == (7, 200)
     Fr2, Fs2 = layout_features(R, S, counts=True)
     assert Fr2.shape == (10, 202) and np.allclose(Fr2[:, :200], Fr)
+    with pytest.raises(ValueError, match="needs the cells"):
+        layout_features(R, S, h0=True)  # topokd alone keeps no cells
+
+
+def test_mst_edges_by_hand():
+    # a 4 x 5 grid at spacing 3: 19 tree edges of length 3; a repeated point adds a 0
+    g = np.array([(3 * i, 3 * j) for i in range(4) for j in range(5)], float)
+    assert np.allclose(mst_edges(g), 3.0) and len(mst_edges(g)) == 19
+    e = mst_edges(np.vstack([g, g[:1]]))
+    assert len(e) == 20 and np.sort(e)[0] == 0.0 and np.allclose(np.sort(e)[1:], 3.0)
+    assert np.allclose(np.sort(mst_edges(np.array([[0, 0], [0, 4.0], [0, 10.0]]))), [4.0, 6.0])  # collinear
+    assert len(mst_edges(np.zeros((0, 2)))) == 0 and len(mst_edges(np.ones((1, 2)))) == 0
+
+
+def test_h0_block_is_scale_free_and_zero_below_two_cells():
+    g = np.array([(3 * i, 3 * j) for i in range(4) for j in range(5)], float)
+    lay = [
+        Layout((g + 10, g[:1]), CLASSES, SHAPE, "grid"),
+        Layout((2 * g + 10, g[:0]), CLASSES, (2 * SHAPE[0], 2 * SHAPE[1]), "grid2"),  # the same pattern, twice the scale
+    ]
+    ev = topofd.Evaluator(metrics="near_copies", pairing="none")  # keeps the cells
+    ev.update(lay, real=True)
+    R = ev.real_view()
+    F = h0_features(R, 0)
+    assert F.shape == (2, len(H0_QUANTILES)) and np.allclose(F, 3.0 * np.sqrt(20 / (96 * 96)))
+    assert not h0_features(R, 1).any()  # 1 and 0 cells: no edge
+    Fr, _ = layout_features(R, R, h0=True)
+    w = layout_features(R, R)[0].shape[1]
+    assert Fr.shape == (2, w + 2 * len(H0_QUANTILES))
+
+
+def test_fidelity_features_are_h0_with_cells_and_h1_without():
+    kept = topofd.Evaluator(metrics="precision", pairing="none")  # a fidelity plug-in keeps the cells
+    kept.update(rings(10, 0), real=True)
+    R = kept.real_view()
+    (F,), space, note = fidelity_features(R)
+    assert space == FIDELITY_SPACE and note is None and F.shape == (10, 2 * len(H0_QUANTILES))
+    assert np.allclose(F, layout_features(R, h1=False, h0=True)[0])
+    bare = topofd.Evaluator(metrics="topokd", pairing="none")
+    bare.update(rings(7, 1, "s"), real=True)
+    (Fr, Fs), space, note = fidelity_features(R, bare.real_view())  # a set without cells: the H1 vector
+    assert space == FALLBACK_SPACE and "no cells" in note and Fr.shape == (10, 200) and Fs.shape == (7, 200)
 
 
 # ------------------------------------------------------------ memorisation

@@ -58,7 +58,7 @@ class Options:
             "recommended kernel distance of landscapes, protocol-free), mmd (kernel MMD of persistence diagrams), "
             "counts (CCE per class, TCE). Default: these four; counts are then skipped with a note when no names "
             "pair. Also: precision, recall, density, coverage (group: fidelity; k-NN manifolds of per-layout "
-            "landscape features), ct, near_copies (group: memorisation; need --train) and fid, kid (group: fid; "
+            "H0 spacing features), ct, near_copies (group: memorisation; need --train) and fid, kid (group: fid; "
             "FID and KID of a layout encoder, see --extractor; need torch).",
             "list",
             "--metrics",

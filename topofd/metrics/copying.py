@@ -4,8 +4,10 @@ models", AISTATS 2020).
 
 Needs the generator's training layouts T (``train``); the comparison's real
 set plays the held-out test set P_n.  In the space of per-layout features
-(:func:`topofd.metrics.embedding.layout_features`: every class's
-√landscape vector, each class block scaled by the real spread):
+of the fidelity scores (:func:`topofd.metrics.embedding.fidelity_features`:
+per class, quantiles of the scale-free H0 death times, the minimum-spanning-
+tree edges of its cells; the H1 √landscape vector when a set, e.g. a
+training reference file, has no cells):
 
 1. each real and each synthetic layout gets its distance to the nearest
    training layout;
@@ -42,7 +44,7 @@ from sklearn.cluster import KMeans
 from sklearn.neighbors import NearestNeighbors
 
 from topofd.metrics.base import Context, MetricResult, no_interval_reason
-from topofd.metrics.embedding import layout_features
+from topofd.metrics.embedding import fidelity_features
 from topofd.state import SetView
 from topofd.stats.uncertainty import MIN_LAYOUTS, Estimate
 
@@ -114,6 +116,7 @@ def verdict(value: float) -> str:
 class CopyingTest:
     name = "ct"
     columns = ("ct",)
+    needs_points = True  # the H0 spacing features (embedding.fidelity_features)
     needs_pairs = False
     needs_train = True
 
@@ -125,7 +128,8 @@ class CopyingTest:
             out.notes.append("C_T not measured: it needs a training set of at least 2 layouts (--train)")
             out.cells["ct"] = {**cells, "mean": Estimate(np.nan)}
             return out
-        Fr, Fs, Ft = layout_features(real, synth, T)
+        (Fr, Fs, Ft), space, note = fidelity_features(real, synth, T)
+        out.notes.extend([note] if note else [])
         km, n = _partition(Ft, len(Fr), o.seed)
         cr, cs = km.predict(Fr), km.predict(Fs)
         dr, ds = nn_distances(Ft, Fr), nn_distances(Ft, Fs)
@@ -143,7 +147,7 @@ class CopyingTest:
             "threshold": THRESHOLD,
             "n_cells": n,
             "cells": info,
-            "features": "per-class √landscape (TopoKD), class blocks scaled by the real spread",
+            "features": space,
             "median_nn_distance": {"real": float(np.median(dr)), "synthetic": float(np.median(ds))},
         }
         if ctx.want_se:

@@ -2,9 +2,11 @@
 of the per-layout topological features.
 
 Each layout is a point: its per-layout topological feature vector
-(:func:`topofd.metrics.embedding.layout_features`: every class's √landscape
-vector, as TopoKD uses them, concatenated, each class block scaled by the
-real spread); a set's manifold is the
+(:func:`topofd.metrics.embedding.fidelity_features`: per class, quantiles of
+the Rips H0 death times — the minimum-spanning-tree edge lengths of the
+class's cells — made scale-free by the class's intensity, each class block
+scaled by the real spread; the √landscape H1 vector of TopoKD when a set
+has no cells); a set's manifold is the
 union of balls around its points, each of radius the distance to the point's
 k-th nearest neighbour in its own set (r_i for real x_i, s_j for synthetic
 y_j).  With N real and M synthetic layouts:
@@ -27,22 +29,26 @@ are close to 1 for a sample of a few thousand, and smaller k makes coverage
 fall below 1 for identical distributions).  It assumes independent
 layouts: on a real set of overlapping windows (BRCA-M2C: 256 px at stride
 32) the k = 5 radius is the distance to a window's own shifted copies, and
-coverage of real windows from other images is 0.26 at k = 5, 0.86 at
+coverage of real windows from other images is 0.47 at k = 5, 0.87 at
 k = 20 — use ``--fidelity-k 20`` or more there (``benchmarks/README.md``).
 Fewer than k + 1 layouts in a
 set: the score needing that set's radii is not defined (NaN, with a note).
 
 On whole layouts, not per class: the columns fill the ``mean`` row only
-(like TCE).  Per class was tried first and rejected: most layouts have no
-H1 loop of a sparse class (on 200 BRCA-M2C test windows, 82 % for
-lymphocytes, 53 % for stroma), so their class vectors are all exactly 0,
-the k-NN radius of such a real point is 0, and density counts every tied
-zero (29 for matched-count random layouts against real ones, whose true
-value is below 1) while precision and recall call those layouts real.  The
-concatenated vector has few exact ties, and separates matched-count random
-layouts (precision 0.75, density 0.62, coverage 0.78) from a second half of
-the real windows (0.96, 1.13, 1.00) — ``benchmarks/README.md``, *Fidelity,
-diversity, memorisation*.
+(like TCE).  Why H0 spacing and not the √landscape H1 vector TopoKD uses
+(the first version): most BRCA-M2C windows have few or no H1 loops of a
+sparse class (on 200 test windows 82 % none for lymphocytes), so in the
+H1 space layouts with little loop structure sit in one dense region that
+matched-count random and jittered layouts fall into — random layouts got a
+*higher* precision (0.68) than real windows of other images (0.55).  The
+spacing of the cells (regular, clustered, Poisson) is what random
+re-placement and jitter change even where H1 is weak: in the H0 space
+random and jitter σ = 8 fall well below (precision 0.58 / 0.67 against
+0.90, density 0.31 / 0.37 against 0.60), mode dropping keeps its precision
+and loses recall and coverage, and a held-out-like set scores ≈ 1
+(``benchmarks/README.md``, *Fidelity, diversity, memorisation*).  Per class
+was tried first and rejected: a class without cells or loops ties every
+such layout at one point, and density counts every tie.
 
 Intervals: delete-a-group jackknife over the synthetic set (real set
 fixed), the groups of the comparison's resampling plan as for TopoKD; a
@@ -57,7 +63,7 @@ import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
 from topofd.metrics.base import Context, MetricResult, jackknife_method, no_interval_reason, whole_layout_cells
-from topofd.metrics.embedding import layout_features
+from topofd.metrics.embedding import fidelity_features
 from topofd.state import SetView
 from topofd.stats.uncertainty import MIN_LAYOUTS
 
@@ -65,7 +71,6 @@ __all__ = ["STATS", "knn_radii", "manifold_scores", "ManifoldMetric"]
 
 STATS = ("precision", "recall", "density", "coverage")
 _BLOCK = 1024
-FEATURES = "per-layout: per-class √landscape (TopoKD) concatenated, class blocks scaled by the real spread"
 _TITLES = {"precision": "Precision", "recall": "Recall", "density": "Density", "coverage": "Coverage"}
 
 
@@ -165,6 +170,7 @@ class ManifoldMetric:
     """The plug-in of one of :data:`STATS` (one column, ``mean`` row)."""
 
     needs_pairs = False
+    needs_points = True
 
     def __init__(self, stat: str):
         if stat not in STATS:
@@ -176,15 +182,16 @@ class ManifoldMetric:
         o, stat = ctx.options, self.name
         k, nS = o.fidelity_k, len(synth)
         lab = ctx.plan.groups(o.se_groups) if ctx.want_se and nS >= MIN_LAYOUTS else None
-        Fr, Fs = layout_features(real, synth)
+        (Fr, Fs), space, note = fidelity_features(real, synth)
         value, reps = manifold_scores(Fr, Fs, k, lab, (stat,))[stat]
-        out = MetricResult(meta={"fidelity": {"k": k, "features": FEATURES}})
+        out = MetricResult(meta={"fidelity": {"k": k, "features": space}})
+        out.notes.extend([note] if note else [])
         need = nS if stat == "recall" else len(real)
         if need <= k:
             which = "synthetic" if stat == "recall" else "real"
             out.notes.append(f"{_TITLES[stat]} not defined: {need} {which} layouts, fewer than k + 1 = {k + 1}")
         if not Fr.any() and not Fs.any():
-            out.notes.append(f"{_TITLES[stat]}: no H1 feature (loop) in any layout of either set: not measured")
+            out.notes.append(f"{_TITLES[stat]}: all features 0 in both sets (nothing to compare): not measured")
             value, reps = float("nan"), []
         out.cells[stat] = whole_layout_cells(ctx, value, reps)
         est = out.cells[stat]["mean"]
