@@ -1,0 +1,172 @@
+"""Could the `paper` TopoFD interval be nearly free?  A measured negative or
+positive answer for issue 19's target 4 (split halves cost ~1.7x the value).
+
+Candidate estimator: the delete-a-group jackknife at the barycenter's fixed
+point with the matchings held fixed.  At gudhi's fixed point every diagram
+point is matched and each barycenter point is the mean of its matched points
+(the diagonal projection standing in for the diagrams that skip it), so
+leaving a group of synthetic diagrams out is, to first order (matchings
+unchanged), one closed-form update of the same means: no new barycenter.
+Each replicate then takes that barycenter's landscape and the covariance of
+the remaining landscapes; se from the G replicates as for TopoKD.  What it
+cannot see: the variability of the barycenter's start (the first diagram)
+and of re-matching, which split halves do see.
+
+Calibration: K independent draws of matched-count random layouts (1,550
+windows each, seeds 0..K-1) against the bundled real statistics; coverage of
+each draw's 95 % t interval around the mean over draws, and mean se over the
+across-draw sd.  The draws run on ``--jobs`` processes.
+
+    python benchmarks/paper_interval.py --draws 20 --jobs 2 --out benchmarks/results/paper_interval.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+G = 20
+
+
+def fixed_matching(Y: np.ndarray, X: list[np.ndarray]):
+    """Barycenter point of each diagram point (``-1``: none) for the matching
+    the iteration uses at ``Y`` (replays the matching part of one step)."""
+    from topofd.tda import barycenter as B
+
+    sizes = np.array([len(d) for d in X])
+    P = np.concatenate(X) if sizes.sum() else np.zeros((0, 2))
+    diag_of_x = np.repeat(np.arange(len(X)), sizes)
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    dupX = B._dup_mask(np.column_stack([diag_of_x.astype(float), P]))
+    s2 = np.sqrt(2.0)
+    uX, vX = (P[:, 0] + P[:, 1]) / s2, (P[:, 1] - P[:, 0]) / s2
+    uY, vY = (Y[:, 0] + Y[:, 1]) / s2, (Y[:, 1] - Y[:, 0]) / s2
+    xi, yi, s = B._candidates(uX, vX, uY, vY)
+    mx, my = B._match(diag_of_x, xi, yi, s)
+    tied = B._tied_diagrams(diag_of_x, xi, yi, s, mx, my, B._dup_mask(Y), dupX)
+    if len(tied):
+        keep = ~np.isin(diag_of_x[mx], tied)
+        gx, gy = [mx[keep]], [my[keep]]
+        for i in tied:
+            x_local, y_idx = B.gudhi_matching(Y, X[i])
+            gx.append(offsets[i] + x_local)
+            gy.append(y_idx)
+        mx, my = np.concatenate(gx), np.concatenate(gy)
+    owner = np.full(len(P), -1)
+    owner[mx] = my
+    return P, diag_of_x, owner
+
+
+def leave_out_barycenter(Y, P, diag_of_x, owner, m, drop):
+    """Alg. 1's update with the diagrams in ``drop`` left out, matchings fixed."""
+    keep = ~np.isin(diag_of_x, drop) & (owner >= 0)
+    mm = m - len(drop)
+    K = len(Y)
+    k = np.bincount(owner[keep], minlength=K).astype(float)
+    sb = np.bincount(owner[keep], weights=P[keep, 0], minlength=K)
+    sd = np.bincount(owner[keep], weights=P[keep, 1], minlength=K)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        wb, wd = sb / k, sd / k
+    wdel = (wb + wd) / 2
+    nb, nd = (k * wb + (mm - k) * wdel) / mm, (k * wd + (mm - k) * wdel) / mm
+    ok = (k > 0) & ~((nb == 0) & (nd == 0))
+    return np.stack([nb[ok], nd[ok]], axis=1)
+
+
+def one_draw(seed: int) -> dict:
+    import topofd
+    from topofd.diagrams import compute_diagrams
+    from topofd.layouts.brca_m2c import demo_sets
+    from topofd.tda.barycenter import lagrangian_barycenter
+    from topofd.tda.landscapes import landscapes_own_range
+    from topofd.tda.summaries import LandscapeStats, topofd_from_stats
+
+    t0 = time.perf_counter()
+    _, synth = demo_sets(None, seed=seed)
+    synth = sorted(synth, key=lambda l: l.name)
+    dg, _ = compute_diagrams(synth)
+    ev = topofd.Evaluator()
+    ev.load_reference("brca-m2c:test")
+    labels = np.random.default_rng(1000 + seed).permutation(np.arange(len(synth)) % G)
+    out: dict = {"seed": seed, "value": [], "reps": []}
+    t_bary = 0.0
+    for k in range(3):
+        D = [d[k] for d in dg]
+        sr = ev.real_paper_stats(k)
+        L, _ = landscapes_own_range(D)
+        t = time.perf_counter()
+        Y, log = lagrangian_barycenter(D, 0, return_log=True)
+        t_bary += time.perf_counter() - t
+        t = time.perf_counter()
+        mu = landscapes_own_range([Y])[0][0]
+        value = topofd_from_stats(sr, LandscapeStats(mu, np.atleast_2d(np.cov(L, rowvar=False)), len(L)))
+        P, diag_of_x, owner = fixed_matching(Y, D)
+        reps = []
+        for g in range(G):
+            drop = np.flatnonzero(labels == g)
+            Yg = leave_out_barycenter(Y, P, diag_of_x, owner, len(D), drop)
+            mug = landscapes_own_range([Yg])[0][0]
+            Lg = L[labels != g]
+            reps.append(topofd_from_stats(sr, LandscapeStats(mug, np.atleast_2d(np.cov(Lg, rowvar=False)), len(Lg))))
+        out.setdefault("estimator_s", 0.0)
+        out["estimator_s"] += time.perf_counter() - t
+        out["value"].append(value)
+        out["reps"].append(reps)
+        out.setdefault("converged", []).append(log["stopped"])
+        out.setdefault("unmatched_at_fixed_point", []).append(int((owner < 0).sum()))
+    out["barycenter_s"] = t_bary
+    out["seconds"] = time.perf_counter() - t0
+    return out
+
+
+def jackknife_se(reps) -> float:
+    r = np.asarray(reps, float)
+    return float(np.sqrt((len(r) - 1) / len(r) * ((r - r.mean()) ** 2).sum()))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--draws", type=int, default=20)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--out")
+    a = ap.parse_args(argv)
+    from joblib import Parallel, delayed
+    from scipy import stats
+
+    draws = Parallel(n_jobs=a.jobs)(delayed(one_draw)(s) for s in range(a.draws))
+    tq = stats.t.ppf(0.975, G - 1)
+    res: dict = {"command": f"python benchmarks/paper_interval.py --draws {a.draws} --jobs {a.jobs}", "rows": {}}
+    for k, name in enumerate(("lym", "epi", "stro", "mean")):
+        if k < 3:
+            v = np.array([d["value"][k] for d in draws])
+            se = np.array([jackknife_se(d["reps"][k]) for d in draws])
+        else:
+            v = np.array([np.mean(d["value"]) for d in draws])
+            se = np.array([jackknife_se(np.mean(d["reps"], axis=0)) for d in draws])
+        sd = float(v.std(ddof=1))
+        cover = float(np.mean(np.abs(v - v.mean()) <= tq * se))
+        res["rows"][name] = {"mean": float(v.mean()), "sd": sd, "mean_se": float(se.mean()),
+                             "se_over_sd": float(se.mean() / sd), "coverage": cover}
+    res["cost"] = {
+        "barycenter_s_per_draw": float(np.mean([d["barycenter_s"] for d in draws])),
+        "estimator_s_per_draw": float(np.mean([d["estimator_s"] for d in draws])),
+    }
+    res["cost"]["ratio"] = res["cost"]["estimator_s_per_draw"] / res["cost"]["barycenter_s_per_draw"]
+    res["draws"] = [
+        {"seed": d["seed"], "value": d["value"], "se": [jackknife_se(r) for r in d["reps"]]} for d in draws
+    ]
+    res["unmatched_at_fixed_point"] = [d["unmatched_at_fixed_point"] for d in draws]
+    res["stopped"] = [d["converged"] for d in draws]
+    text = json.dumps(res, indent=1)
+    print(text)
+    if a.out:
+        Path(a.out).write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
