@@ -34,31 +34,14 @@ G = 20
 
 def fixed_matching(Y: np.ndarray, X: list[np.ndarray]):
     """Barycenter point of each diagram point (``-1``: none) for the matching
-    the iteration uses at ``Y`` (replays the matching part of one step)."""
-    from topofd.tda import barycenter as B
+    the iteration uses at ``Y``."""
+    from topofd.tda.barycenter_matching import DiagramMatcher
 
-    sizes = np.array([len(d) for d in X])
-    P = np.concatenate(X) if sizes.sum() else np.zeros((0, 2))
-    diag_of_x = np.repeat(np.arange(len(X)), sizes)
-    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    dupX = B._dup_mask(np.column_stack([diag_of_x.astype(float), P]))
-    s2 = np.sqrt(2.0)
-    uX, vX = (P[:, 0] + P[:, 1]) / s2, (P[:, 1] - P[:, 0]) / s2
-    uY, vY = (Y[:, 0] + Y[:, 1]) / s2, (Y[:, 1] - Y[:, 0]) / s2
-    xi, yi, s = B._candidates(uX, vX, uY, vY)
-    mx, my = B._match(diag_of_x, xi, yi, s)
-    tied = B._tied_diagrams(diag_of_x, xi, yi, s, mx, my, B._dup_mask(Y), dupX)
-    if len(tied):
-        keep = ~np.isin(diag_of_x[mx], tied)
-        gx, gy = [mx[keep]], [my[keep]]
-        for i in tied:
-            x_local, y_idx = B.gudhi_matching(Y, X[i])
-            gx.append(offsets[i] + x_local)
-            gy.append(y_idx)
-        mx, my = np.concatenate(gx), np.concatenate(gy)
-    owner = np.full(len(P), -1)
+    matcher = DiagramMatcher(X)
+    mx, my = matcher(Y)
+    owner = np.full(len(matcher.P), -1)
     owner[mx] = my
-    return P, diag_of_x, owner
+    return matcher.P, matcher.diag_of_x, owner
 
 
 def leave_out_barycenter(Y, P, diag_of_x, owner, m, drop):

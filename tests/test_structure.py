@@ -16,7 +16,6 @@ LONG_OK = "long on purpose"  # a function's docstring saying why it may be longe
 # ranking apart from formatting; generator
 # losses, sampling and train loop).
 CEILINGS = {
-    "topofd.tda.barycenter": 410,  # the solver (exempt in issue 16; the POT replay moved to pot_replay, issue 19)
     "topofd.options": 440,  # a table: one entry (help text, flag, range) per option (+10: extractor, issue 17)
     "topofd.output.leaderboard": 474,
     "topofd.output.html": 528,

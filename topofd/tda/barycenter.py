@@ -7,190 +7,18 @@ DCG 2014, Alg. 1), with the same updates in the same floating-point order, so
 it returns the same estimate.  TopoCellGen (Sec. 3.4, Eq. 11) takes the mean
 of the landscape distribution at this barycenter.
 
-What makes it fast: every iteration matches the current estimate Y (which
-keeps gaining near-diagonal points, so grows with the number of diagrams)
-against every diagram under W2 with the Euclidean ground metric.  In the
-rotated coordinates u = (b+d)/√2, v = (d-b)/√2 the squared distance to the
-diagonal is v², and matching x with y beats sending both to the diagonal iff
-(u_x - u_y)² < 2 v_x v_y.  Candidate pairs are therefore found by a range
-search in u inside bands of v, and each diagram's matching reduces to a tiny
-assignment problem over its candidate pairs (most have no conflicts at all)
-instead of a dense (|Y|+1) x (n+1) transport problem.
+Each iteration matches the current estimate to every diagram
+(:class:`topofd.tda.barycenter_matching.DiagramMatcher`, same pairs as
+gudhi's, ties included) and moves it to the matched means.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
-from topofd.tda.pot_replay import REPLAY_BUILT, gudhi_matching, import_pot
+from topofd.tda.barycenter_matching import DiagramMatcher
 
 __all__ = ["lagrangian_barycenter", "DEFAULT_MAX_ITER"]
-
-_S2 = np.sqrt(2.0)
-
-
-def _candidates(uX, vX, uY, vY):
-    """All (x, y) index pairs with positive saving s = 2 v_x v_y - (u_x - u_y)^2."""
-    if len(uY) == 0 or len(uX) == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-    # bands of v_y by powers of two bound the u-window of each band
-    band = np.floor(np.log2(np.maximum(vY, 1e-300))).astype(np.int64)
-    xs, ys = [], []
-    for b in np.unique(band):
-        idx = np.flatnonzero(band == b)
-        order = idx[np.argsort(uY[idx], kind="stable")]
-        us = uY[order]
-        vmax = vY[idx].max()
-        r = np.sqrt(2.0 * vX * vmax)
-        lo = np.searchsorted(us, uX - r, side="left")
-        hi = np.searchsorted(us, uX + r, side="right")
-        cnt = hi - lo
-        tot = int(cnt.sum())
-        if tot == 0:
-            continue
-        xi = np.repeat(np.arange(len(uX)), cnt)
-        offs = np.arange(tot) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-        xs.append(xi)
-        ys.append(order[np.repeat(lo, cnt) + offs])
-    if not xs:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-    xi, yi = np.concatenate(xs), np.concatenate(ys)
-    s = 2.0 * vX[xi] * vY[yi] - (uX[xi] - uY[yi]) ** 2
-    keep = s > 0
-    return xi[keep], yi[keep], s[keep]
-
-
-def _dup_mask(A):
-    """True for the rows of ``A`` that occur more than once."""
-    if len(A) < 2:
-        return np.zeros(len(A), dtype=bool)
-    o = np.lexsort(A.T[::-1])  # equal rows side by side; np.unique(axis=0) was 20x slower
-    same = (A[o][1:] == A[o][:-1]).all(axis=1)
-    dup = np.zeros(len(A), dtype=bool)
-    dup[o[1:][same]] = True
-    dup[o[:-1][same]] = True
-    return dup
-
-
-try:  # scipy's assignment solver, compiled (topofd/tda/_w1.pyx); optional at build time
-    from topofd.tda._w1 import assign_blocks as _assign_compiled
-except ImportError:  # pragma: no cover - only when the extension could not be built
-    _assign_compiled = None
-
-
-def _tied_diagrams(diag_of_x, xi, yi, s, mx, my, dupY, dupX):
-    """Diagrams whose optimal matching may not be unique, so that the
-    published solver's choice decides the result: the found optimum uses a
-    point of Y that has an identical twin, a diagram point with an identical
-    twin has a candidate, or a diagram point has two candidates with exactly
-    equal savings."""
-    flags = [diag_of_x[mx[dupY[my]]], diag_of_x[xi[dupX[xi]]]]
-    if len(xi) > 1:
-        flags.append(diag_of_x[xi[_dup_mask(np.stack([xi, s.view(np.int64)], axis=1))]])
-    return np.unique(np.concatenate(flags))
-
-
-def _match(diag_of_x, xi, yi, s):
-    """Optimal matching per diagram, given candidate pairs with savings.
-
-    Returns the matched (x, y) pairs.  Diagrams whose candidate graph is
-    made of stars are solved by argmax; the others per diagram with a small
-    assignment problem (rows: its x's with candidates; columns: their
-    candidate y's, in Y order).
-    """
-    if len(xi) == 0:
-        return xi, yi
-    nx = np.bincount(xi, minlength=xi.max() + 1)[xi]
-    key = diag_of_x[xi].astype(np.int64) * (yi.max() + 1) + yi
-    _, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
-    ny = cnt[inv]
-    # Stars need no assignment solver: an x whose candidate y's are wanted by
-    # no other x takes its best one; a y wanted only by x's that have no other
-    # candidate takes the best of them.
-    x_excl = np.bincount(xi, weights=(ny > 1), minlength=xi.max() + 1)[xi] == 0
-    y_excl = np.bincount(inv, weights=(nx > 1), minlength=len(cnt))[inv] == 0
-    d = diag_of_x[xi]
-    hard = ~(x_excl | y_excl)
-    hard_diag = np.unique(d[hard])
-    in_hard = np.isin(d, hard_diag)
-    mx, my = [], []
-    for group, owner in ((~in_hard & x_excl, xi), (~in_hard & ~x_excl, inv)):
-        idx = np.flatnonzero(group)
-        if len(idx):
-            # best saving per owner (x for x-stars, (diagram, y) for y-stars)
-            order = idx[np.lexsort((-s[idx], owner[idx]))]
-            first = np.r_[True, owner[order][1:] != owner[order][:-1]]
-            mx.append(xi[order[first]])
-            my.append(yi[order[first]])
-    sel = np.flatnonzero(in_hard)
-    if len(sel):
-        mx_h, my_h = _assign_blocks(xi[sel], yi[sel], d[sel], s[sel])
-        mx.append(mx_h)
-        my.append(my_h)
-    if not mx:
-        return xi[:0], yi[:0]
-    return np.concatenate(mx), np.concatenate(my)
-
-
-def _assign_blocks(xi, yi, d, s):
-    """Maximum-saving matching of each diagram's candidate pairs (``d``: the
-    diagram of each pair), one small assignment problem per diagram.
-
-    Local row (x) and column (y, in Y order) numbers are computed for all
-    diagrams at once, so the loop only fills a small matrix and solves it.
-    (One block-diagonal sparse assignment over all diagrams, scipy's LAPJVsp,
-    was measured 20x slower than this loop.)
-    """
-    order = np.lexsort((yi, xi, d))
-    d, xi, yi, s = d[order], xi[order], yi[order], s[order]
-    n = len(d)
-    starts = np.flatnonzero(np.r_[True, d[1:] != d[:-1]])
-    ends = np.r_[starts[1:], n]
-    slot = np.repeat(np.arange(len(starts)), ends - starts)
-    cx = np.cumsum(np.r_[True, (xi[1:] != xi[:-1]) | (d[1:] != d[:-1])])
-    row = cx - cx[starts][slot]
-    by_y = np.lexsort((yi, d))
-    cy = np.cumsum(np.r_[True, (yi[by_y][1:] != yi[by_y][:-1]) | (d[by_y][1:] != d[by_y][:-1])])
-    first_in_slot = np.r_[True, slot[by_y][1:] != slot[by_y][:-1]]
-    cy0 = np.empty(len(starts), dtype=np.int64)
-    cy0[slot[by_y][first_in_slot]] = cy[first_in_slot]
-    col = np.empty(n, dtype=np.int64)
-    col[by_y] = cy - cy0[slot[by_y]]
-    nrow = np.maximum.reduceat(row, starts) + 1
-    ncol = np.maximum.reduceat(col, starts) + 1
-    if _assign_compiled is not None:
-        # the same solver as linear_sum_assignment, compiled, over all blocks
-        # in one call (the Python loop cost ~20 us per block in call overhead)
-        mx = np.empty(n, dtype=np.intp)
-        my = np.empty(n, dtype=np.intp)
-        bounds = np.r_[starts, n].astype(np.intp)
-        k = _assign_compiled(
-            bounds,
-            nrow.astype(np.intp),
-            ncol.astype(np.intp),
-            row.astype(np.intp),
-            col.astype(np.intp),
-            np.ascontiguousarray(s, dtype=np.float64),
-            xi.astype(np.intp),
-            yi.astype(np.intp),
-            mx,
-            my,
-        )
-        return mx[:k].astype(np.int64), my[:k].astype(np.int64)
-    mx, my = [], []
-    for a, b, nr, nc in zip(starts, ends, nrow, ncol):
-        C = np.zeros((nr, nc + nr))  # + nr zero columns: "stay with the diagonal"
-        C[row[a:b], col[a:b]] = -s[a:b]
-        r, c = linear_sum_assignment(C)
-        ok = (c < nc) & (C[r, np.minimum(c, nc - 1)] < 0)
-        xr = np.empty(nr, dtype=np.int64)
-        xr[row[a:b]] = xi[a:b]
-        yc = np.empty(nc, dtype=np.int64)
-        yc[col[a:b]] = yi[a:b]
-        mx.append(xr[r[ok]])
-        my.append(yc[c[ok]])
-    return np.concatenate(mx), np.concatenate(my)
 
 
 DEFAULT_MAX_ITER = 1000
@@ -291,49 +119,14 @@ def lagrangian_barycenter(
     if max_iter < 1:
         raise ValueError(f"max_iter must be at least 1, got {max_iter}")
     Y = (X[init] if isinstance(init, (int, np.integer)) else np.asarray(init, dtype=np.float64).reshape(-1, 2)).copy()
-    sizes = np.array([len(d) for d in X])
-    P = np.concatenate(X) if sizes.sum() else np.zeros((0, 2))
-    diag_of_x = np.repeat(np.arange(m), sizes)
-    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    # twins inside one diagram: rows (diagram, b, d) seen twice, all diagrams at once
-    dupX = _dup_mask(np.column_stack([diag_of_x.astype(np.float64), P]))
-    uX = (P[:, 0] + P[:, 1]) / _S2
-    vX = (P[:, 1] - P[:, 0]) / _S2
+    matcher = DiagramMatcher(X, n_threads)
+    P = matcher.P
     half = 2 ** (1.0 / 2.0 - 1)
     diagX = ((P[:, 1] - P[:, 0]) * half) ** 2.0
 
     def step(Y):
         """One update of Alg. 1: ``(next state, fixed point reached, F(Y))``."""
-        uY = (Y[:, 0] + Y[:, 1]) / _S2
-        vY = (Y[:, 1] - Y[:, 0]) / _S2
-        xi, yi, s = _candidates(uX, vX, uY, vY)
-        # Identical points make the optimal matching non-unique, and which
-        # copy the published computation picks is an artefact of its
-        # transport solver that changes the estimate.  Diagrams facing such a
-        # tie are matched by that same solver (gudhi's wasserstein_distance on
-        # the full problem); the rest have a unique optimum, found fast.
-        mx, my = _match(diag_of_x, xi, yi, s)
-        tied = _tied_diagrams(diag_of_x, xi, yi, s, mx, my, _dup_mask(Y), dupX)
-        if len(tied):
-            keep = ~np.isin(diag_of_x[mx], tied)
-            gx, gy = [mx[keep]], [my[keep]]
-            # the solver releases the GIL: threads share the cores, results keep their order
-            if n_threads > 1 and len(tied) > 1:
-                from concurrent.futures import ThreadPoolExecutor
-
-                if not REPLAY_BUILT:
-                    import_pot()
-                with ThreadPoolExecutor(n_threads) as ex:
-                    found = list(ex.map(lambda i: gudhi_matching(Y, X[i]), tied))
-            else:
-                found = [gudhi_matching(Y, X[i]) for i in tied]
-            for i, (x_local, y_idx) in zip(tied, found):
-                gx.append(offsets[i] + x_local)
-                gy.append(y_idx)
-            mx, my = np.concatenate(gx), np.concatenate(gy)
-        # means in the order gudhi accumulates them: by diagram index
-        order = np.argsort(mx, kind="stable")
-        mx, my = mx[order], my[order]
+        mx, my = matcher(Y)
         K = len(Y)
         k = np.bincount(my, minlength=K).astype(np.float64)
         unmatched = np.ones(len(P), dtype=bool)
