@@ -32,6 +32,7 @@ __all__ = [
     "one_to_one",
     "jackknife_method",
     "whole_layout_cells",
+    "put_whole_layout",
     "nonnegative",
     "unmeasured_classes",
     "MIN_LAYOUTS",
@@ -228,3 +229,18 @@ def whole_layout_cells(ctx: Context, value: float, reps: list) -> dict[str, Esti
     jackknife interval (when replicates exist) in the ``mean`` row."""
     est = ctx.plan.jackknife(value, reps) if reps and np.isfinite(value) else Estimate(value)
     return {**{c: Estimate(np.nan) for c in ctx.names}, "mean": est}
+
+
+def put_whole_layout(
+    out: MetricResult, ctx: Context, column: str, value: float, reps: list, labels, n_synth: int, no_reps: str
+) -> None:
+    """Write a whole-layout score's cells (:func:`whole_layout_cells`) and
+    how its interval was made; ``no_reps``: why there is none when the
+    groups exist but no replicate came out."""
+    out.cells[column] = whole_layout_cells(ctx, value, reps)
+    if ctx.want_se:
+        out.uncertainty[column] = (
+            jackknife_method(labels)
+            if out.cells[column]["mean"].se is not None and labels is not None
+            else f"none ({no_interval_reason(n_synth) if labels is None else no_reps})"
+        )

@@ -16,14 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from topofd.metrics.base import (
-    Context,
-    MetricResult,
-    jackknife_method,
-    no_interval_reason,
-    nonnegative,
-    whole_layout_cells,
-)
+from topofd.metrics.base import Context, MetricResult, nonnegative, put_whole_layout
 from topofd.state import SetView
 from topofd.stats.uncertainty import MIN_LAYOUTS
 
@@ -59,14 +52,7 @@ def whole_layout_result(name: str, column: str, title: str, value, reps, lab, in
         value, reps = float("nan"), []
     else:
         out.meta[name] = info
-    out.cells[column] = whole_layout_cells(ctx, value, reps)
-    est = out.cells[column]["mean"]
-    if ctx.want_se:
-        out.uncertainty[column] = (
-            jackknife_method(lab)
-            if est.se is not None and lab is not None
-            else f"none ({no_interval_reason(nS) if lab is None else 'not measured'})"
-        )
+    put_whole_layout(out, ctx, column, value, reps, lab, nS, "not measured")
     return out
 
 

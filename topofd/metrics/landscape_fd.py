@@ -179,8 +179,7 @@ def _paper_class(dr, ds, c, batch, k, ctx_real, splits, pairs, o, out):
     """One class under the paper protocol (Eqs. 11–12 with barycenter
     landscapes), from the batch's statistics: value, split-half replicates,
     TopoFD∞ (no replicates)."""
-    sr = batch[("real", k)] if ("real", k) in batch else None
-    sr = sr if sr is not None else ctx_real(k)
+    sr = batch[("real", k)] if ("real", k) in batch else ctx_real(k)
     ss = batch[("synth", k)]
     value = topofd_from_stats(sr, ss, o.fd_method)
     reps = [

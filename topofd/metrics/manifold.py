@@ -62,7 +62,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
-from topofd.metrics.base import Context, MetricResult, jackknife_method, no_interval_reason, whole_layout_cells
+from topofd.metrics.base import Context, MetricResult, put_whole_layout
 from topofd.metrics.embedding import fidelity_features
 from topofd.state import SetView
 from topofd.stats.uncertainty import MIN_LAYOUTS
@@ -193,12 +193,5 @@ class ManifoldMetric:
         if not Fr.any() and not Fs.any():
             out.notes.append(f"{_TITLES[stat]}: all features 0 in both sets (nothing to compare): not measured")
             value, reps = float("nan"), []
-        out.cells[stat] = whole_layout_cells(ctx, value, reps)
-        est = out.cells[stat]["mean"]
-        if ctx.want_se:
-            out.uncertainty[stat] = (
-                jackknife_method(lab)
-                if est.se is not None and lab is not None
-                else f"none ({no_interval_reason(nS) if lab is None else 'not defined without a group'})"
-            )
+        put_whole_layout(out, ctx, stat, value, reps, lab, nS, "not defined without a group")
         return out
