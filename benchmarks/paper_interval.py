@@ -1,23 +1,33 @@
-"""Could the `paper` TopoFD interval be nearly free?  A measured negative or
-positive answer for issue 19's target 4 (split halves cost ~1.7x the value).
+"""Could the `paper` TopoFD interval be nearly free?  Measured answers for
+issue 19's target 4 (split halves cost ~1.7x the value).
 
-Candidate estimator: the delete-a-group jackknife at the barycenter's fixed
-point with the matchings held fixed.  At gudhi's fixed point every diagram
-point is matched and each barycenter point is the mean of its matched points
-(the diagonal projection standing in for the diagrams that skip it), so
-leaving a group of synthetic diagrams out is, to first order (matchings
-unchanged), one closed-form update of the same means: no new barycenter.
-Each replicate then takes that barycenter's landscape and the covariance of
-the remaining landscapes; se from the G replicates as for TopoKD.  What it
-cannot see: the variability of the barycenter's start (the first diagram)
-and of re-matching, which split halves do see.
+Part ``jackknife`` (not adopted): the delete-a-group jackknife at the
+barycenter's fixed point with the matchings held fixed.  At gudhi's fixed
+point every diagram point is matched and each barycenter point is the mean
+of its matched points (the diagonal projection standing in for the diagrams
+that skip it), so leaving a group of synthetic diagrams out is, to first
+order (matchings unchanged), one closed-form update of the same means: no
+new barycenter.  Each replicate then takes that barycenter's landscape and
+the covariance of the remaining landscapes; se from the G replicates as for
+TopoKD.  What it cannot see: the variability of the barycenter's start (the
+first diagram) and of re-matching, which split halves do see.
+
+Part ``subsamples`` (adopted: B = 1 split, G = 8): B seeded splits of the
+synthetic set into G disjoint groups, each group's barycenter from its own
+first diagram with ties broken by any optimal matching
+(``published_ties=False``), ``se² = mean_b Var_j(θ_bj) / G``,
+t_{B(G-1)} interval (:func:`topofd.stats.uncertainty.subsamples`).  Several
+(B, G) are compared, and 3 x 2 (split halves) with the fast ties.
 
 Calibration: K independent draws of matched-count random layouts (1,550
 windows each, seeds 0..K-1) against the bundled real statistics; coverage of
 each draw's 95 % t interval around the mean over draws, and mean se over the
-across-draw sd.  The draws run on ``--jobs`` processes.
+across-draw sd.  The draws' exact values come from part ``jackknife`` (the
+published barycenters); the draws run on ``--jobs`` processes.
 
     python benchmarks/paper_interval.py --draws 20 --jobs 2 --out benchmarks/results/paper_interval.json
+    python benchmarks/paper_interval.py --part subsamples --draws 20 --jobs 2 \
+        --values benchmarks/results/paper_interval.json --out benchmarks/results/paper_interval_subsamples.json
 """
 
 from __future__ import annotations
@@ -106,6 +116,73 @@ def one_draw(seed: int) -> dict:
     return out
 
 
+CONFIGS = ((1, 4), (1, 8), (2, 4), (2, 8), (1, 16), (3, 2))
+
+
+def subsample_draw(seed: int) -> dict:
+    """Group values of each (B, G) in :data:`CONFIGS` for draw ``seed``."""
+    import topofd
+    from topofd.diagrams import compute_diagrams
+    from topofd.layouts.brca_m2c import demo_sets
+    from topofd.tda.barycenter import lagrangian_barycenter
+    from topofd.tda.summaries import landscape_stats, topofd_from_stats
+
+    _, synth = demo_sets(None, seed=seed)
+    dg, _ = compute_diagrams(sorted(synth, key=lambda l: l.name))
+    ev = topofd.Evaluator()
+    ev.load_reference("brca-m2c:test")
+    out: dict = {"seed": seed}
+    for B, G in CONFIGS:
+        rng = np.random.default_rng(1000 + seed)
+        t = time.perf_counter()
+        vals = []
+        for _ in range(B):
+            split = []
+            for grp in np.array_split(rng.permutation(len(dg)), G):
+                row = []
+                for k in range(3):
+                    D = [dg[i][k] for i in np.sort(grp)]
+                    b = lagrangian_barycenter(D, 0, return_log=True, published_ties=False)
+                    row.append(topofd_from_stats(ev.real_paper_stats(k), landscape_stats(D, "paper", barycenter=b)))
+                split.append(row)
+            vals.append(split)
+        out[f"{B}x{G}"] = {"values": vals, "seconds": time.perf_counter() - t}
+    return out
+
+
+def subsample_rows(draws: list[dict], values: dict, barycenter_s: float) -> dict:
+    """Coverage and se/sd of each configuration against the exact values."""
+    from scipy import stats
+
+    v = np.array([values[d["seed"]] for d in draws])
+    v = np.column_stack([v, v.mean(axis=1)])
+    mu, sd = v.mean(axis=0), v.std(axis=0, ddof=1)
+    rows = {}
+    for B, G in CONFIGS:
+        key = f"{B}x{G}"
+        se = []
+        for d in draws:
+            a = np.array(d[key]["values"])  # B x G x 3
+            a = np.concatenate([a, a.mean(axis=2, keepdims=True)], axis=2)
+            se.append(np.sqrt(a.var(axis=1, ddof=1).mean(axis=0) / G))
+        se = np.array(se)
+        tq = stats.t.ppf(0.975, B * (G - 1))
+        cost = float(np.mean([d[key]["seconds"] for d in draws]))
+        rows[key] = {
+            "df": B * (G - 1),
+            "seconds_per_draw": cost,
+            "cost_over_barycenters": cost / barycenter_s,
+            **{
+                name: {
+                    "se_over_sd": float(se[:, k].mean() / sd[k]),
+                    "coverage": float(np.mean(np.abs(v[:, k] - mu[k]) <= tq * se[:, k])),
+                }
+                for k, name in enumerate(("lym", "epi", "stro", "mean"))
+            },
+        }
+    return rows
+
+
 def jackknife_se(reps) -> float:
     r = np.asarray(reps, float)
     return float(np.sqrt((len(r) - 1) / len(r) * ((r - r.mean()) ** 2).sum()))
@@ -116,9 +193,27 @@ def main(argv=None) -> int:
     ap.add_argument("--draws", type=int, default=20)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out")
+    ap.add_argument("--part", choices=("jackknife", "subsamples"), default="jackknife")
+    ap.add_argument("--values", help="part subsamples: the JSON of part jackknife (exact values per draw)")
     a = ap.parse_args(argv)
     from joblib import Parallel, delayed
     from scipy import stats
+
+    if a.part == "subsamples":
+        ref = json.loads(Path(a.values).read_text())
+        values = {d["seed"]: d["value"] for d in ref["draws"]}
+        sub = Parallel(n_jobs=a.jobs)(delayed(subsample_draw)(s) for s in range(a.draws) if s in values)
+        res = {
+            "command": f"python benchmarks/paper_interval.py --part subsamples --draws {a.draws} --jobs {a.jobs}",
+            "barycenter_s_per_draw": ref["cost"]["barycenter_s_per_draw"],
+            "rows": subsample_rows(sub, values, ref["cost"]["barycenter_s_per_draw"]),
+            "draws": sub,
+        }
+        text = json.dumps(res, indent=1)
+        print(json.dumps(res["rows"], indent=1))
+        if a.out:
+            Path(a.out).write_text(text + "\n")
+        return 0
 
     draws = Parallel(n_jobs=a.jobs)(delayed(one_draw)(s) for s in range(a.draws))
     tq = stats.t.ppf(0.975, G - 1)
@@ -132,16 +227,19 @@ def main(argv=None) -> int:
             se = np.array([jackknife_se(np.mean(d["reps"], axis=0)) for d in draws])
         sd = float(v.std(ddof=1))
         cover = float(np.mean(np.abs(v - v.mean()) <= tq * se))
-        res["rows"][name] = {"mean": float(v.mean()), "sd": sd, "mean_se": float(se.mean()),
-                             "se_over_sd": float(se.mean() / sd), "coverage": cover}
+        res["rows"][name] = {
+            "mean": float(v.mean()),
+            "sd": sd,
+            "mean_se": float(se.mean()),
+            "se_over_sd": float(se.mean() / sd),
+            "coverage": cover,
+        }
     res["cost"] = {
         "barycenter_s_per_draw": float(np.mean([d["barycenter_s"] for d in draws])),
         "estimator_s_per_draw": float(np.mean([d["estimator_s"] for d in draws])),
     }
     res["cost"]["ratio"] = res["cost"]["estimator_s_per_draw"] / res["cost"]["barycenter_s_per_draw"]
-    res["draws"] = [
-        {"seed": d["seed"], "value": d["value"], "se": [jackknife_se(r) for r in d["reps"]]} for d in draws
-    ]
+    res["draws"] = [{"seed": d["seed"], "value": d["value"], "se": [jackknife_se(r) for r in d["reps"]]} for d in draws]
     res["unmatched_at_fixed_point"] = [d["unmatched_at_fixed_point"] for d in draws]
     res["stopped"] = [d["converged"] for d in draws]
     text = json.dumps(res, indent=1)

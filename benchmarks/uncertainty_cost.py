@@ -5,7 +5,7 @@ layouts, built in memory) are scored twice per protocol, with
 ``uncertainty=True`` and ``uncertainty=False``; each run starts from layouts
 (persistence diagrams included), so the ratio is the one a user sees.  The
 ``grid`` run covers TopoFD, TopoKD, MMD and the count errors; the ``paper``
-run TopoFD alone (its split halves are the expensive part).
+run TopoFD alone (its subsample barycenters are the expensive part).
 
     python benchmarks/uncertainty_cost.py --n-patches 1550 --jobs 2
 """

@@ -8,7 +8,7 @@ import pytest
 import topofd
 from topofd import Layout
 from topofd.metrics.diagram_mmd import mmd2, mmd2_replicates, pair_mask
-from topofd.stats.uncertainty import MIN_LAYOUTS, assign_groups, halves, interval, jackknife, mean_with_se, split_halves
+from topofd.stats.uncertainty import MIN_LAYOUTS, assign_groups, group_splits, interval, jackknife, mean_with_se, subsamples
 
 CLASSES = ("a", "b")
 
@@ -40,15 +40,33 @@ def test_jackknife_of_a_mean_is_the_analytic_standard_error():
     assert e.lo < x.mean() < e.hi
 
 
-def test_split_halves_of_a_mean_estimate_its_variance():
+@pytest.mark.parametrize("n_groups", [2, 8])
+def test_disjoint_subsamples_of_a_mean_estimate_its_variance(n_groups):
     rng = np.random.default_rng(1)
-    ests = []
+    ests, dfs = [], set()
     for rep in range(300):
         x = rng.normal(size=200)
-        pairs = [(x[a].mean(), x[b].mean()) for a, b in halves(200, 4, seed=rep)]
-        ests.append(split_halves(x.mean(), pairs).se ** 2)
-    # E[(mean_A - mean_B)^2 / 4] = sigma^2 / n for halves of n/2
+        splits = [tuple(x[g].mean() for g in groups) for groups in group_splits(200, 2, n_groups, seed=rep)]
+        e = subsamples(x.mean(), splits)
+        ests.append(e.se**2)
+        dfs.add(e.df)
+    # Var(mean of n/G) / G = sigma^2 / n
     assert np.mean(ests) == pytest.approx(1 / 200, rel=0.1)
+    assert dfs == {2 * (n_groups - 1)}
+
+
+def test_two_groups_are_the_split_half_estimator():
+    pairs = [(3.0, 1.0), (2.0, 2.5), (0.5, 1.5)]
+    d = np.array([a - b for a, b in pairs])
+    e = subsamples(2.0, pairs)
+    assert e.se == pytest.approx(np.sqrt(np.mean(d**2) / 4)) and e.df == 3
+
+
+def test_group_splits_partition_the_set():
+    for groups in group_splits(103, 3, 8, seed=4):
+        assert len(groups) == 8 and {len(g) for g in groups} <= {12, 13}
+        assert sorted(np.concatenate(groups).tolist()) == list(range(103))
+        assert all((np.diff(g) > 0).all() for g in groups)
 
 
 def test_interval_uses_t_quantiles():
@@ -168,12 +186,16 @@ def test_twin_plan_estimates_the_conditional_spread():
     e = c / 10 + rng.normal(size=N)
     est = p.jackknife(e.mean(), [e[lab != g].mean() for g in range(20)])
     assert 0.5 < est.se / truth < 1.6 and est.df == 10
-    # halves keep twins apart
-    for a, b in p.halves(3):
-        assert len(set(a) & set(b)) == 0 and len(a) == len(b) == N // 2
-        side = np.zeros(N, int)
-        side[b] = 1
-        assert (side[p.twins[:, 0]] != side[p.twins[:, 1]]).all()
+    # subsample groups keep twins in twin groups (2h, 2h+1)
+    for groups in p.splits(3, 8):
+        assert len(groups) == 8 and sorted(np.concatenate(groups).tolist()) == list(range(N))
+        lab = np.empty(N, int)
+        for j, g in enumerate(groups):
+            lab[g] = j
+        assert (lab[p.twins[:, 0]] // 2 == lab[p.twins[:, 1]] // 2).all()
+        assert (lab[p.twins[:, 0]] != lab[p.twins[:, 1]]).all()
+    e = p.subsamples(e.mean(), [tuple(e[g].mean() for g in groups) for groups in p.splits(3, 8)])
+    assert 0.5 < e.se / truth < 1.6 and e.df == 12
 
 
 def test_topokd_kernel_sums_equal_the_kernel_matrix():

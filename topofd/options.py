@@ -218,15 +218,18 @@ class Options:
         ),
     )
     paper_se_splits: int = _opt(
-        3,
+        1,
         Spec(
-            "Split halves for the interval of paper TopoFD (each costs about one more synthetic barycenter per "
-            "class; 0: no interval).",
+            "Splits of the synthetic set into disjoint groups for the interval of paper TopoFD (each costs about "
+            "a tenth of the synthetic barycenters; 0: no interval).",
             "int",
             "--paper-se-splits",
             low=0,
             metavar="B",
         ),
+    )
+    paper_se_groups: int = _opt(
+        8, Spec("Groups per split for the interval of paper TopoFD.", "int", "--paper-se-groups", low=2, metavar="G")
     )
     extrapolate: bool = _opt(
         False,

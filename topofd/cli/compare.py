@@ -82,7 +82,7 @@ def compare(real, synth, json_path, csv_path, plots_dir, html_path, scheduler, q
 
     The standard error describes another draw of the synthetic set from the
     same generator, real set fixed: delete-a-group jackknife (grid TopoFD,
-    TopoKD, MMD), split halves (paper TopoFD), analytic (count errors); 95 %
+    TopoKD, MMD), disjoint subsamples (paper TopoFD), analytic (count errors); 95 %
     intervals (t) are in --json and --csv.  Each set is put in file-name
     order; the paper protocol's barycenter starts from the first file.
 

@@ -196,10 +196,13 @@ class DiagramMatcher:
     ``matcher.P`` (diagram ``matcher.diag_of_x``), ``my`` the rows of Y --
     sorted by ``mx``, the order in which gudhi accumulates the means.
     ``n_threads``: threads for the tie-breaking transport problems (same
-    pairs for any value)."""
+    pairs for any value).  ``published_ties=False``: where the optimum is
+    not unique, keep the optimal matching found fast instead of the one
+    gudhi's solver returns (~4x faster on tied Rips diagrams; another
+    estimate wherever a tie decides it)."""
 
-    def __init__(self, X: list, n_threads: int = 1):
-        self.X, self.n_threads = X, n_threads
+    def __init__(self, X: list, n_threads: int = 1, published_ties: bool = True):
+        self.X, self.n_threads, self.published_ties = X, n_threads, published_ties
         sizes = np.array([len(d) for d in X])
         self.P = np.concatenate(X) if sizes.sum() else np.zeros((0, 2))
         self.diag_of_x = np.repeat(np.arange(len(X)), sizes)
@@ -208,19 +211,41 @@ class DiagramMatcher:
         self.dupX = dup_mask(np.column_stack([self.diag_of_x.astype(np.float64), self.P]))
         self.uX = (self.P[:, 0] + self.P[:, 1]) / _S2
         self.vX = (self.P[:, 1] - self.P[:, 0]) / _S2
+        # point ranges of whole diagrams, one per thread, of about equal size
+        cuts = np.searchsorted(self.offsets, np.linspace(0, len(self.P), max(1, n_threads) + 1)[1:-1])
+        bounds = np.unique(np.r_[0, self.offsets[np.minimum(cuts, len(X) - 1)] if len(X) else [], len(self.P)])
+        self.ranges = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+
+    def _fast(self, p0: int, p1: int, uY, vY, dupY):
+        """Matched pairs and tied diagrams among the points ``p0:p1``."""
+        xi, yi, s = _candidates(self.uX[p0:p1], self.vX[p0:p1], uY, vY)
+        xi = xi + p0
+        mx, my = _match(self.diag_of_x, xi, yi, s)
+        if not self.published_ties:
+            return mx, my, np.zeros(0, np.int64)
+        return mx, my, _tied_diagrams(self.diag_of_x, xi, yi, s, mx, my, dupY, self.dupX)
 
     def __call__(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         X, diag_of_x = self.X, self.diag_of_x
         uY = (Y[:, 0] + Y[:, 1]) / _S2
         vY = (Y[:, 1] - Y[:, 0]) / _S2
-        xi, yi, s = _candidates(self.uX, self.vX, uY, vY)
+        dupY = dup_mask(Y) if self.published_ties else None
         # Identical points make the optimal matching non-unique, and which
         # copy the published computation picks is an artefact of its
         # transport solver that changes the estimate.  Diagrams facing such a
         # tie are matched by that same solver (gudhi's wasserstein_distance on
         # the full problem); the rest have a unique optimum, found fast.
-        mx, my = _match(diag_of_x, xi, yi, s)
-        tied = _tied_diagrams(diag_of_x, xi, yi, s, mx, my, dup_mask(Y), self.dupX)
+        # Each diagram's matching is its own, so ranges of whole diagrams
+        # run on threads (numpy's sorts and the compiled solver release the
+        # GIL) and give the same pairs as one range.
+        if len(self.ranges) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(len(self.ranges)) as ex:
+                found = list(ex.map(lambda r: self._fast(r[0], r[1], uY, vY, dupY), self.ranges))
+        else:
+            found = [self._fast(0, len(self.P), uY, vY, dupY)]
+        mx, my, tied = (np.concatenate([f[i] for f in found]) for i in range(3))
         if len(tied):
             keep = ~np.isin(diag_of_x[mx], tied)
             gx, gy = [mx[keep]], [my[keep]]
