@@ -14,6 +14,7 @@ from topofd.layouts.sets import duplicate_notes, read_layouts
 from topofd.option_spec import signature_with_options
 from topofd.options import DEFAULTS, Options
 from topofd.output.report import Report
+from topofd.parallel import start_workers, wait_workers
 from topofd.storage.reference import is_reference
 
 __all__ = ["compare"]
@@ -82,6 +83,7 @@ def compare(real, synth, options: Options | None = None, **kwargs: Any) -> Repor
     """
     t0 = time.perf_counter()
     opts = Options.from_kwargs(options, **kwargs)
+    start_workers(opts.n_jobs)
     ev = Evaluator(opts)
     if is_reference(real):
         ev.load_reference(real)
@@ -97,6 +99,7 @@ def compare(real, synth, options: Options | None = None, **kwargs: Any) -> Repor
         raise ValueError("synthetic set: no layouts")
     ev.update(S, real=False)
     report = ev.compute()
+    wait_workers()  # when nothing ran in parallel
     m = report.meta
     m["notes"] += duplicate_notes([*(R if not is_reference(real) else []), *S])
     skipped = [*skipped_r, *skipped_s, *skipped_t]

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["map_chunks", "map_tasks", "resolve_jobs"]
+__all__ = ["map_chunks", "map_tasks", "resolve_jobs", "start_workers", "wait_workers"]
 
 
 def resolve_jobs(n_jobs: int | None) -> int:
@@ -16,6 +16,33 @@ def resolve_jobs(n_jobs: int | None) -> int:
     if n_jobs < 0:
         return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
     return int(n_jobs)
+
+
+_starting: list = []  # the pending start of start_workers, consumed before the first map
+
+
+def _ready() -> bool:
+    # a worker unpickling this function imports the topofd package, which is
+    # the import every later task needs
+    return True
+
+
+def start_workers(n_jobs: int | None) -> None:
+    """Start ``n_jobs`` worker processes in the background, so that their
+    start-up and imports overlap what the main process does meanwhile
+    (reading files); the next map reuses them.  Nothing runs with one job."""
+    n = resolve_jobs(n_jobs)
+    if n > 1 and not _starting:
+        from joblib import Parallel, delayed
+
+        _starting.append(Parallel(n_jobs=n, return_as="generator")(delayed(_ready)() for _ in range(n)))
+
+
+def wait_workers() -> None:
+    """Wait for the start of :func:`start_workers` (the maps call it)."""
+    # consumed, not dropped: joblib stops the workers of a generator dropped unread
+    while _starting:
+        list(_starting.pop())
 
 
 def map_chunks(
@@ -39,6 +66,7 @@ def map_chunks(
         if on_result is not None:
             on_result(items, out)
         return [out]
+    wait_workers()
     n_chunks = min(len(items), n_jobs * per_job)
     w = np.ones(len(items)) if weights is None else np.asarray(weights, dtype=float) + 1e-9
     cuts = np.searchsorted(np.cumsum(w), np.linspace(0, w.sum(), n_chunks + 1)[1:-1])
@@ -65,6 +93,7 @@ def map_tasks(fn: Callable, tasks: Sequence[tuple], n_jobs: int = 1, *, costs=No
     tasks = list(tasks)
     if n_jobs == 1 or len(tasks) < 2:
         return [fn(*t) for t in tasks]
+    wait_workers()
     order = (
         list(range(len(tasks))) if costs is None else [int(i) for i in np.argsort(-np.asarray(costs), kind="stable")]
     )

@@ -289,7 +289,7 @@ def demo(n_patches, mmd_samples, seed, jobs, json_path, plots_dir, html_path, qu
     check_outputs(json_path=json_path, html_path=html_path, plots_dir=plots_dir)
     t0 = time.perf_counter()
     progress = progress_wanted(quiet)
-    real, synth = demo_sets(n_patches, seed=seed, progress=progress)
+    real, synth = demo_sets(n_patches, seed=seed, progress=progress, n_jobs=jobs)
     t_data = time.perf_counter() - t0
     mmd_n = min(mmd_samples, len(real))
     report = run_compare(

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from functools import partial
 from importlib import resources
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from topofd.layouts.baselines import perturb
 from topofd.layouts.layout import Layout
 from topofd.layouts.patches import cut_patches, read_sizes, read_split, window_layouts
 from topofd.layouts.readers import brca
+from topofd.parallel import map_chunks
 
 __all__ = [
     "named_set_layouts",
@@ -73,9 +75,10 @@ def read_back(layouts: list[Layout], cell: int = 3) -> list[Layout]:
     return [Layout.from_array(l.to_array(cell), l.classes, name=l.name) for l in layouts]
 
 
-def real_patches(root: Path, n_patches: int | None = None, progress: bool = False) -> list[Layout]:
+def real_patches(root: Path, n_patches: int | None = None, progress: bool = False, n_jobs: int = 1) -> list[Layout]:
     """The real demo set (see module docstring), sorted by name as a folder
-    is read; ``n_patches`` keeps an evenly spread subset (for quick runs)."""
+    is read; ``n_patches`` keeps an evenly spread subset (for quick runs);
+    the windows are read back on ``n_jobs`` processes (same layouts)."""
     from tqdm import tqdm
 
     sizes = read_sizes(root / "image_sizes.tsv")
@@ -88,7 +91,7 @@ def real_patches(root: Path, n_patches: int | None = None, progress: bool = Fals
     if n_patches is not None and n_patches < len(wins):
         keep = np.unique(np.linspace(0, len(wins) - 1, n_patches).round().astype(int))
         wins = [wins[i] for i in keep]
-    return read_back(wins)
+    return [l for chunk in map_chunks(read_back, wins, n_jobs) for l in chunk]
 
 
 def baseline_array(layout: Layout, kind: str, *, sigma: float = 4.0, seed: int = 0, cell: int = 3) -> np.ndarray:
@@ -108,13 +111,18 @@ def baseline_layout(
     )
 
 
+def _random_baselines(layouts: list[Layout], seed: int) -> list[Layout]:
+    return [baseline_layout(l, "random", seed=seed) for l in layouts]
+
+
 def demo_sets(
-    n_patches: int | None = None, *, seed: int = 0, progress: bool = False
+    n_patches: int | None = None, *, seed: int = 0, progress: bool = False, n_jobs: int = 1
 ) -> tuple[list[Layout], list[Layout]]:
-    """``(real, synthetic)`` layouts of the demo."""
+    """``(real, synthetic)`` layouts of the demo, built on ``n_jobs``
+    processes (each layout on its own, so the sets do not depend on it)."""
     with bundled_root() as root:
-        real = real_patches(root, n_patches, progress)
-    synth = [baseline_layout(l, "random", seed=seed) for l in real]
+        real = real_patches(root, n_patches, progress, n_jobs)
+    synth = [l for chunk in map_chunks(partial(_random_baselines, seed=seed), real, n_jobs) for l in chunk]
     return real, synth
 
 

@@ -29,7 +29,6 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial import cKDTree
-from sklearn.neighbors import NearestNeighbors
 
 __all__ = ["matching_distance", "cell_spacing", "grid_descriptor", "nearest_layouts", "N_CANDIDATES"]
 
@@ -96,6 +95,8 @@ def nearest_layouts(
     :func:`grid_descriptor`."""
     Dq, Dp = grid_descriptor(queries, extent), grid_descriptor(pool, extent)
     m = min(n_candidates, len(pool))
+    from sklearn.neighbors import NearestNeighbors  # on use: scikit-learn costs ~0.4 s at start-up
+
     _, cand = NearestNeighbors(n_neighbors=m, metric="manhattan").fit(Dp).kneighbors(Dq)
     dist = np.full(len(queries), np.inf)
     best = np.zeros(len(queries), np.int64)

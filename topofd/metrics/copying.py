@@ -39,9 +39,6 @@ import warnings
 from typing import Any
 
 import numpy as np
-from scipy.stats import mannwhitneyu
-from sklearn.cluster import KMeans
-from sklearn.neighbors import NearestNeighbors
 
 from topofd.metrics.base import Context, MetricResult, no_interval_reason
 from topofd.metrics.embedding import fidelity_features
@@ -63,10 +60,15 @@ def n_cells_for(n_real: int, n_train_distinct: int) -> int:
 
 def nn_distances(F_train: np.ndarray, F: np.ndarray) -> np.ndarray:
     """Distance of each row of ``F`` to its nearest training row."""
+    # imported on use: scikit-learn costs ~0.4 s at start-up and only the fidelity plug-ins need it
+    from sklearn.neighbors import NearestNeighbors
+
     return NearestNeighbors(n_neighbors=1).fit(F_train).kneighbors(F)[0][:, 0]
 
 
 def _z_u(gen: np.ndarray, test: np.ndarray) -> float:
+    from scipy.stats import mannwhitneyu  # on use: scipy.stats costs ~0.5 s at start-up
+
     n, m = len(gen), len(test)
     u = float(mannwhitneyu(gen, test, alternative="two-sided").statistic)
     return (u - n * m / 2.0) / np.sqrt(n * m * (n + m + 1) / 12.0)
@@ -91,6 +93,8 @@ def ct_statistic(cells_real, d_real, cells_synth, d_synth, n_cells: int) -> tupl
 
 
 def _partition(F_train: np.ndarray, n_real: int, seed: int):
+    from sklearn.cluster import KMeans  # on use, as in nn_distances
+
     n = n_cells_for(n_real, len(np.unique(F_train, axis=0)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

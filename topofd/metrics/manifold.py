@@ -60,7 +60,6 @@ replicates, O(N·M) otherwise; distances are computed in blocks of real rows.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.neighbors import NearestNeighbors
 
 from topofd.metrics.base import Context, MetricResult, put_whole_layout
 from topofd.metrics.embedding import fidelity_features
@@ -76,6 +75,9 @@ _TITLES = {"precision": "Precision", "recall": "Recall", "density": "Density", "
 
 def knn_radii(F: np.ndarray, k: int) -> np.ndarray:
     """Distance of each row of ``F`` to its k-th nearest other row."""
+    # imported on use: scikit-learn costs ~0.4 s at start-up and only the fidelity plug-ins need it
+    from sklearn.neighbors import NearestNeighbors
+
     nn = NearestNeighbors(n_neighbors=k + 1).fit(F)
     d, _ = nn.kneighbors(F)
     return d[:, k]
@@ -97,6 +99,8 @@ def _leave_out_radii(Fs: np.ndarray, k: int, labels: np.ndarray) -> np.ndarray:
     layouts outside group g (−inf for the layouts of group g: left out, their balls hold nothing)."""
     M, G = len(Fs), int(labels.max()) + 1
     n = min(M, k + 1 + int(np.bincount(labels).max()))
+    from sklearn.neighbors import NearestNeighbors  # on use, as in knn_radii
+
     d, idx = NearestNeighbors(n_neighbors=n).fit(Fs).kneighbors(Fs)
     out = np.full((G, M), np.inf)
     other = idx != np.arange(M)[:, None]

@@ -43,7 +43,6 @@ jackknife over the synthetic set (τ fixed).  ``mean`` row only.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import binom
 
 from topofd.layouts.point_distance import cell_spacing, nearest_layouts
 from topofd.metrics.base import Context, MetricResult, no_interval_reason
@@ -131,6 +130,8 @@ class NearCopies:
             reps = [float(flag[s_ok & (lab != g)].mean()) for g in range(lab.max() + 1)]
             est = ctx.plan.jackknife(value, reps)
         out.cells["near_copies"] = {**cells, "mean": est}
+        from scipy.stats import binom  # on use: scipy.stats costs ~0.5 s at start-up
+
         p = float(binom.sf(k - 1, n, QUANTILE)) if n else float("nan")
         if n:
             out.notes.append(_verdict(k, n, tau, p))
