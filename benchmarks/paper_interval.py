@@ -124,6 +124,7 @@ def subsample_draw(seed: int) -> dict:
     import topofd
     from topofd.diagrams import compute_diagrams
     from topofd.layouts.brca_m2c import demo_sets
+    from topofd.stats.uncertainty import group_splits
     from topofd.tda.barycenter import lagrangian_barycenter
     from topofd.tda.summaries import landscape_stats, topofd_from_stats
 
@@ -133,15 +134,15 @@ def subsample_draw(seed: int) -> dict:
     ev.load_reference("brca-m2c:test")
     out: dict = {"seed": seed}
     for B, G in CONFIGS:
-        rng = np.random.default_rng(1000 + seed)
         t = time.perf_counter()
         vals = []
-        for _ in range(B):
+        # the splits topofd makes (unpaired sets), seeded per draw
+        for groups in group_splits(len(dg), B, G, seed=1000 + seed):
             split = []
-            for grp in np.array_split(rng.permutation(len(dg)), G):
+            for grp in groups:
                 row = []
                 for k in range(3):
-                    D = [dg[i][k] for i in np.sort(grp)]
+                    D = [dg[i][k] for i in grp]
                     b = lagrangian_barycenter(D, 0, return_log=True, published_ties=False)
                     row.append(topofd_from_stats(ev.real_paper_stats(k), landscape_stats(D, "paper", barycenter=b)))
                 split.append(row)
@@ -152,7 +153,7 @@ def subsample_draw(seed: int) -> dict:
 
 def subsample_rows(draws: list[dict], values: dict, barycenter_s: float) -> dict:
     """Coverage and se/sd of each configuration against the exact values."""
-    from scipy import stats
+    from topofd.stats.uncertainty import subsamples
 
     v = np.array([values[d["seed"]] for d in draws])
     v = np.column_stack([v, v.mean(axis=1)])
@@ -160,13 +161,13 @@ def subsample_rows(draws: list[dict], values: dict, barycenter_s: float) -> dict
     rows = {}
     for B, G in CONFIGS:
         key = f"{B}x{G}"
-        se = []
+        est = []
         for d in draws:
             a = np.array(d[key]["values"])  # B x G x 3
             a = np.concatenate([a, a.mean(axis=2, keepdims=True)], axis=2)
-            se.append(np.sqrt(a.var(axis=1, ddof=1).mean(axis=0) / G))
-        se = np.array(se)
-        tq = stats.t.ppf(0.975, B * (G - 1))
+            est.append([subsamples(0.0, a[:, :, k]) for k in range(4)])
+        se = np.array([[e.se for e in row] for row in est])
+        half = np.array([[e.hi for e in row] for row in est])  # the interval's half-width (value 0)
         cost = float(np.mean([d[key]["seconds"] for d in draws]))
         rows[key] = {
             "df": B * (G - 1),
@@ -175,7 +176,7 @@ def subsample_rows(draws: list[dict], values: dict, barycenter_s: float) -> dict
             **{
                 name: {
                     "se_over_sd": float(se[:, k].mean() / sd[k]),
-                    "coverage": float(np.mean(np.abs(v[:, k] - mu[k]) <= tq * se[:, k])),
+                    "coverage": float(np.mean(np.abs(v[:, k] - mu[k]) <= half[:, k])),
                 }
                 for k, name in enumerate(("lym", "epi", "stro", "mean"))
             },
@@ -197,7 +198,6 @@ def main(argv=None) -> int:
     ap.add_argument("--values", help="part subsamples: the JSON of part jackknife (exact values per draw)")
     a = ap.parse_args(argv)
     from joblib import Parallel, delayed
-    from scipy import stats
 
     if a.part == "subsamples":
         ref = json.loads(Path(a.values).read_text())
@@ -209,15 +209,23 @@ def main(argv=None) -> int:
             "rows": subsample_rows(sub, values, ref["cost"]["barycenter_s_per_draw"]),
             "draws": sub,
         }
-        text = json.dumps(res, indent=1)
-        print(json.dumps(res["rows"], indent=1))
-        if a.out:
-            Path(a.out).write_text(text + "\n")
-        return 0
+    else:
+        res = jackknife_part(a.draws, a.jobs)
+    text = json.dumps(res, indent=1)
+    print(json.dumps(res["rows"], indent=1))
+    if a.out:
+        Path(a.out).write_text(text + "\n")
+    return 0
 
-    draws = Parallel(n_jobs=a.jobs)(delayed(one_draw)(s) for s in range(a.draws))
+
+def jackknife_part(n_draws: int, jobs: int) -> dict:
+    """Part ``jackknife``: the exact values and the fixed-matching jackknife per draw."""
+    from joblib import Parallel, delayed
+    from scipy import stats
+
+    draws = Parallel(n_jobs=jobs)(delayed(one_draw)(s) for s in range(n_draws))
     tq = stats.t.ppf(0.975, G - 1)
-    res: dict = {"command": f"python benchmarks/paper_interval.py --draws {a.draws} --jobs {a.jobs}", "rows": {}}
+    res: dict = {"command": f"python benchmarks/paper_interval.py --draws {n_draws} --jobs {jobs}", "rows": {}}
     for k, name in enumerate(("lym", "epi", "stro", "mean")):
         if k < 3:
             v = np.array([d["value"][k] for d in draws])
@@ -242,11 +250,7 @@ def main(argv=None) -> int:
     res["draws"] = [{"seed": d["seed"], "value": d["value"], "se": [jackknife_se(r) for r in d["reps"]]} for d in draws]
     res["unmatched_at_fixed_point"] = [d["unmatched_at_fixed_point"] for d in draws]
     res["stopped"] = [d["converged"] for d in draws]
-    text = json.dumps(res, indent=1)
-    print(text)
-    if a.out:
-        Path(a.out).write_text(text + "\n")
-    return 0
+    return res
 
 
 if __name__ == "__main__":

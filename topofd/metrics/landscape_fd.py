@@ -123,7 +123,7 @@ def _resampling(ctx: Context, want_se: bool):
         if not splits:
             return [], None, None
         G = len(splits[0])
-        df = len(splits) * (G - 1 if ctx.plan.twins is None else G // 2)
+        df = ctx.plan.subsample_df(len(splits), G)
         method = (
             f"disjoint subsamples: {len(splits)} seeded split(s) of the synthetic set into {G} groups of "
             f"~{n // G} layouts, each group's barycenter from its own first diagram (ties: any optimal "
@@ -134,7 +134,7 @@ def _resampling(ctx: Context, want_se: bool):
     return [], lab, (jackknife_method(lab) if lab is not None else None)
 
 
-def _barycenter(diagrams, n_threads: int, published_ties: bool = True):
+def _barycenter(diagrams, n_threads: int, published_ties: bool):
     return lagrangian_barycenter(diagrams, init=0, n_threads=n_threads, return_log=True, published_ties=published_ties)
 
 

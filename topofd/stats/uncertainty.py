@@ -234,13 +234,23 @@ class Plan:
     def groups(self, n_groups: int) -> np.ndarray:
         if self.twins is None:
             return assign_groups(self.n, n_groups, self.seed)
-        G = max(2, min(n_groups - n_groups % 2, 2 * len(self.twins)))
-        g = np.random.default_rng([int(self.seed), 0x6A4C])
+        return self._twin_labels(np.random.default_rng([int(self.seed), 0x6A4C]), self._twin_count(n_groups))
+
+    def _twin_count(self, n_groups: int) -> int:
+        """Groups with twins: an even number, at most two per twin pair."""
+        assert self.twins is not None
+        return max(2, min(n_groups - n_groups % 2, 2 * len(self.twins)))
+
+    def _twin_labels(self, g: np.random.Generator, G: int) -> np.ndarray:
+        """A group label per item: the members of a twin pair in twin groups
+        ``2h`` and ``2h + 1``, leftovers at random."""
+        tw = self.twins
+        assert tw is not None
         lab = np.empty(self.n, dtype=np.int64)
-        order = g.permutation(len(self.twins))
-        flip = g.random(len(self.twins)) < 0.5
-        h = np.arange(len(self.twins)) % (G // 2)
-        a, b = self.twins[order, 0], self.twins[order, 1]
+        order = g.permutation(len(tw))
+        flip = g.random(len(tw)) < 0.5
+        h = np.arange(len(tw)) % (G // 2)
+        a, b = tw[order, 0], tw[order, 1]
         lab[np.where(flip, b, a)] = 2 * h
         lab[np.where(flip, a, b)] = 2 * h + 1
         if self.leftover is not None and len(self.leftover):
@@ -265,21 +275,17 @@ class Plan:
         groups ``2h`` and ``2h + 1``."""
         if self.twins is None:
             return group_splits(self.n, n_splits, n_groups, self.seed)
-        H = max(1, n_groups // 2)
+        G = self._twin_count(n_groups)
         g = np.random.default_rng([int(self.seed), 0x5A22])
         out = []
         for _ in range(n_splits):
-            lab = np.empty(self.n, dtype=np.int64)
-            order = g.permutation(len(self.twins))
-            flip = g.random(len(self.twins)) < 0.5
-            h = np.arange(len(self.twins)) % H
-            a, b = self.twins[order, 0], self.twins[order, 1]
-            lab[np.where(flip, b, a)] = 2 * h
-            lab[np.where(flip, a, b)] = 2 * h + 1
-            if self.leftover is not None and len(self.leftover):
-                lab[self.leftover] = g.integers(0, 2 * H, len(self.leftover))
-            out.append(tuple(np.flatnonzero(lab == j) for j in range(2 * H)))
+            lab = self._twin_labels(g, G)
+            out.append(tuple(np.flatnonzero(lab == j) for j in range(G)))
         return out
+
+    def subsample_df(self, n_splits: int, n_groups: int) -> int:
+        """Degrees of freedom of :meth:`subsamples` for splits into ``n_groups``."""
+        return n_splits * (n_groups - 1 if self.twins is None else n_groups // 2)
 
     def subsamples(self, value: float, splits) -> Estimate:
         """:func:`subsamples`; with twins, from the differences between
@@ -290,7 +296,8 @@ class Plan:
         if r.ndim != 2 or r.shape[1] < 2:
             return Estimate(value, why="fewer than 2 groups")
         d = r[:, 0::2] - r[:, 1::2]
-        return _estimate(value, float(np.sqrt(np.mean(d**2) / (2 * r.shape[1]))), d.size)
+        se = float(np.sqrt(np.mean(d**2) / (2 * r.shape[1])))
+        return _estimate(value, se, self.subsample_df(*r.shape))
 
     def mean(self, x: np.ndarray) -> Estimate:
         """Mean of per-item values (count errors) with its standard error."""
