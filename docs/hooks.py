@@ -293,6 +293,7 @@ def concepts_section(info: dict[str, Any], concepts: str) -> tuple[str, str, str
         end = heads[i + 1].start() if i + 1 < len(heads) else len(concepts)
         body = concepts[m.end() : end].strip("\n")
         body = re.sub(r"\]\((?!https?:|#|/)([^)]+)\)", r"](../../\1)", body)
+        body = re.sub(r"\]\(#", f"](../../{CONCEPTS}#", body)
         slug = re.sub(r"\s+", "-", re.sub(r"[^\w\s-]", "", title.lower()).strip())
         return title, slug, body
     return None
@@ -303,7 +304,16 @@ def _docstring_block(module: str) -> list[str]:
             "      show_root_toc_entry: false", ""]
 
 
-def metric_page(name: str, concepts: str) -> str:
+def _anchor(module: str, anchored: set[str]) -> str:
+    """The module's name as the heading's id, once in the site: the
+    docstrings' :mod: references to it then link to that heading."""
+    if module in anchored:
+        return ""
+    anchored.add(module)
+    return f" {{#{module}}}"
+
+
+def metric_page(name: str, concepts: str, anchored: set[str]) -> str:
     m = metric_info(name)
     groups = ", ".join(code(g) for g in m["groups"])
     out = [
@@ -316,12 +326,13 @@ def metric_page(name: str, concepts: str) -> str:
         f"* **Needs:** {', '.join(m['needs']) if m['needs'] else 'the H1 diagrams and cell counts only'}",
         f"* **Plug-in module:** `{m['module']}`",
         "",
-        "## Definition, evidence and limits",
+        "## Definition, evidence and limits" + _anchor(m["module"], anchored),
         "",
         *_docstring_block(m["module"]),
     ]
     if m["shared_module"]:
-        out += [f"### Shared with other plug-ins: `{m['shared_module']}`", "", *_docstring_block(m["shared_module"])]
+        title = f"### Shared with other plug-ins: `{m['shared_module']}`" + _anchor(m["shared_module"], anchored)
+        out += [title, "", *_docstring_block(m["shared_module"])]
     section = concepts_section(m, concepts)
     if section:
         title, slug, body = section
@@ -368,8 +379,10 @@ def on_config(config, **kwargs):
 def on_files(files, config, **kwargs):
     concepts_file = files.get_file_from_path(CONCEPTS)
     concepts = concepts_file.content_string if concepts_file is not None else ""
+    anchored: set[str] = set()
     for name in metric_names():
-        files.append(File.generated(config, f"{METRICS_DIR}/{name}.md", content=metric_page(name, concepts)))
+        page = metric_page(name, concepts, anchored)
+        files.append(File.generated(config, f"{METRICS_DIR}/{name}.md", content=page))
     return files
 
 
