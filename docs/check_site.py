@@ -116,7 +116,9 @@ def check_page(rel: str, dom: str) -> tuple[list[str], Page]:
     text = "".join(p.text)
     problems = []
     if p.rendered < p.equations or p.katex_errors:
-        problems.append(f"{rel}: {p.equations - p.rendered} of {p.equations} equations not rendered, {p.katex_errors} KaTeX errors")
+        problems.append(
+            f"{rel}: {p.equations - p.rendered} of {p.equations} equations not rendered, {p.katex_errors} KaTeX errors"
+        )
     raw = RAW_MATH.findall(text)
     if raw:
         problems.append(f"{rel}: raw maths delimiters in the text ({len(raw)}, e.g. {raw[0]!r})")

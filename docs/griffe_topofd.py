@@ -29,7 +29,10 @@ import griffe
 
 ROLE = re.compile(r":(?:py:)?(class|func|meth|mod|attr|data|exc|obj|const|type):`(~?)([^`<]+?)(?:\s*<([^>]+)>)?`")
 # objects whose signature is set at run time from the options table
-RUNTIME_SIGNATURES = {"topofd.api.compare": "topofd.api:compare", "topofd.evaluator.Evaluator.__init__": "topofd.evaluator:Evaluator.__init__"}
+RUNTIME_SIGNATURES = {
+    "topofd.api.compare": "topofd.api:compare",
+    "topofd.evaluator.Evaluator.__init__": "topofd.evaluator:Evaluator.__init__",
+}
 
 
 class TopofdDocs(griffe.Extension):
@@ -43,12 +46,18 @@ class TopofdDocs(griffe.Extension):
             if obj.docstring is not None:
                 obj.docstring.value = _rewrite_roles(obj.docstring.value, obj)
         for obj in _walk(pkg):
+            if obj.docstring is not None:
+                _prose_types(obj)
+        for obj in _walk(pkg):
             if obj.path in RUNTIME_SIGNATURES and obj.docstring is None and obj.parent is not None:
                 # Evaluator.__init__: merged into the class's page, it needs
                 # a docstring of its own to carry the Parameters section
                 owner = obj.parent.docstring
                 obj.docstring = griffe.Docstring(
-                    "", parent=obj, parser=owner.parser if owner else None, parser_options=owner.parser_options if owner else None
+                    "",
+                    parent=obj,
+                    parser=owner.parser if owner else None,
+                    parser_options=owner.parser_options if owner else None,
                 )
             if obj.is_function and obj.docstring is not None:
                 _add_sections(obj, option_fields)
@@ -120,12 +129,47 @@ def _runtime_parameters(func: griffe.Function, target: str, fields: dict[str, gr
             annotation = getattr(fields[p.name], "annotation", None)
         default = None if p.default is inspect.Parameter.empty else repr(p.default)
         params.append(
-            griffe.Parameter(p.name, annotation=annotation, kind=griffe.ParameterKind[p.kind.name.lower()], default=default)
+            griffe.Parameter(
+                p.name, annotation=annotation, kind=griffe.ParameterKind[p.kind.name.lower()], default=default
+            )
         )
     func.parameters = griffe.Parameters(*params)
 
 
 # --------------------------------------------------------- docstring sections
+_TYPE_WORDS = {"or", "of", "optional", "default", "and"}
+
+
+def _is_prose(annotation: str) -> bool:
+    """``name : some words.`` in a numpy section: a description written on
+    the type's line (it would render as a type, in code font)."""
+    s = re.sub(r"\[[^\]]*\]", "", annotation).strip()
+    if "``" in s or s.endswith((".", ":", ";")) or "(" in s:
+        return True
+    pairs = re.findall(r"([A-Za-z]{2,}) (?=([A-Za-z]{2,}))", s)
+    return any(a.lower() not in _TYPE_WORDS and b.lower() not in _TYPE_WORDS for a, b in pairs)
+
+
+def _prose_types(obj: griffe.Object) -> None:
+    docstring = obj.docstring
+    assert docstring is not None
+    try:
+        sections = docstring.parsed
+    except Exception:
+        return
+    for section in sections:
+        if section.kind not in (griffe.DocstringSectionKind.attributes, griffe.DocstringSectionKind.parameters):
+            continue
+        for item in section.value:
+            annotation = item.annotation
+            if isinstance(annotation, str) and _is_prose(annotation):
+                item.description = f"{annotation} {item.description or ''}".strip()
+                member = obj.members.get(item.name) if obj.is_class else None
+                item.annotation = (
+                    getattr(member, "annotation", None) if member is not None and not member.is_alias else None
+                )
+
+
 def _own_sentence(doc: str, name: str, names: set[str]) -> str:
     """The docstring's ````name````: ... description, up to the next parameter's or the paragraph's end."""
     m = re.search(rf"``{re.escape(name)}``\s*(?:\([^)]*\))?\s*:\s*(.+?)(?=\n\s*\n|$)", doc, flags=re.S)
@@ -175,4 +219,6 @@ def _add_sections(func: griffe.Function, fields: dict[str, griffe.Object]) -> No
         and func.name != "__init__"
         and "property" not in func.labels
     ):
-        sections.append(griffe.DocstringSectionReturns([griffe.DocstringReturn("", annotation=returns, description="")]))
+        sections.append(
+            griffe.DocstringSectionReturns([griffe.DocstringReturn("", annotation=returns, description="")])
+        )

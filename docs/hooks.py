@@ -57,9 +57,7 @@ def metric_info(name: str) -> dict[str, Any]:
         if isinstance(c, str):
             columns.append({"key": c, "title": "", "better": "", "scope": "", "range": None, "help": ""})
         else:
-            columns.append(
-                {k: getattr(c, k, None) for k in ("key", "title", "better", "scope", "range", "help")}
-            )
+            columns.append({k: getattr(c, k, None) for k in ("key", "title", "better", "scope", "range", "help")})
     groups = getattr(metric, "groups", None)
     if groups is None:
         groups = tuple(g for g, members in getattr(registry, "GROUPS", {}).items() if name in members)
@@ -237,7 +235,9 @@ def _command_markdown(cmd: Any, prog: str, level: int, keywords: dict[str, Any])
         parts += ["| Argument | Required | Values |", "|---|---|---|"]
         for p in args:
             many = " (one or more)" if p.nargs == -1 else ""
-            parts.append(f"| {code(p.human_readable_name)} | {'yes' if p.required else 'no'} | {_param_type(p)}{many} |")
+            parts.append(
+                f"| {code(p.human_readable_name)} | {'yes' if p.required else 'no'} | {_param_type(p)}{many} |"
+            )
         parts.append("")
     opts = [p for p in cmd.params if isinstance(p, click.Option) and not p.hidden]
     if opts:
@@ -300,8 +300,14 @@ def concepts_section(info: dict[str, Any], concepts: str) -> tuple[str, str, str
 
 
 def _docstring_block(module: str) -> list[str]:
-    return [f"::: {module}", "    options:", "      members: false", "      show_root_heading: false",
-            "      show_root_toc_entry: false", ""]
+    return [
+        f"::: {module}",
+        "    options:",
+        "      members: false",
+        "      show_root_heading: false",
+        "      show_root_toc_entry: false",
+        "",
+    ]
 
 
 def _anchor(module: str, anchored: set[str]) -> str:
@@ -321,7 +327,8 @@ def metric_page(name: str, concepts: str, anchored: set[str]) -> str:
         "",
         no_roles(cell(m["summary"]).replace("\\*", "*")),
         "",
-        f"* **Selected by:** `--metrics {name}`" + (f" or a group: {groups}" if groups else "")
+        f"* **Selected by:** `--metrics {name}`"
+        + (f" or a group: {groups}" if groups else "")
         + ("; in the default selection" if m["default"] else "; not in the default selection"),
         f"* **Needs:** {', '.join(m['needs']) if m['needs'] else 'the H1 diagrams and cell counts only'}",
         f"* **Plug-in module:** `{m['module']}`",
@@ -362,7 +369,7 @@ def on_config(config, **kwargs):
     def walk(items):
         for i, item in enumerate(items):
             if isinstance(item, dict):
-                (title, value), = item.items()
+                ((title, value),) = item.items()
                 if value == METRICS_INDEX:
                     pages = [{"Overview": METRICS_INDEX}]
                     pages += [{name: f"{METRICS_DIR}/{name}.md"} for name in metric_names()]

@@ -1,0 +1,86 @@
+"""The docs tooling (docs/hooks.py, docs/griffe_topofd.py) on topofd itself:
+every option in the options table, CLI defaults as values, a page per metric,
+no reST role left in a docstring.  Skipped without the docs extra; the built
+site itself is checked in headless Chromium by docs/check_site.py (CI)."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("mkdocs")
+griffe = pytest.importorskip("griffe")
+
+ROOT = Path(__file__).resolve().parents[1]
+ROLE = re.compile(r":(?:py:)?(?:class|func|meth|mod|attr|data|exc|obj):`")
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(f"_docs_{name}", ROOT / "docs" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def hooks():
+    return _load("hooks")
+
+
+def test_options_table_has_every_option(hooks):
+    from topofd.options import specs
+
+    table = hooks.options_table(hooks.option_specs())
+    rows = [ln for ln in table.splitlines() if ln.startswith("| ") and "option-" in ln]
+    names = [n for n, _, _ in specs()]
+    assert len(rows) == len(names)
+    for name, row in zip(names, rows):
+        assert f'id="option-{name}"' in row and f"`{name}`" in row
+
+
+def test_cli_reference_shows_values_and_a_command_table(hooks):
+    md = hooks.cli_markdown("topofd.cli:cli", "topofd")
+    assert "Sentinel" not in md and "UNSET" not in md
+    assert "| `topofd compare REAL SYNTH` |" in md  # the group's command list, as a table row
+    row = next(ln for ln in md.splitlines() if ln.startswith("| `--protocol`"))
+    assert "| `protocol` | `paper` |" in row  # keyword and default value
+    row = next(ln for ln in md.splitlines() if ln.startswith("| `--json`"))
+    assert "| — |" in row  # no default: a dash
+
+
+def test_one_page_per_metric(hooks):
+    import topofd.metrics as registry
+
+    anchored: set[str] = set()
+    for name in registry.names():
+        page = hooks.metric_page(name, "", anchored)
+        info = hooks.metric_info(name)
+        assert page.startswith(f"# Metric `{name}`")
+        assert f"::: {info['module']}" in page
+        assert not ROLE.search(hooks.no_roles(hooks.cell(info["summary"])))
+    index = hooks.metrics_index()
+    assert all(f"(metrics/{n}.md)" in index for n in registry.names())
+
+
+def test_griffe_extension_rewrites_roles_and_signatures():
+    ext = _load("griffe_topofd")
+    loader = griffe.GriffeLoader(
+        extensions=griffe.load_extensions(ext.TopofdDocs()),
+        search_paths=[str(ROOT)],
+        docstring_parser=griffe.Parser("numpy"),
+    )
+    pkg = loader.load("topofd")
+    left = [o.path for o in ext._walk(pkg) if o.docstring is not None and ROLE.search(o.docstring.value)]
+    assert not left, left[:5]
+    from topofd.options import specs
+
+    compare = pkg["api"]["compare"]
+    assert [p.name for p in compare.parameters] == ["real", "synth", "options", *(n for n, _, _ in specs())]
+    params = next(s for s in compare.docstring.parsed if s.kind is griffe.DocstringSectionKind.parameters)
+    assert {p.name for p in params.value} >= {"real", "synth", "protocol", "seed"}
