@@ -136,10 +136,10 @@ def check_page(rel: str, dom: str) -> tuple[list[str], Page]:
 def site_facts() -> tuple[list[str], list[str], list[str]]:
     """Option keywords, ``topofd compare`` flags and metric names, from topofd itself."""
     import topofd.metrics as registry
-    import topofd.options as options
     from topofd.cli import cli
+    from topofd.options import all_specs
 
-    specs = list(getattr(options, "all_specs", options.specs)())
+    specs = list(all_specs())
     flags = [o for p in cli.commands["compare"].params for o in getattr(p, "opts", []) if o.startswith("--")]
     return [n for n, _, _ in specs], flags, list(registry.names())
 

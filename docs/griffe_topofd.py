@@ -35,6 +35,9 @@ RUNTIME_SIGNATURES = {
 }
 
 
+KIND_TYPES = {"int": "int", "float": "float", "bool": "bool", "str": "str", "path": "str", "choice": "str"}
+
+
 class TopofdDocs(griffe.Extension):
     def on_package(self, *, pkg: griffe.Module, loader: griffe.GriffeLoader, **kwargs: Any) -> None:
         if pkg.name != "topofd":
@@ -110,9 +113,9 @@ def _option_fields(pkg: griffe.Module) -> dict[str, griffe.Object]:
 
 
 def _option_specs() -> dict[str, tuple[Any, Any]]:
-    import topofd.options as options
+    from topofd.options import all_specs
 
-    return {n: (s, d) for n, s, d in getattr(options, "all_specs", options.specs)()}
+    return {n: (s, d) for n, s, d in all_specs()}
 
 
 def _runtime_parameters(func: griffe.Function, target: str, fields: dict[str, griffe.Object]) -> None:
@@ -121,12 +124,17 @@ def _runtime_parameters(func: griffe.Function, target: str, fields: dict[str, gr
     for part in qualname.split("."):
         runtime = getattr(runtime, part)
     static = {p.name: p for p in func.parameters}
+    specs = _option_specs()
     params = []
     for p in inspect.signature(runtime).parameters.values():
         old = static.get(p.name)
         annotation = old.annotation if old is not None else None
         if annotation is None and p.name in fields:
             annotation = getattr(fields[p.name], "annotation", None)
+        if annotation is None and p.name in specs:  # a plug-in's option: no Options field
+            kind = specs[p.name][0].kind
+            annotation = KIND_TYPES.get(kind, "Any")
+            annotation += " | None" if p.default is None else ""
         default = None if p.default is inspect.Parameter.empty else repr(p.default)
         params.append(
             griffe.Parameter(

@@ -17,8 +17,10 @@ metric or options API changes.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import inspect
+import math
 import re
 import sys
 from typing import Any
@@ -33,47 +35,34 @@ CONCEPTS = "concepts.md"
 # ---------------------------------------------------------------- the sources
 def option_specs() -> list[tuple[str, Any, Any]]:
     """``(keyword, Spec, default)`` of every option, built-in and plug-in."""
-    import topofd.options as options
+    from topofd.options import all_specs
 
-    return list(getattr(options, "all_specs", options.specs)())
+    return list(all_specs())
+
+
+NEEDS = {
+    "pairs": "paired layouts (a synthetic file per real file, `--pairing`)",
+    "train": "the generator's training layouts (`--train` / `train=`)",
+    "points": "each layout's cells (their coordinates), not only its diagrams",
+}
 
 
 def metric_info(name: str) -> dict[str, Any]:
-    """What the docs show of one registered metric, from the registry.
-
-    Reads the plug-in API's declarations (``summary``, ``columns`` of
-    ``Column``, ``groups``, ``needs``, ``options``) and falls back to what
-    older plug-ins declare (column keys as strings, the module docstring's
-    first sentence as the summary, the registry's ``GROUPS``).
-    """
+    """What the docs show of one registered metric: its plug-in's own
+    declarations (``topofd.metrics.base.Metric``) and module docstring."""
     import topofd.metrics as registry
 
     metric = registry.get(name)
     module = _module_of(metric)
-    doc = inspect.cleandoc(module.__doc__ or "")
-    summary = getattr(metric, "summary", None) or _first_paragraph(doc)
-    columns = []
-    for c in getattr(metric, "columns", ()):
-        if isinstance(c, str):
-            columns.append({"key": c, "title": "", "better": "", "scope": "", "range": None, "help": ""})
-        else:
-            columns.append({k: getattr(c, k, None) for k in ("key", "title", "better", "scope", "range", "help")})
-    groups = getattr(metric, "groups", None)
-    if groups is None:
-        groups = tuple(g for g, members in getattr(registry, "GROUPS", {}).items() if name in members)
-    needs = getattr(metric, "needs", None)
-    if needs is None:
-        needs = {"points"} if getattr(metric, "needs_points", False) else set()
-    opts = [(o.name, o.spec, o.default) for o in getattr(metric, "options", ())]
     shared = inspect.getmodule(type(metric))
     return {
         "name": name,
-        "summary": summary,
-        "columns": columns,
-        "groups": tuple(groups),
-        "needs": tuple(sorted(needs)),
-        "default": name in registry.default(),
-        "options": opts,
+        "summary": metric.summary,
+        "columns": [dataclasses.asdict(c) for c in metric.columns],
+        "groups": tuple(metric.groups),
+        "needs": tuple(sorted(metric.needs)),
+        "default": bool(metric.default),
+        "options": [(o.name, o.spec, o.default) for o in metric.options],
         "module": module.__name__,
         # the class's module when several plug-ins share one (its docstring
         # holds their common definitions)
@@ -101,10 +90,6 @@ _ROLE = re.compile(r":(?:py:)?(?:class|func|meth|mod|attr|data|exc|obj|const):`~
 def no_roles(text: str) -> str:
     """reST roles as optional cross-references (plain code when the target has no page)."""
     return _ROLE.sub(lambda m: f'<autoref identifier="{m.group(1)}" optional><code>{m.group(1)}</code></autoref>', text)
-
-
-def _first_paragraph(doc: str) -> str:
-    return " ".join(doc.split("\n\n", 1)[0].split())
 
 
 # ------------------------------------------------------------------- markdown
@@ -272,7 +257,7 @@ def metrics_index() -> str:
     rows = ["| Metric | Summary | Report columns | Default | Groups |", "|---|---|---|---|---|"]
     for name in metric_names():
         m = metric_info(name)
-        cols = ", ".join(code(c["key"]) for c in m["columns"])
+        cols = ", ".join(f"{code(c['key'])} ({cell(c['title'])})" for c in m["columns"])
         rows.append(
             f"| [{code(name)}](metrics/{name}.md) | {no_roles(cell(m['summary']))} | {cols} | "
             f"{'yes' if m['default'] else 'no'} | {', '.join(code(g) for g in m['groups'])} |"
@@ -319,18 +304,46 @@ def _anchor(module: str, anchored: set[str]) -> str:
     return f" {{#{module}}}"
 
 
+def _interval(lo: float, hi: float) -> str:
+    def num(x: float) -> str:
+        return "∞" if x == math.inf else "−∞" if x == -math.inf else f"{x:g}"
+
+    if lo == -math.inf and hi == math.inf:
+        return "any real"
+    return f"{'(' if lo == -math.inf else '['}{num(lo)}, {num(hi)}{')' if hi == math.inf else ']'}"
+
+
+BETTER = {"lower": "lower", "higher": "higher", "none": "— (a diagnostic)"}
+SCOPE = {"class": "per class and mean", "layout": "whole layouts (mean row)"}
+
+
+def _columns_table(columns: list[dict[str, Any]]) -> list[str]:
+    out = [
+        "| Column | Title | Better | Rows | Range | Ranks a leaderboard | Meaning |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for c in columns:
+        rows = SCOPE.get(c["scope"], c["scope"]) if c.get("mean", True) else "per class only"
+        out.append(
+            f"| {code(c['key'])} | {cell(c['title'])} | {BETTER.get(c['better'], c['better'])} | {rows} | "
+            f"{_interval(*c['range'])} | {'yes' if c['rank'] else 'no'} | {no_roles(cell(c['help']))} |"
+        )
+    return [*out, "", "Each column also has `_se`, `_lo` and `_hi` columns when an interval exists.", ""]
+
+
 def metric_page(name: str, concepts: str, anchored: set[str]) -> str:
     m = metric_info(name)
     groups = ", ".join(code(g) for g in m["groups"])
     out = [
         f"# Metric `{name}`",
         "",
-        no_roles(cell(m["summary"]).replace("\\*", "*")),
+        no_roles(cell(m["summary"][:1].upper() + m["summary"][1:]).replace("\\*", "*")),
         "",
         f"* **Selected by:** `--metrics {name}`"
         + (f" or a group: {groups}" if groups else "")
         + ("; in the default selection" if m["default"] else "; not in the default selection"),
-        f"* **Needs:** {', '.join(m['needs']) if m['needs'] else 'the H1 diagrams and cell counts only'}",
+        "* **Needs:** "
+        + ("; ".join(NEEDS.get(n, n) for n in m["needs"]) or "each layout's H1 diagrams and cell counts"),
         f"* **Plug-in module:** `{m['module']}`",
         "",
         "## Definition, evidence and limits" + _anchor(m["module"], anchored),
@@ -344,19 +357,7 @@ def metric_page(name: str, concepts: str, anchored: set[str]) -> str:
     if section:
         title, slug, body = section
         out += ["## Maths and evidence", "", f"*From [Concepts — {title}](../../{CONCEPTS}#{slug}).*", "", body, ""]
-    if m["columns"]:
-        out += ["## Report columns", ""]
-        if any(c["title"] for c in m["columns"]):
-            out += ["| Column | Title | Better | Scope | Range | Meaning |", "|---|---|---|---|---|---|"]
-            for c in m["columns"]:
-                rng = "" if c["range"] is None else cell(f"[{c['range'][0]:g}, {c['range'][1]:g}]")
-                out.append(
-                    f"| {code(c['key'])} | {cell(c['title'] or '')} | {c['better'] or ''} | "
-                    f"{c['scope'] or ''} | {rng} | {no_roles(cell(c['help'] or ''))} |"
-                )
-        else:
-            out += ["| Column |", "|---|"] + [f"| {code(c['key'])} |" for c in m["columns"]]
-        out += ["", "Each column also has `_se`, `_lo` and `_hi` columns when an interval exists.", ""]
+    out += ["## Report columns", "", *_columns_table(m["columns"])]
     if m["options"]:
         out += ["## Options", "", options_table(m["options"], commands=False)]
     return "\n".join(out)

@@ -34,11 +34,11 @@ def hooks():
 
 
 def test_options_table_has_every_option(hooks):
-    from topofd.options import specs
+    from topofd.options import all_specs
 
     table = hooks.options_table(hooks.option_specs())
     rows = [ln for ln in table.splitlines() if ln.startswith("| ") and "option-" in ln]
-    names = [n for n, _, _ in specs()]
+    names = [n for n, _, _ in all_specs()]  # plug-ins' options too
     assert len(rows) == len(names)
     for name, row in zip(names, rows):
         assert f'id="option-{name}"' in row and f"`{name}`" in row
@@ -78,9 +78,9 @@ def test_griffe_extension_rewrites_roles_and_signatures():
     pkg = loader.load("topofd")
     left = [o.path for o in ext._walk(pkg) if o.docstring is not None and ROLE.search(o.docstring.value)]
     assert not left, left[:5]
-    from topofd.options import specs
+    from topofd.options import all_specs
 
     compare = pkg["api"]["compare"]
-    assert [p.name for p in compare.parameters] == ["real", "synth", "options", *(n for n, _, _ in specs())]
+    assert [p.name for p in compare.parameters] == ["real", "synth", "options", *(n for n, _, _ in all_specs())]
     params = next(s for s in compare.docstring.parsed if s.kind is griffe.DocstringSectionKind.parameters)
     assert {p.name for p in params.value} >= {"real", "synth", "protocol", "seed"}
