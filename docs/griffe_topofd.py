@@ -180,7 +180,9 @@ def _prose_types(obj: griffe.Object) -> None:
 
 def _own_sentence(doc: str, name: str, names: set[str]) -> str:
     """The docstring's ````name````: ... description, up to the next parameter's or the paragraph's end."""
-    m = re.search(rf"``{re.escape(name)}``\s*(?:\([^)]*\))?\s*:\s*(.+?)(?=\n\s*\n|$)", doc, flags=re.S)
+    # at the start of a sentence or clause, so that "on one ``sampling``:"
+    # in running prose is not taken for the parameter's description
+    m = re.search(rf"(?:^|[.;:]\s+|\n\s*)``{re.escape(name)}``:\s*(.+?)(?=\n\s*\n|$)", doc, flags=re.S)
     if not m:
         return ""
     text = m.group(1)
