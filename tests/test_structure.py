@@ -17,10 +17,8 @@ LONG_OK = "long on purpose"  # a function's docstring saying why it may be longe
 # losses, sampling and train loop).
 CEILINGS = {
     "topofd.options": 470,  # a table: one entry (help text, flag, range) per option (+10: extractor, issue 17; +4: paper_se_groups, issue 19; +26: plug-in options join the table, issue 25)
-    "topofd.output.leaderboard": 474,
     "topofd.generator.losses": 523,
     "topofd.layouts.sets.read_layouts": 110,
-    "topofd.output.leaderboard.build_table": 125,
     "topofd.generator.sample.sample_folder": 101,
     "topofd.generator.train.train": 176,
 }
