@@ -41,6 +41,7 @@ from topofd.layouts.matching import (
     set_classes,
 )
 from topofd.metrics.base import Context, MetricResult, resampling_plan
+from topofd.metrics.encoded import reference_features
 from topofd.option_spec import signature_with_options
 from topofd.options import Options, all_specs
 from topofd.output.report import Report, assemble_table, provenance
@@ -242,6 +243,10 @@ class Evaluator:
         self._train = SetState.from_reference(r, default_class_names(len(r.classes)))
         self._train_reference = r
         return r.meta
+
+    def reference_features(self, view: SetView, want: bool | None) -> tuple[dict, list, str]:
+        """The real set's encoder features for a reference file (:func:`topofd.metrics.encoded.reference_features`)."""
+        return reference_features(self.options, view, want)
 
     def real_view(self) -> SetView:
         """The real set in compute order (what a reference file stores)."""

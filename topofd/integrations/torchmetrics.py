@@ -73,7 +73,7 @@ except ImportError as e:  # pragma: no cover - exercised only without torchmetri
 
 from topofd.evaluator import Evaluator
 from topofd.layouts.layout import Layout, default_class_names
-from topofd.options import EVALUATOR
+from topofd.options import EVALUATOR, option_owner
 from topofd.output.report import Report
 
 __all__ = ["TopoMetrics"]
@@ -103,7 +103,8 @@ class TopoMetrics(Metric):
     full_state_update = False
 
     def __init__(self, metrics=None, protocol: str = "paper", *, reference=None, **kwargs):
-        ev_options = {k: kwargs.pop(k) for k in list(kwargs) if k in _EVALUATOR_OPTIONS}
+        # the Evaluator's options, metric plug-ins' own included; the rest are torchmetrics'
+        ev_options = {k: kwargs.pop(k) for k in list(kwargs) if k in _EVALUATOR_OPTIONS or option_owner(k)}
         super().__init__(**kwargs)
         self._topofd_options = dict(metrics=metrics, protocol=protocol, **ev_options)
         self._topofd_reference = reference
