@@ -46,7 +46,9 @@ import numpy as np
 
 from topofd.layouts.point_distance import cell_spacing, nearest_layouts
 from topofd.metrics.base import Context, MetricResult, no_interval_reason
+from topofd.metrics.copying import held_out
 from topofd.state import SetView
+from topofd.stats.shares import SHARE_METHOD, share_estimate
 from topofd.stats.uncertainty import MIN_LAYOUTS, Estimate
 
 __all__ = ["QUANTILE", "MARGIN", "P_COPYING", "N_WORST", "N_GALLERY", "copy_threshold", "NearCopies", "METRIC"]
@@ -112,7 +114,10 @@ class NearCopies:
             out.notes.append(why)
             out.cells["near_copies"] = {**cells, "mean": Estimate(np.nan)}
             return out
-        assert T is not None and T.points is not None and real.points is not None and synth.points is not None
+        assert T is not None
+        real, leaked = held_out(real, T, "near copies")
+        out.notes.extend([leaked] if leaked else [])
+        assert T.points is not None and real.points is not None and synth.points is not None
         tp, rp, sp = T.points, real.points, synth.points
         cap = cell_spacing(tp)
         ext = _extent(tp, rp, sp)
@@ -128,7 +133,7 @@ class NearCopies:
         if ctx.want_se and len(synth) >= MIN_LAYOUTS and n:
             lab = ctx.plan.groups(o.se_groups)
             reps = [float(flag[s_ok & (lab != g)].mean()) for g in range(lab.max() + 1)]
-            est = ctx.plan.jackknife(value, reps)
+            est = share_estimate(ctx.plan.jackknife(value, reps), n)
         out.cells["near_copies"] = {**cells, "mean": est}
         from scipy.stats import binom  # on use: scipy.stats costs ~0.5 s at start-up
 
@@ -158,8 +163,8 @@ class NearCopies:
             out.artifacts[c] = {"near_copy_pairs": [(tp[js[j]][k], sp[j][k]) for j in order[:N_GALLERY]]}
         if ctx.want_se:
             out.uncertainty["near_copies"] = (
-                f"delete-a-group jackknife over the synthetic set, {o.se_groups} groups at most, threshold fixed, "
-                "t interval"
+                f"delete-a-group jackknife over the synthetic set, {o.se_groups} groups at most, threshold fixed; "
+                + SHARE_METHOD
                 if est.se is not None
                 else f"none ({no_interval_reason(len(synth))})"
             )
