@@ -166,10 +166,17 @@ class Evaluator:
             raise ValueError("the training set is a loaded reference; it cannot be extended")
         self._add(self._train, x, "training")
 
-    def _keeps_points(self) -> bool:
-        """Keep cells when a selected metric needs them (by default: when ``train`` is given)."""
+    def needs_points(self) -> bool:
+        """A selected metric scores the cells (by default: the memorisation
+        metrics, when ``train`` is given)."""
         sel = self.options.metrics or (registry.expand(("memorisation",)) if self.options.train else ())
         return any(getattr(registry.get(n), "needs_points", False) for n in sel)
+
+    def keeps_points(self) -> bool:
+        """Keep cells when a selected metric needs them, and always with the
+        default selection: a later ``update_train`` adds the memorisation
+        metrics, which need the cells of the layouts given before it."""
+        return self.options.metrics is None or self.needs_points()
 
     def _add(self, side: SetState, x, what: str) -> None:
         o = self.options
@@ -183,18 +190,28 @@ class Evaluator:
         keys = [layout_key(l, o.complex) for l in layouts]
         dgms = diagrams_of(layouts, keys, complex=o.complex, n_jobs=o.n_jobs, cache=self._cache, progress=o.progress)
         # everything checked and computed: only now touch the state
-        side.add_layouts(layouts, keys, dgms, classes, origin, array_shape, keep_points=self._keeps_points())
+        side.add_layouts(layouts, keys, dgms, classes, origin, array_shape, keep_points=self.keeps_points())
         if threshold is not None:
             self._threshold = threshold
 
-    def update_diagrams(self, diagrams, counts, *, real: bool, names=None, keys=None, classes=None, shape=None) -> None:
+    def update_diagrams(
+        self, diagrams, counts, *, real: bool, names=None, keys=None, classes=None, shape=None, points=None
+    ) -> None:
         """Add layouts whose H1 diagrams are already computed (``[layout][class]``
         arrays, e.g. a state gathered from other processes, or stored sets),
         with their per-class cell ``counts`` ``(n, C)``.  ``keys`` (content keys,
-        see :func:`topofd.storage.keys.layout_key`) default to digests of the diagrams."""
+        see :func:`topofd.storage.keys.layout_key`) default to digests of the diagrams;
+        ``points``: each layout's cells ``[layout][class] -> (n, 2)`` (kept
+        for the metrics that need them), all on the canvas ``shape``."""
         self._extendable(real)
         self.state(real).add_diagrams(
-            diagrams, counts, names=names, keys=keys, classes=classes or self.options.classes, shape=shape
+            diagrams,
+            counts,
+            names=names,
+            keys=keys,
+            classes=classes or self.options.classes,
+            shape=shape,
+            points=points if self.keeps_points() else None,
         )
 
     def _extendable(self, real: bool) -> None:
@@ -213,7 +230,7 @@ class Evaluator:
         r = load_reference(ref)
         r.check_compatible(self.options)
         state = SetState.from_reference(r, default_class_names(len(r.classes)))
-        if self._keeps_points() and isinstance(ref, str):
+        if self.needs_points() and isinstance(ref, str):
             self._attach_cells(state, named_set_layouts(ref))
         self._sets[True] = state
         self._reference = r

@@ -46,7 +46,8 @@ def wilson(p: float, n: float, z: float = 1.959963984540054) -> tuple[float, flo
     z2 = z * z
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
     half = z / (1 + z2 / n) * np.sqrt(max(p * (1 - p), 0.0) / n + z2 / (4 * n * n))
-    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+    # the interval holds p (|p − π| ≤ … is true at π = p): clip the rounding of p = 0 or 1
+    return float(min(p, max(0.0, centre - half))), float(max(p, min(1.0, centre + half)))
 
 
 def effective_size(p: float, se: float, n: int, z: float) -> float:
