@@ -36,7 +36,6 @@ from topofd.layouts.matching import (
     empty_class_notes,
     match_canvases,
     match_classes,
-    match_train,
     pair_names,
     set_classes,
 )
@@ -45,6 +44,7 @@ from topofd.option_spec import signature_with_options
 from topofd.options import DEFAULTS, Options
 from topofd.output.report import Report, assemble_table, provenance
 from topofd.paper_stats import RealPaperStats
+from topofd.set_checks import shared_canvas, train_view
 from topofd.state import SetState, SetView
 from topofd.storage.cache import Cache
 from topofd.storage.keys import digest, layout_key
@@ -122,8 +122,10 @@ class Evaluator:
         if mine != theirs:
             diff = ", ".join(f"{k}: {mine[k]!r} vs {theirs[k]!r}" for k in mine if mine[k] != theirs[k])
             raise ValueError(f"cannot merge evaluators with different options ({diff})")
-        if other.reference is not None:
+        if other.reference is not None or other._train_reference is not None:
             raise ValueError("cannot merge an evaluator that holds a loaded reference set; load it here instead")
+        if self._train_reference is not None and len(other._train):
+            raise ValueError("the training set is a loaded reference; it cannot be extended by a merge")
         for mine_side, their_side in (
             (self.state(True), other.state(True)),
             (self.state(False), other.state(False)),
@@ -310,6 +312,8 @@ class Evaluator:
         S = synth_s.view(synthetic=True).reordered(m.synth_order)
         names, notes = tuple(m.names), list(m.notes)
         notes += match_canvases(real_s.shapes, synth_s.shapes, real_extent=real_s.extent, synth_extent=synth_s.extent)
+        R, S, canvas_notes = shared_canvas(R, S)
+        notes += canvas_notes
         empty_notes, both_empty = empty_class_notes(R.counts, S.counts, names)
         notes += empty_notes
         pairs, selected = self._pairs_and_metrics(R, S, notes)
@@ -373,22 +377,11 @@ class Evaluator:
         return pairs, selected
 
     def _train_view(self, names, R: SetView, selected) -> SetView | None:
-        """The training set in compute order, its classes in report order
-        (``None`` when no selected metric needs it); refused when it is the
-        real set (the real set is the held-out one)."""
+        """The checked training set (:func:`topofd.set_checks.train_view`);
+        ``None`` when no selected metric needs it."""
         if not any(getattr(registry.get(n), "needs_train", False) for n in selected):
             return None
-        t = self._train
-        assert t.classes is not None, "a training set with layouts has class names"
-        T = t.view(synthetic=False).reordered(
-            match_train(names, (t.classes, t.origin), self.state(True).shapes, t.shapes)
-        )
-        if sorted(T.keys) == sorted(R.keys):
-            raise ValueError(
-                "the training set is the real set (same layouts): memorisation compares training layouts with "
-                "held-out real ones; give a test set as REAL and the training set as --train"
-            )
-        return T
+        return train_view(self._train, names, R, self.state(True).shapes)
 
 
 Evaluator.__init__.__signature__ = signature_with_options(["self"], DEFAULTS)  # type: ignore[attr-defined]
