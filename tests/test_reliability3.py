@@ -20,6 +20,7 @@ from topofd.layouts.layout import Layout
 from topofd.layouts.sets import read_layouts
 from topofd.metrics.embedding import fidelity_features
 from topofd.metrics.manifold import STATS, manifold_scores
+from topofd.option_spec import OptionError
 from topofd.stats.shares import share_estimate, wilson
 from topofd.stats.uncertainty import Estimate
 
@@ -197,3 +198,211 @@ def test_evaluator_compare_and_topometrics_agree(memo, name):
     m.update(synth, real=False)
     m.compute()
     np.testing.assert_allclose(_table(a), _table(m.report), rtol=0, atol=0, equal_nan=True)
+
+
+# ------------------------------------------------- the failing cases, one each
+def _cli(*args):
+    from click.testing import CliRunner
+
+    from topofd.cli import cli
+
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def _one_line_exit(res, code, *words):
+    assert res.exit_code == code, res.output
+    assert "Traceback" not in res.output and "Errno" not in res.output
+    for w in words:
+        assert w in res.output, (w, res.output)
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    d = tmp_path_factory.mktemp("small")
+    for l in layouts(12, 31, "s"):
+        np.save(d / f"{l.name}.npy", l.to_array(channels="last"))
+    return d
+
+
+def test_points_without_canvas_take_the_other_sets_canvas(tmp_path, memo):
+    _, real, _ = memo
+    npy, csv = tmp_path / "npy", tmp_path / "csv"
+    npy.mkdir(), csv.mkdir()
+    for l in real[:30]:
+        np.save(npy / f"{l.name}.npy", l.to_array(channels="last"))
+    back, _ = read_layouts(npy, classes=CLASSES)
+    for l in back:  # the same cells as a point table, which has no canvas size
+        rows = [f"{x:g},{y:g},{c}" for c, p in zip(CLASSES, l.points) for y, x in p]
+        (csv / f"{l.name}.csv").write_text("x,y,class\n" + "\n".join(rows) + "\n")
+    kw = dict(metrics="fidelity,fid", classes=CLASSES, pairing="none")
+    same = topofd.compare(npy, npy, **kw)
+    r = topofd.compare(npy, csv, **kw)
+    assert r.table.at["mean", "precision"] == 1.0
+    assert r.table.at["mean", "layout_fid"] == pytest.approx(same.table.at["mean", "layout_fid"], abs=1e-9)
+    assert any("no canvas size: put on the other set's 64x64 canvas" in n for n in r.meta["notes"])
+
+
+def test_update_train_after_the_sets_scores_the_cells(memo):
+    train, real, _ = memo
+    ev = topofd.Evaluator(pairing="none", protocol="grid")
+    ev.update(real, real=True)
+    ev.update(renamed(train[:80], "c"), real=False)
+    ev.update_train(train)
+    r = ev.compute()
+    assert r.table.at["mean", "ct"] <= -3 and r.table.at["mean", "near_copies"] == 1.0
+    assert not any("reference file" in n for n in r.meta["notes"])
+
+
+def test_extractor_checks(tmp_path, memo, small):
+    _, real, fresh = memo
+    tm = pytest.importorskip("topofd.integrations.torchmetrics")
+    with pytest.raises(OptionError, match="nope.pt: no such file"):
+        tm.TopoMetrics(metrics="fid", extractor=str(tmp_path / "nope.pt"))
+    res = _cli("compare", small, small, "--metrics", "topokd", "--extractor", tmp_path / "m.pt")
+    _one_line_exit(res, 2, "--extractor", "m.pt: no such file")
+    # the same features for every layout: a note, not a silent 0
+    _, r = evaluate(real[:20], fresh[:20], metrics="fid", extractor=lambda x: np.ones((len(x), 4)))
+    assert any("same features" in n and "Layout FID" in n for n in r.meta["notes"])
+    # one synthetic layout: FID/KID not defined, said so
+    _, r = evaluate(real[:20], fresh[:1], metrics="fid", extractor=lambda x: x.reshape(len(x), -1)[:, :8])
+    assert np.isnan(r.table.at["mean", "layout_kid"])
+    assert any("Layout KID not defined: 20 real and 1 synthetic" in n for n in r.meta["notes"])
+
+
+def test_extractor_width_must_not_change_with_the_batch():
+    from topofd.encoders.extract import Extractor, encode
+
+    pts = [(np.array([[5.0, 5.0]]), np.zeros((0, 2)), np.zeros((0, 2)))] * 130  # two batches: 128 and 2
+    with pytest.raises(OptionError, match="by_batch: returned 2 features for one batch and 128"):
+        encode(Extractor("by_batch", lambda x: np.ones((len(x), len(x))), None), pts, [SHAPE] * 130)
+
+
+def test_two_classes_with_the_shipped_encoder_is_one_line():
+    two = [Layout(l.points[:2], CLASSES[:2], SHAPE, l.name) for l in layouts(12, 9, "a")]
+    with pytest.raises(ValueError, match="shipped encoder reads 3 classes, these sets have 2; give --extractor") as e:
+        evaluate(two, renamed(two, "b"), metrics="fid")
+    assert "\n" not in str(e.value) and "TorchScript" not in str(e.value)
+
+
+def test_missing_torch_does_not_blame_the_extractor_option(monkeypatch):
+    import sys
+
+    from topofd.encoders import extract
+
+    monkeypatch.setitem(sys.modules, "torch", None)
+    monkeypatch.setattr(extract, "_LOADED", type(extract._LOADED)())
+    with pytest.raises(ValueError, match="need torch") as e:
+        extract.load_extractor(None)
+    assert not isinstance(e.value, OptionError)
+
+
+def test_memorisation_edge_cases(memo, small):
+    train, real, fresh = memo
+    res = _cli("compare", small, small, "--train", "")
+    _one_line_exit(res, 2, "--train", "empty path")
+    # a training set holding real layouts: they leave the held-out set, the threshold stays > 0
+    _, r = evaluate(real, fresh, [*train, *real[:3]], metrics="memorisation")
+    assert r.meta["near_copies"]["threshold_px"] > 0
+    assert any("3 real layouts are also in the training set" in n for n in r.meta["notes"])
+    empty = [Layout(tuple(np.zeros((0, 2)) for _ in CLASSES), CLASSES, SHAPE, f"e{i}") for i in range(30)]
+    with pytest.raises(ValueError, match="training set: all 30 layouts are empty"):
+        evaluate(real, fresh, empty, metrics="memorisation")
+    for seed in (-1, 2**32):
+        with pytest.raises(OptionError, match="seed: must be an integer from 0 to 4294967295"):
+            topofd.Evaluator(seed=seed)
+        _one_line_exit(_cli("compare", small, small, "--seed", seed), 2, "--seed")
+
+
+def test_options_and_state_refusals(memo):
+    train, real, fresh = memo
+    with pytest.raises(OptionError, match="classes: entries must be strings, got None"):
+        topofd.Options(classes=["a", None, "c"])
+    ev = topofd.Evaluator(metrics="ct")
+    ev.load_train_reference("brca-m2c:test")
+    n = len(ev._train)
+    other = topofd.Evaluator(metrics="ct")
+    other.update_train(train[:3])
+    with pytest.raises(ValueError, match="training set is a loaded reference"):
+        ev.merge(other)
+    assert len(ev._train) == n
+    empty = np.zeros((0, 3, 64, 64), np.float32)
+    ev = topofd.Evaluator()
+    ev.update(empty, real=True)
+    assert len(ev.state(True)) == 0 and ev.threshold_used is None
+    tm = pytest.importorskip("topofd.integrations.torchmetrics")
+    m = tm.TopoMetrics()
+    m.update(empty, real=True)
+    m.update(empty, real=False)
+
+
+def test_leaderboard_names_rows_without_the_ranking_score(tmp_path):
+    import json
+
+    from topofd.output import leaderboard as lb
+
+    def rep(name, mean):
+        d = {"protocol": "paper", "classes": ["a"], "per_class": [{"class": "a"}], "mean": mean,
+             "meta": {"method": name, "test_set": "t", "n_real": 10, "n_synth": 10}}
+        (tmp_path / f"{name}.json").write_text(json.dumps(d))
+        return tmp_path / f"{name}.json"
+
+    df = lb.build_table(lb.load_reports([rep("kd", {"topokd": 0.1, "topofd": 3.0}), rep("fid", {"precision": 0.9})]))
+    assert any("not ranked, listed last: no TopoKD in the report of fid" in n for n in df.attrs["notes"])
+
+
+# ------------------------------------------------------------ train-encoder
+@pytest.fixture(scope="module")
+def enc_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("enc")
+    (d / "tr").mkdir(), (d / "empty").mkdir()
+    for l in layouts(8, 21, "e"):
+        np.save(d / "tr" / f"{l.name}.npy", l.to_array(channels="last"))
+        np.save(d / "empty" / f"{l.name}.npy", np.zeros((64, 64, 3), np.uint8))
+    return d
+
+
+def test_train_encoder_refusals(enc_dir, monkeypatch):
+    pytest.importorskip("torch")
+    _one_line_exit(_cli("train-encoder", enc_dir / "empty", "--out", enc_dir / "e.pt", "--batch", 4), 1, "are empty")
+    import os
+
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, m: False if m == os.W_OK else real_access(p, m))
+    _one_line_exit(_cli("train-encoder", enc_dir / "tr", "--out", enc_dir / "ro.pt", "--batch", 4), 1, "cannot write")
+    assert not (enc_dir / "ro.pt").exists()
+
+
+def test_train_encoder_checkpoints(enc_dir, tmp_path):
+    torch = pytest.importorskip("torch")
+    from topofd.encoders.train import train_encoder
+
+    L, _ = read_layouts(enc_dir / "tr")
+    P, C = [l.points for l in L], [l.shape for l in L]
+    out = tmp_path / "r.pt"
+
+    def stop(m):
+        if m.startswith("epoch 1/"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_encoder(P, C, out, epochs=2, batch=4, log=stop)
+    with pytest.raises(ValueError, match="r.pt.ckpt: a checkpoint of other layouts, epochs, batch size"):
+        train_encoder(P, C, out, epochs=2, batch=2, log=lambda m: None)
+    ckpt = out.with_suffix(".pt.ckpt")
+    ckpt.write_bytes(ckpt.read_bytes()[:100])  # truncated
+    with pytest.raises(ValueError, match="r.pt.ckpt: not a readable train-encoder checkpoint"):
+        train_encoder(P, C, out, epochs=2, batch=4, log=lambda m: None)
+    # a checkpoint that would run code when unpickled is refused, and the code does not run
+    marker = tmp_path / "ran"
+    torch.save({"trunk": _Evil(str(marker)), "epoch": 1}, ckpt)
+    with pytest.raises(ValueError, match="not a readable train-encoder checkpoint"):
+        train_encoder(P, C, out, epochs=2, batch=4, log=lambda m: None)
+    assert not marker.exists()
+
+
+class _Evil:
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.path),))

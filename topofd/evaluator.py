@@ -44,7 +44,7 @@ from topofd.option_spec import signature_with_options
 from topofd.options import DEFAULTS, Options
 from topofd.output.report import Report, assemble_table, provenance
 from topofd.paper_stats import RealPaperStats
-from topofd.set_checks import shared_canvas, train_view
+from topofd.set_checks import check_paths, shared_canvas, train_view
 from topofd.state import SetState, SetView
 from topofd.storage.cache import Cache
 from topofd.storage.keys import digest, layout_key
@@ -69,6 +69,7 @@ class Evaluator:
 
     def __init__(self, options: Options | None = None, **kwargs: Any):
         self.options = Options.from_kwargs(options, **kwargs)
+        check_paths(self.options)
         self.metrics = self.options.metrics or registry.default()
         self._cache = Cache(self.options.cache_dir, bundled=self.options.use_bundled)
         self.reset()

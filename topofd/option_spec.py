@@ -59,11 +59,17 @@ def parse_list(value: Any, name: str = "list") -> tuple[str, ...] | None:
         items = tuple(s.strip() for s in value.split(",") if s.strip())
     else:
         try:
-            items = tuple(str(s).strip() for s in value)
+            raw = list(value)
         except TypeError:
             raise OptionError(
                 name, f"expected a list or a comma-separated string, not {type(value).__name__}"
             ) from None
+        bad = [s for s in raw if not isinstance(s, str)]
+        if bad:  # str(None) would name a class 'None'
+            raise OptionError(name, f"entries must be strings, got {bad[0]!r}")
+        items = tuple(s.strip() for s in raw)
+        if not all(items):
+            raise OptionError(name, "empty entry")
     if not items:
         raise OptionError(name, f"no {name} given (empty list)")
     if len(set(items)) != len(items):

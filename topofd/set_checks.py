@@ -5,13 +5,15 @@ canvas for two sets when only one of them says its size."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 
 from topofd.layouts.matching import match_train
+from topofd.option_spec import OptionError
 from topofd.state import SetState, SetView
 
-__all__ = ["train_view", "shared_canvas"]
+__all__ = ["train_view", "shared_canvas", "check_paths"]
 
 
 def train_view(t: SetState, names, R: SetView, real_shapes) -> SetView:
@@ -61,3 +63,17 @@ def shared_canvas(R: SetView, S: SetView) -> tuple[SetView, SetView, list[str]]:
         note = f"{what} layouts have no canvas size: put on the other set's {H}x{W} canvas (give --canvas to say)"
         return (R, fixed, [note]) if what == "synthetic" else (fixed, S, [note])
     return R, S, []
+
+
+def check_paths(options) -> None:
+    """The path options name something: ``train`` is not empty (an empty
+    path would read the current folder), a file given as ``extractor``
+    exists whichever metrics run (a misspelt path is an error, not an
+    option silently unused)."""
+    if options.train is not None and not str(options.train).strip():
+        raise OptionError("train", "empty path; give the folder, file or named set of the training layouts")
+    spec = options.extractor
+    if spec is None or callable(spec) and not isinstance(spec, (str, bytes)) and not hasattr(spec, "__fspath__"):
+        return
+    if not Path(spec).is_file():
+        raise OptionError("extractor", f"{spec}: no such file")

@@ -289,6 +289,8 @@ def build_table(
     # the score ranked: TopoKD (the recommended score, N-free in expectation)
     # when the reports have it, else TopoFD
     key = "TopoKD" if any(math.isfinite(_num(r.get("TopoKD"))) for r in rows) else "TopoFD"
+    if unranked := [r["method"] for r in rows if not math.isfinite(_num(r.get(key)))]:
+        notes.append(f"not ranked, listed last: no {key} in the report of {', '.join(unranked)}")
     # sample sizes: TopoFD is N-biased, so rows at another n_synth are marked
     ns = [r.get("n_synth") for r in rows]
     mixed_n = len({n for n in ns if n is not None}) > 1
