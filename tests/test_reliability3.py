@@ -273,7 +273,7 @@ def test_extractor_width_must_not_change_with_the_batch():
     from topofd.encoders.extract import Extractor, encode
 
     pts = [(np.array([[5.0, 5.0]]), np.zeros((0, 2)), np.zeros((0, 2)))] * 130  # two batches: 128 and 2
-    with pytest.raises(OptionError, match="by_batch: returned 2 features for one batch and 128"):
+    with pytest.raises(OptionError, match="by_batch: returned 2 features for one batch and 128 for another"):
         encode(Extractor("by_batch", lambda x: np.ones((len(x), len(x))), None), pts, [SHAPE] * 130)
 
 

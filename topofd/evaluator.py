@@ -32,13 +32,7 @@ from topofd.diagrams import diagrams_of
 from topofd.layouts.batches import batch_layouts
 from topofd.layouts.brca_m2c import named_set_layouts
 from topofd.layouts.layout import default_class_names
-from topofd.layouts.matching import (
-    empty_class_notes,
-    match_canvases,
-    match_classes,
-    pair_names,
-    set_classes,
-)
+from topofd.layouts.matching import empty_class_notes, match_canvases, match_classes, pair_names, set_classes
 from topofd.metrics.base import Context, MetricResult, resampling_plan
 from topofd.option_spec import signature_with_options
 from topofd.options import DEFAULTS, Options

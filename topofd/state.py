@@ -113,9 +113,7 @@ class SetState:
             self.points.extend(l.points for l in layouts)
             self.canvases.extend(l.shape for l in layouts)
 
-    def add_diagrams(
-        self, diagrams, counts, *, names=None, keys=None, classes=None, shape=None, points=None
-    ) -> None:
+    def add_diagrams(self, diagrams, counts, *, names=None, keys=None, classes=None, shape=None, points=None) -> None:
         """Append layouts known by their H1 diagrams ``[layout][class]`` and
         per-class ``counts`` ``(n, C)``; ``keys`` default to digests of the
         diagrams, ``classes`` to ``class1..classC``."""

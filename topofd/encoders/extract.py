@@ -58,7 +58,8 @@ class Extractor:
             C = batch.shape[1]
             # TorchScript puts its interpreter traceback first; the cause is the last line
             lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()] or [type(e).__name__]
-            raise _fail(self.name, f"fails on a {C}-channel batch {tuple(batch.shape)} ({C} classes): {lines[-1]}") from None
+            why = f"fails on a {C}-channel batch {tuple(batch.shape)} ({C} classes): {lines[-1]}"
+            raise _fail(self.name, why) from None
         if y.ndim != 2 or len(y) != len(batch):
             raise _fail(self.name, f"returned shape {y.shape} for a batch of {len(batch)}; expected (B, D)")
         if not np.isfinite(y).all():
@@ -132,7 +133,7 @@ def encode(ex: Extractor, points: Sequence, canvases: Sequence | None, keys: Seq
     out = [ex(rasterise_set(points[a : a + _BATCH], cs[a : a + _BATCH], SIZE)) for a in range(0, len(points), _BATCH)]
     widths = sorted({f.shape[1] for f in out})
     if len(widths) > 1:
-        raise _fail(ex.name, f"returned {widths[0]} features for one batch and {widths[-1]} for another; expected one D")
+        raise _fail(ex.name, f"returned {widths[0]} features for one batch and {widths[-1]} for another; expected one")
     F = np.concatenate(out) if out else np.zeros((0, 0))
     if memo is not None:
         _FEATURES[memo] = F

@@ -293,7 +293,7 @@ class TopoMetrics(Metric):
                     row.append(points[pt_end[q] - stats[q, 0] : pt_end[q]])
                 shape = None if meta[i, _H] < 0 else (int(meta[i, _H]), int(meta[i, _W]))
                 pts = None
-                if cells is not None:
+                if cells is not None and cell_end is not None:
                     pts = tuple(cells[cell_end[q] - stats[q, 1] : cell_end[q]] for q in range(c0, cls_end[i]))
                 rows.append((full[j], s["layout_keys"][i].tobytes().hex(), stats[c0 : cls_end[i], 1], row, shape, pts))
             # one update_diagrams per run of equal canvases keeps the name order and the canvas counts

@@ -35,11 +35,11 @@ def set_features(real: SetView, synth: SetView, ctx: Context):
     if ctx.options.extractor is None:
         from topofd.encoders.extract import shipped_record
 
-        want, got = int(shipped_record()["input"]["channels"]), len(ctx.names)
-        if want != got:
+        reads = int(shipped_record()["input"]["channels"])
+        if reads != len(ctx.names):
             raise ValueError(
-                f"FID/KID: the shipped encoder reads {want} classes, these sets have {got}; give --extractor "
-                "(an encoder trained with topofd train-encoder on layouts of these classes)"
+                f"FID/KID: the shipped encoder reads {reads} classes, these sets have {len(ctx.names)}; give "
+                "--extractor (an encoder trained with topofd train-encoder on layouts of these classes)"
             )
     ex = load_extractor(ctx.options.extractor)
     if real.points is not None:
