@@ -292,9 +292,7 @@ class TopoMetrics(Metric):
                 for q in range(c0, cls_end[i]):
                     row.append(points[pt_end[q] - stats[q, 0] : pt_end[q]])
                 shape = None if meta[i, _H] < 0 else (int(meta[i, _H]), int(meta[i, _W]))
-                pts = None
-                if cells is not None and cell_end is not None:
-                    pts = tuple(cells[cell_end[q] - stats[q, 1] : cell_end[q]] for q in range(c0, cls_end[i]))
+                pts = _cells_of(cells, cell_end, stats[:, 1], range(c0, cls_end[i]))
                 rows.append((full[j], s["layout_keys"][i].tobytes().hex(), stats[c0 : cls_end[i], 1], row, shape, pts))
             # one update_diagrams per run of equal canvases keeps the name order and the canvas counts
             start = 0
@@ -336,6 +334,13 @@ def _batch_shapes(x, added: dict, n: int) -> list:
     if len(added) != 1:
         raise ValueError(f"batch of {n} layouts with {len(added)} canvas sizes")
     return [next(iter(added))] * n
+
+
+def _cells_of(cells, ends, counts, rows) -> tuple | None:
+    """One layout's cells per class from the gathered ``cell_points`` (``None``: not carried)."""
+    if cells is None or ends is None:
+        return None
+    return tuple(cells[ends[q] - counts[q] : ends[q]] for q in rows)
 
 
 def _split_bytes(flat: np.ndarray, lengths) -> list[bytes]:

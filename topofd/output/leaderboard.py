@@ -288,9 +288,7 @@ def build_table(
     notes: list[str] = side_notes(rows)
     # the score ranked: TopoKD (the recommended score, N-free in expectation)
     # when the reports have it, else TopoFD
-    key = "TopoKD" if any(math.isfinite(_num(r.get("TopoKD"))) for r in rows) else "TopoFD"
-    if unranked := [r["method"] for r in rows if not math.isfinite(_num(r.get(key)))]:
-        notes.append(f"not ranked, listed last: no {key} in the report of {', '.join(unranked)}")
+    key = _rank_key(rows, notes)
     # sample sizes: TopoFD is N-biased, so rows at another n_synth are marked
     ns = [r.get("n_synth") for r in rows]
     mixed_n = len({n for n in ns if n is not None}) > 1
@@ -372,6 +370,14 @@ def build_table(
         )
     df.attrs.update(protocol=protocol, test_set=test_set, dataset=dataset, notes=notes, rank_by=key)
     return df
+
+
+def _rank_key(rows: list[dict], notes: list[str]) -> str:
+    """The ranked score (TopoKD when a report has it, else TopoFD); notes the reports without it."""
+    key = "TopoKD" if any(math.isfinite(_num(r.get("TopoKD"))) for r in rows) else "TopoFD"
+    if unranked := [r["method"] for r in rows if not math.isfinite(_num(r.get(key)))]:
+        notes.append(f"not ranked, listed last: no {key} in the report of {', '.join(unranked)}")
+    return key
 
 
 def _ties(df: pd.DataFrame, key: str = "TopoFD", n_matters: bool = False) -> list[str]:
