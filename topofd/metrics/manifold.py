@@ -71,7 +71,9 @@ such layout at one point, and density counts every tie.
 Intervals: delete-a-group jackknife over the synthetic set (real set
 fixed), the groups of the comparison's resampling plan as for TopoKD; a
 left-out group changes the synthetic set only (recall recomputes the
-synthetic radii without it).  Cost O(N·M·G) per class for recall's
+synthetic radii without it).  Precision, recall and coverage are shares:
+their bounds are the Wilson interval at the jackknife's effective sample
+size, inside [0, 1] (:mod:`topofd.stats.shares`); density keeps the t interval.  Cost O(N·M·G) per class for recall's
 replicates, O(N·M) otherwise; distances are computed in blocks of real rows.
 """
 

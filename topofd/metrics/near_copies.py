@@ -37,7 +37,11 @@ layout: synthetic name, training name, distance); ``artifacts[class]
 ["near_copy_pairs"]``: the cells of the first ``N_GALLERY`` of them and of
 their training layouts, ``(train, synthetic)`` per pair (the HTML report's
 gallery).  Interval: delete-a-group
-jackknife over the synthetic set (τ fixed).  ``mean`` row only.
+jackknife over the synthetic set (τ fixed), its bounds the Wilson interval
+at the jackknife's effective sample size (a share: in [0, 1];
+:mod:`topofd.stats.shares`).  Real layouts that are also training layouts
+are left out of the held-out set (:func:`topofd.metrics.copying.held_out`:
+at distance 0 they would set τ to 0).  ``mean`` row only.
 """
 
 from __future__ import annotations
