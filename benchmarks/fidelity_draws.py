@@ -77,7 +77,7 @@ from sklearn.cluster import KMeans  # noqa: E402
 import topofd  # noqa: E402
 from topofd.layouts.baselines import perturb  # noqa: E402
 from topofd.layouts.brca_m2c import demo_sets, read_back  # noqa: E402
-from topofd.metrics.copying import THRESHOLD, ct_statistic, n_cells_for, nn_distances  # noqa: E402
+from topofd.metrics.copying import THRESHOLD, cell_distances, ct_statistic, n_cells_for  # noqa: E402
 from topofd.metrics.near_copies import P_COPYING  # noqa: E402
 
 HEAD = (
@@ -204,7 +204,8 @@ def part_spaces(a, wins, train, cache):
                 Fr, Fs, Ft = fb.space_features(R, V, sp, T)
                 n = n_cells_for(len(Fr), len(np.unique(Ft, axis=0)))
                 km = KMeans(n_clusters=n, n_init=10, random_state=0).fit(Ft)
-                value, _ = ct_statistic(km.predict(Fr), nn_distances(Ft, Fr), km.predict(Fs), nn_distances(Ft, Fs), n)
+                ct_, cr, cs = km.predict(Ft), km.predict(Fr), km.predict(Fs)
+                value, _ = ct_statistic(cr, cell_distances(Ft, ct_, Fr, cr), cs, cell_distances(Ft, ct_, Fs, cs), n)
                 ct[sp][k].append(float(value))
         print(f"spaces draw {d}: " + str({sp: {k: round(v[-1], 2) for k, v in r.items()} for sp, r in ct.items()}))
     return {

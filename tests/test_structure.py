@@ -173,7 +173,7 @@ LAYERS = (
     ("data", ("topofd.layouts",)),
     ("storage", ("topofd.storage",)),
     ("features", ("topofd.diagrams", "topofd.encoders")),
-    ("state", ("topofd.state", "topofd.options", "topofd.paper_stats")),
+    ("state", ("topofd.state", "topofd.options", "topofd.paper_stats", "topofd.set_checks")),
     ("metrics", ("topofd.metrics",)),
     ("output", ("topofd.output",)),
     ("evaluator", ("topofd.evaluator",)),

@@ -99,7 +99,7 @@ class SetState:
             self.points.extend(l.points for l in layouts)
             self.canvases.extend(l.shape for l in layouts)
 
-    def add_diagrams(self, diagrams, counts, *, names=None, keys=None, classes=None, shape=None) -> None:
+    def add_diagrams(self, diagrams, counts, *, names=None, keys=None, classes=None, shape=None, points=None) -> None:
         """Append layouts known by their H1 diagrams ``[layout][class]`` and
         per-class ``counts`` ``(n, C)``; ``keys`` default to digests of the
         diagrams, ``classes`` to ``class1..classC``."""
@@ -124,6 +124,9 @@ class SetState:
         self.counts.extend(counts)
         self.diagrams.extend(dgms)
         self.sources.extend(list(names) if names is not None else [""] * len(dgms))
+        if points is not None:
+            self.points.extend(points)
+            self.canvases.extend([tuple(shape) if shape is not None else None] * len(dgms))
 
     def view(self, synthetic: bool) -> SetView:
         """The set in compute order: sorted by name (stable), unnamed layouts

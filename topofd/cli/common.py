@@ -26,6 +26,7 @@ import numpy as np
 
 from topofd import metrics as metric_registry
 from topofd.errors import one_line
+from topofd.option_spec import SEED_MAX
 from topofd.options import OptionError, Options, Spec, all_specs
 from topofd.output.report import section_tables
 from topofd.storage.atomic import atomic_write_bytes, check_writable_dir, check_writable_file
@@ -133,6 +134,8 @@ def _click_option(name: str, spec: Spec, default: Any, command: str) -> Callable
         kw["type"] = int if spec.low is None else click.IntRange(min=int(spec.low))
         if spec.nonzero:
             kw["callback"] = _nonzero
+    elif spec.kind == "seed":
+        kw["type"] = click.IntRange(0, SEED_MAX)
     elif spec.kind == "float":
         kw["type"] = click.FloatRange(min=spec.low, min_open=spec.low_open) if spec.low is not None else float
     elif spec.kind == "path":

@@ -252,7 +252,7 @@ def build_table(
     rows = [_row(r, classes) for r in reports]
     notes: list[str] = side_notes(rows)
     # the score ranked: TopoKD (the recommended score, N-free in expectation) when the reports have it
-    key = "TopoKD" if any(math.isfinite(as_number(r.get("TopoKD"))) for r in rows) else "TopoFD"
+    key = _rank_key(rows, notes)
     mixed_n = _mark_sample_sizes(rows, key, notes)
     quoted, ranked_with = published_block(published, protocol, dataset, classes, reports, key, notes)
     if ranked_with:
@@ -265,6 +265,14 @@ def build_table(
         )
     df.attrs.update(protocol=protocol, test_set=test_set, dataset=dataset, notes=notes, rank_by=key)
     return df
+
+
+def _rank_key(rows: list[dict], notes: list[str]) -> str:
+    """The ranked score (TopoKD when a report has it, else TopoFD); notes the reports without it."""
+    key = "TopoKD" if any(math.isfinite(as_number(r.get("TopoKD"))) for r in rows) else "TopoFD"
+    if unranked := [r["method"] for r in rows if not math.isfinite(as_number(r.get(key)))]:
+        notes.append(f"not ranked, listed last: no {key} in the report of {', '.join(unranked)}")
+    return key
 
 
 def _ties(df: pd.DataFrame, key: str = "TopoFD", n_matters: bool = False) -> list[str]:
