@@ -31,6 +31,7 @@ from topofd import metrics as registry
 from topofd.diagrams import diagrams_of
 from topofd.layouts.batches import batch_layouts
 from topofd.layouts.brca_m2c import named_set_layouts
+from topofd.layouts.images import assign_images, report_images
 from topofd.layouts.layout import default_class_names
 from topofd.layouts.matching import (
     empty_class_notes,
@@ -49,6 +50,7 @@ from topofd.state import SetState, SetView
 from topofd.storage.cache import Cache
 from topofd.storage.keys import digest, layout_key
 from topofd.storage.reference import Reference, bundled_match, load_reference
+from topofd.stats.uncertainty import by_image
 from topofd.tda.summaries import LandscapeStats
 
 __all__ = ["Evaluator"]
@@ -178,6 +180,7 @@ class Evaluator:
         )
         if not layouts:
             return
+        layouts = assign_images(layouts, o.group_by)
         classes, origin = set_classes(what, layouts)
         side.check_compatible(classes, array_shape, "batch")
         keys = [layout_key(l, o.complex) for l in layouts]
@@ -187,15 +190,17 @@ class Evaluator:
         if threshold is not None:
             self._threshold = threshold
 
-    def update_diagrams(self, diagrams, counts, *, real: bool, names=None, keys=None, classes=None, shape=None) -> None:
+    def update_diagrams(
+        self, diagrams, counts, *, real: bool, names=None, keys=None, classes=None, shape=None, images=None
+    ) -> None:
         """Add layouts whose H1 diagrams are already computed (``[layout][class]``
         arrays, e.g. a state gathered from other processes, or stored sets),
         with their per-class cell ``counts`` ``(n, C)``.  ``keys`` (content keys,
-        see :func:`topofd.storage.keys.layout_key`) default to digests of the diagrams."""
+        see :func:`topofd.storage.keys.layout_key`) default to digests of the diagrams;
+        ``images``: each layout's source image."""
         self._extendable(real)
-        self.state(real).add_diagrams(
-            diagrams, counts, names=names, keys=keys, classes=classes or self.options.classes, shape=shape
-        )
+        cls = classes or self.options.classes
+        self.state(real).add_diagrams(diagrams, counts, names=names, keys=keys, classes=cls, shape=shape, images=images)
 
     def _extendable(self, real: bool) -> None:
         if real and self._reference is not None:
@@ -297,6 +302,8 @@ class Evaluator:
         notes += empty_notes
         pairs, selected = self._pairs_and_metrics(R, S, notes)
         plan = resampling_plan(R, pairs, len(S), o.seed)
+        if o.se_by_image:
+            plan = by_image(plan, S.image_labels(), notes)
         T = self._train_view(names, R, selected)
         ctx = Context(o, names, both_empty, pairs, plan, self._paper_source(R), T, self._stored_features(R, m))
         results: dict[str, MetricResult] = {}
@@ -323,6 +330,8 @@ class Evaluator:
             seconds=time.perf_counter() - t0,
             train={"n_train": len(T), "train_hash": digest("train-set", *sorted(T.keys))} if T is not None else None,
         )
+        if (images := report_images(R.images, S.images, o.group_by)) is not None:
+            meta["images"] = images
         counts = results["counts"].counts if "counts" in results else None
         artifacts = {c: {k: v for r in results.values() for k, v in r.artifacts.get(c, {}).items()} for c in names}
         return Report(o.protocol, names, table, meta, artifacts, *(counts or (None, None)))

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from topofd.metrics.base import Context, MetricResult, no_interval_reason
+from topofd.metrics.by_image import nearest_other_image, shared_images
 from topofd.metrics.embedding import fidelity_features
 from topofd.state import SetView
 from topofd.stats.uncertainty import MIN_LAYOUTS, Estimate
@@ -64,6 +65,20 @@ def nn_distances(F_train: np.ndarray, F: np.ndarray) -> np.ndarray:
     from sklearn.neighbors import NearestNeighbors
 
     return NearestNeighbors(n_neighbors=1).fit(F_train).kneighbors(F)[0][:, 0]
+
+
+def held_out_distances(F_train: np.ndarray, F_real: np.ndarray, images) -> np.ndarray:
+    """:func:`nn_distances` of the real (held-out) rows, to training rows of
+    another image when the sets share images (``images``:
+    :func:`~topofd.metrics.by_image.shared_images` labels)."""
+    if images is None:
+        return nn_distances(F_train, F_real)
+
+    def near(rows, refs):
+        d = nn_distances(F_train[refs], F_real[rows])
+        return d, np.zeros(len(rows), dtype=np.int64)
+
+    return nearest_other_image(near, len(F_real), images[0], images[1])[0]
 
 
 def _z_u(gen: np.ndarray, test: np.ndarray) -> float:
@@ -136,7 +151,7 @@ class CopyingTest:
         out.notes.extend([note] if note else [])
         km, n = _partition(Ft, len(Fr), o.seed)
         cr, cs = km.predict(Fr), km.predict(Fs)
-        dr, ds = nn_distances(Ft, Fr), nn_distances(Ft, Fs)
+        dr, ds = held_out_distances(Ft, Fr, shared_images(real.images, T.images)), nn_distances(Ft, Fs)
         value, info = ct_statistic(cr, dr, cs, ds, n)
         want_se = ctx.want_se and len(synth) >= MIN_LAYOUTS and np.isfinite(value)
         est = Estimate(value)
@@ -152,6 +167,9 @@ class CopyingTest:
             "n_cells": n,
             "cells": info,
             "features": space,
+            "real_distances": "to training layouts of other images"
+            if shared_images(real.images, T.images) is not None
+            else "to any training layout",
             "median_nn_distance": {"real": float(np.median(dr)), "synthetic": float(np.median(ds))},
         }
         if ctx.want_se:

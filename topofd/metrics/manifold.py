@@ -62,6 +62,7 @@ from __future__ import annotations
 import numpy as np
 
 from topofd.metrics.base import Context, MetricResult, put_whole_layout
+from topofd.metrics.by_image import combine_real_jackknife, radii_note, radii_other_images, usable
 from topofd.metrics.embedding import fidelity_features
 from topofd.state import SetView
 from topofd.stats.uncertainty import MIN_LAYOUTS
@@ -94,16 +95,18 @@ def _dist_block(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     return np.sqrt(np.maximum(d, 0.0))
 
 
-def _leave_out_radii(Fs: np.ndarray, k: int, labels: np.ndarray) -> np.ndarray:
+def _leave_out_radii(Fs: np.ndarray, k: int, labels: np.ndarray, images: np.ndarray | None = None) -> np.ndarray:
     """``(G, M)``: each synthetic layout's k-NN radius among the synthetic
-    layouts outside group g (−inf for the layouts of group g: left out, their balls hold nothing)."""
+    layouts outside group g (−inf for the layouts of group g: left out, their balls hold nothing);
+    with ``images``, among those of other images only."""
     M, G = len(Fs), int(labels.max()) + 1
-    n = min(M, k + 1 + int(np.bincount(labels).max()))
+    own = int(np.bincount(images).max()) if images is not None else 1
+    n = min(M, k + own + int(np.bincount(labels).max()))
     from sklearn.neighbors import NearestNeighbors  # on use, as in knn_radii
 
     d, idx = NearestNeighbors(n_neighbors=n).fit(Fs).kneighbors(Fs)
     out = np.full((G, M), np.inf)
-    other = idx != np.arange(M)[:, None]
+    other = idx != np.arange(M)[:, None] if images is None else images[idx] != images[:, None]
     for g in range(G):
         ok = other & (labels[idx] != g)
         pos = np.argmax(np.cumsum(ok, axis=1) == k, axis=1)
@@ -114,22 +117,33 @@ def _leave_out_radii(Fs: np.ndarray, k: int, labels: np.ndarray) -> np.ndarray:
     return out
 
 
+def _radii(F: np.ndarray, k: int, images: np.ndarray | None) -> np.ndarray:
+    return knn_radii(F, k) if images is None else radii_other_images(F, k, images)
+
+
 def manifold_scores(
-    Fr: np.ndarray, Fs: np.ndarray, k: int = 5, labels: np.ndarray | None = None, which=STATS
+    Fr: np.ndarray,
+    Fs: np.ndarray,
+    k: int = 5,
+    labels: np.ndarray | None = None,
+    which=STATS,
+    images: tuple[np.ndarray | None, np.ndarray | None] = (None, None),
 ) -> dict[str, tuple[float, list[float]]]:
     """``{stat: (value, replicates)}`` for ``which`` of :data:`STATS`
     between real rows ``Fr`` and synthetic rows ``Fs``; ``labels``: the
     jackknife group of each synthetic row (replicates: the stat with each
     group left out; ``[]`` without labels).  A stat whose radii need more
-    layouts than a set has is NaN."""
+    layouts than a set has is NaN.  ``images``: the source image of each
+    real and each synthetic row (``None``: unknown): a radius is then taken
+    among rows of other images (:mod:`topofd.metrics.by_image`)."""
     N, M = len(Fr), len(Fs)
     tol = _tol(Fr, Fs)
     G = int(labels.max()) + 1 if labels is not None else 0
     keep = [labels != g for g in range(G)]
-    r = knn_radii(Fr, k) if N > k else None
-    s = knn_radii(Fs, k) if M > k and "recall" in which else None
+    r = _radii(Fr, k, images[0]) if N > k else None
+    s = _radii(Fs, k, images[1]) if M > k and "recall" in which else None
     s_g = (
-        _leave_out_radii(Fs, k, labels)
+        _leave_out_radii(Fs, k, labels, images[1])
         if s is not None and labels is not None and G and M - np.bincount(labels).max() > k
         else None
     )
@@ -187,8 +201,9 @@ class ManifoldMetric:
         k, nS = o.fidelity_k, len(synth)
         lab = ctx.plan.groups(o.se_groups) if ctx.want_se and nS >= MIN_LAYOUTS else None
         (Fr, Fs), space, note = fidelity_features(real, synth)
-        value, reps = manifold_scores(Fr, Fs, k, lab, (stat,))[stat]
-        out = MetricResult(meta={"fidelity": {"k": k, "features": space}})
+        ims = (usable(real.image_labels()), usable(synth.image_labels()))
+        value, reps = manifold_scores(Fr, Fs, k, lab, (stat,), ims)[stat]
+        out = MetricResult(meta={"fidelity": {"k": k, "features": space, "radii": radii_note(*ims) or "k-NN"}})
         out.notes.extend([note] if note else [])
         need = nS if stat == "recall" else len(real)
         if need <= k:
@@ -198,4 +213,23 @@ class ManifoldMetric:
             out.notes.append(f"{_TITLES[stat]}: all features 0 in both sets (nothing to compare): not measured")
             value, reps = float("nan"), []
         put_whole_layout(out, ctx, stat, value, reps, lab, nS, "not defined without a group")
+        if o.se_by_image and ims[0] is not None and ctx.want_se:
+            real_image_interval(out, stat, value, Fr, Fs, k, ims)
         return out
+
+
+def real_image_interval(out: MetricResult, stat: str, value: float, Fr, Fs, k: int, ims) -> None:
+    """Widen ``stat``'s interval by a delete-an-image jackknife over the real
+    set (``se_by_image``): would the score hold against other real images?"""
+    real_im = ims[0]
+    reps = []
+    for h in range(int(real_im.max()) + 1):
+        keep = real_im != h
+        sub = np.unique(real_im[keep], return_inverse=True)[1]
+        reps.append(manifold_scores(Fr[keep], Fs, k, None, (stat,), (usable(sub), ims[1]))[stat][0])
+    if not all(np.isfinite(reps)):
+        return
+    cell = out.cells[stat]
+    cell["mean"] = combine_real_jackknife(cell["mean"], value, reps)
+    if stat in out.uncertainty:
+        out.uncertainty[stat] += f"; and a delete-an-image jackknife over the {len(reps)} real images (variances added)"

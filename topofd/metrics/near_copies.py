@@ -45,6 +45,7 @@ from __future__ import annotations
 import numpy as np
 
 from topofd.layouts.point_distance import cell_spacing, nearest_layouts
+from topofd.metrics.by_image import nearest_other_image, shared_images
 from topofd.metrics.base import Context, MetricResult, no_interval_reason
 from topofd.state import SetView
 from topofd.stats.uncertainty import MIN_LAYOUTS, Estimate
@@ -86,6 +87,20 @@ def _missing(real: SetView, synth: SetView, train: SetView | None) -> str | None
     return None
 
 
+def real_to_train(rp, tp, cap, ext, images) -> np.ndarray:
+    """Each real layout's distance to its nearest training layout, of another
+    image when the two sets share images (``images``: labels from
+    :func:`~topofd.metrics.by_image.shared_images`): a window's overlapping
+    neighbour in the training set is not the held-out distance τ assumes."""
+    if images is None:
+        return nearest_layouts(rp, tp, cap, ext)[0]
+
+    def near(rows, refs):
+        return nearest_layouts([rp[i] for i in rows], [tp[j] for j in refs], cap, ext)
+
+    return nearest_other_image(near, len(rp), images[0], images[1])[0]
+
+
 def _verdict(k: int, n: int, tau: float, p: float) -> str:
     head = (
         f"memorisation: {k} of {n} synthetic layouts ({100 * k / max(n, 1):.1f} %) are near copies of training "
@@ -116,7 +131,7 @@ class NearCopies:
         tp, rp, sp = T.points, real.points, synth.points
         cap = cell_spacing(tp)
         ext = _extent(tp, rp, sp)
-        dr, _ = nearest_layouts(rp, tp, cap, ext)
+        dr = real_to_train(rp, tp, cap, ext, shared_images(real.images, T.images))
         ds, js = nearest_layouts(sp, tp, cap, ext)
         r_ok = np.array([sum(len(p) for p in lay) > 0 for lay in rp])
         s_ok = np.array([sum(len(p) for p in lay) > 0 for lay in sp])
@@ -140,6 +155,9 @@ class NearCopies:
         order = [j for j in np.argsort(ds, kind="stable") if s_ok[j]][:N_WORST]
         out.meta["near_copies"] = {
             "threshold_px": tau,
+            "real_distances": "to training layouts of other images"
+            if shared_images(real.images, T.images) is not None
+            else "to any training layout",
             "quantile": QUANTILE,
             "margin": MARGIN,
             "cap_px": cap,
