@@ -47,10 +47,10 @@ from topofd.options import DEFAULTS, Options
 from topofd.output.report import Report, assemble_table, provenance
 from topofd.paper_stats import RealPaperStats
 from topofd.state import SetState, SetView
+from topofd.stats.uncertainty import by_image
 from topofd.storage.cache import Cache
 from topofd.storage.keys import digest, layout_key
 from topofd.storage.reference import Reference, bundled_match, load_reference
-from topofd.stats.uncertainty import by_image
 from topofd.tda.summaries import LandscapeStats
 
 __all__ = ["Evaluator"]

@@ -20,8 +20,8 @@ differ: the demo names them lym, epi, stro; files read without
 from __future__ import annotations
 
 import contextlib
-from dataclasses import replace
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import partial
 from importlib import resources
 from pathlib import Path

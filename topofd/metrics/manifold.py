@@ -30,7 +30,12 @@ fall below 1 for identical distributions).  It assumes independent
 layouts: on a real set of overlapping windows (BRCA-M2C: 256 px at stride
 32) the k = 5 radius is the distance to a window's own shifted copies, and
 coverage of real windows from other images is 0.47 at k = 5, 0.87 at
-k = 20 — use ``--fidelity-k 20`` or more there (``benchmarks/README.md``).
+k = 20 (``benchmarks/README.md``).  When the layouts' source images are
+known (``--group-by``, default ``auto``: the names ``topofd patches``
+writes), each radius is instead taken among layouts of *other* images
+(:mod:`topofd.metrics.by_image`; ``meta["fidelity"]["radii"]`` says so),
+and ``--se-by-image`` adds a delete-an-image jackknife over the real set
+to the interval.
 Fewer than k + 1 layouts in a
 set: the score needing that set's radii is not defined (NaN, with a note).
 

@@ -45,8 +45,8 @@ from __future__ import annotations
 import numpy as np
 
 from topofd.layouts.point_distance import cell_spacing, nearest_layouts
-from topofd.metrics.by_image import nearest_other_image, shared_images
 from topofd.metrics.base import Context, MetricResult, no_interval_reason
+from topofd.metrics.by_image import nearest_other_image, shared_images
 from topofd.state import SetView
 from topofd.stats.uncertainty import MIN_LAYOUTS, Estimate
 

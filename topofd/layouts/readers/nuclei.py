@@ -75,7 +75,7 @@ def read(path: str | Path, classes=None, *, shape: tuple[int, int] | None = None
         raise ValueError(f"{path}: NaN or infinite coordinates")
     types = cells[:, 2].astype(np.int64)
     if classes is None and type_map:
-        names = [str(type_map.get(str(t), type_map.get(t, f"class{t}"))) for t in types]  # type: ignore[call-overload]
+        names = [str(type_map.get(str(t), type_map.get(t, f"class{t}"))) for t in types]
         labels, cls = class_indices(names, None, path)
     else:
         labels, cls = class_indices([str(t) for t in types], classes, path)
