@@ -8,11 +8,13 @@ separated as in ``topofd baseline``).  A valid fidelity score puts (a)
 above (b).  Each draw picks ``2n`` distinct images at random from the 110
 images of the train and test splits (``/work/shared/datasets/brca-m2c``).
 Scored by ``topofd.compare(metrics=precision,recall,density,coverage,
-topokd)``: ``group_by="none"`` (every window its own sample: the k-NN
-radius of a window is the distance to its shifted neighbours of the same
-image) and ``group_by="auto"`` (the default: radii among windows of other
-images, :mod:`topofd.metrics.by_image`).  With ``--se`` the image-aware
-run also gives ``se_by_image`` intervals.
+topokd)`` with ``fidelity_radii="windows"`` (the default: every window its
+own sample, the k-NN radius of a window is the distance to its shifted
+neighbours of the same image) and ``fidelity_radii="images"`` (radii among
+windows of other images, :mod:`topofd.metrics.by_image`).  With ``--se``
+the runs also give ``se_by_image`` intervals.  ``--k 1,2,5,10``: the
+fidelity scores alone (features and manifolds, no diagrams, no intervals)
+at several k, cheap enough for 20 draws.
 
 Usage::
 
@@ -38,6 +40,7 @@ from topofd.layouts.readers import brca
 
 DATA = Path("/work/shared/datasets/brca-m2c")
 STATS = ("precision", "recall", "density", "coverage", "topokd")
+RADII = ("windows", "images")
 HIGHER = {"precision": True, "recall": True, "density": True, "coverage": True, "topokd": False}
 
 
@@ -54,10 +57,10 @@ def renamed(layouts, prefix):
     return [replace(l, name=prefix + l.name) for l in layouts]
 
 
-def score(real, synth, group_by, cache, se: bool) -> dict:
+def score(real, synth, radii, cache, se: bool) -> dict:
     rep = topofd.compare(
-        real, synth, metrics=list(STATS), pairing="none", group_by=group_by, cache_dir=cache, uncertainty=se,
-        se_by_image=se and group_by != "none", seed=0,
+        real, synth, metrics=list(STATS), pairing="none", fidelity_radii=radii, cache_dir=cache, uncertainty=se,
+        se_by_image=se, seed=0,
     )
     row = rep.table.loc["mean"]
     out = {s: float(row[s]) for s in STATS}
@@ -79,10 +82,10 @@ def run(sizes, draws, se, cache):
             other = [l for s in B for l in wins[s]]
             rand = [perturb(l, "random", seed=100 * d + i, separate=3) for i, l in enumerate(other)]
             t0 = time.perf_counter()
-            for gb in ("none", "auto"):
-                r_other = score(real, renamed(other, "o_"), gb, cache, se)
-                r_rand = score(real, renamed(rand, "x_"), gb, cache, se)
-                rows.append({"images": n, "draw": d, "group_by": gb, "n_real": len(real), "n_synth": len(other),
+            for radii in RADII:
+                r_other = score(real, renamed(other, "o_"), radii, cache, se)
+                r_rand = score(real, renamed(rand, "x_"), radii, cache, se)
+                rows.append({"images": n, "draw": d, "radii": radii, "n_real": len(real), "n_synth": len(other),
                              "other_images": r_other, "random": r_rand})
             print(f"n={n} draw={d}: {len(real)} vs {len(other)} windows, {time.perf_counter() - t0:.1f} s", flush=True)
     return rows
@@ -117,11 +120,11 @@ def run_k(sizes, draws, ks):
             R, O, X = view(real), view(other), view(rand)
             (Fr, Fo, Fx), _, _ = fidelity_features(R, O, X)
             for k in ks:
-                for gb in ("none", "auto"):
-                    ims = (R.image_labels(), O.image_labels()) if gb == "auto" else (None, None)
+                for radii in RADII:
+                    ims = (R.image_labels(), O.image_labels()) if radii == "images" else (None, None)
                     o = manifold_scores(Fr, Fo, k, None, FID, ims)
                     x = manifold_scores(Fr, Fx, k, None, FID, ims)
-                    rows.append({"images": n, "draw": d, "k": k, "group_by": gb,
+                    rows.append({"images": n, "draw": d, "k": k, "radii": radii,
                                  "other_images": {s: o[s][0] for s in FID}, "random": {s: x[s][0] for s in FID}})
         print(f"n={n}: {draws} draws", flush=True)
     return rows
@@ -129,10 +132,10 @@ def run_k(sizes, draws, ks):
 
 def summarise_k(rows) -> list[dict]:
     out = []
-    keys = sorted({(r["images"], r["k"], r["group_by"]) for r in rows})
-    for n, k, gb in keys:
-        rs = [r for r in rows if (r["images"], r["k"], r["group_by"]) == (n, k, gb)]
-        row = {"images": n, "k": k, "group_by": gb, "draws": len(rs)}
+    keys = sorted({(r["images"], r["k"], r["radii"]) for r in rows}, key=lambda t: (t[0], t[1], t[2] != "windows"))
+    for n, k, radii in keys:
+        rs = [r for r in rows if (r["images"], r["k"], r["radii"]) == (n, k, radii)]
+        row = {"images": n, "k": k, "radii": radii, "draws": len(rs)}
         for s in ("precision", "recall", "density", "coverage"):
             o = np.array([r["other_images"][s] for r in rs])
             x = np.array([r["random"][s] for r in rs])
@@ -142,25 +145,25 @@ def summarise_k(rows) -> list[dict]:
 
 
 def markdown_k(summary) -> str:
-    lines = ["| images per set | k | radii (`--group-by`) | precision: other / random (right) | density | coverage "
+    lines = ["| images per set | k | `--fidelity-radii` | precision: other / random (right) | density | coverage "
              "| recall |", "|---|---|---|---|---|---|---|"]
     for r in summary:
         cells = [f"{r[s]['other_images']:.3f} / {r[s]['random']:.3f} ({r[s]['ranked_right']}/{r['draws']})"
                  for s in ("precision", "density", "coverage", "recall")]
-        lines.append(f"| {r['images']} | {r['k']} | {r['group_by']} | " + " | ".join(cells) + " |")
+        lines.append(f"| {r['images']} | {r['k']} | {r['radii']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def summarise(rows, sizes) -> list[dict]:
     out = []
     for n in sizes:
-        for gb in ("none", "auto"):
-            rs = [r for r in rows if r["images"] == n and r["group_by"] == gb]
+        for radii in RADII:
+            rs = [r for r in rows if r["images"] == n and r["radii"] == radii]
             for s in STATS:
                 o = np.array([r["other_images"][s] for r in rs])
                 x = np.array([r["random"][s] for r in rs])
                 right = (o > x) if HIGHER[s] else (o < x)
-                out.append({"images": n, "group_by": gb, "score": s, "other_images": float(o.mean()),
+                out.append({"images": n, "radii": radii, "score": s, "other_images": float(o.mean()),
                             "other_sd": float(o.std(ddof=1)) if len(o) > 1 else None, "random": float(x.mean()),
                             "random_sd": float(x.std(ddof=1)) if len(x) > 1 else None,
                             "ranked_right": int(right.sum()), "draws": len(rs)})
@@ -168,10 +171,10 @@ def summarise(rows, sizes) -> list[dict]:
 
 
 def markdown(summary) -> str:
-    lines = ["| images per set | radii (`--group-by`) | score | real, other images | matched random | "
+    lines = ["| images per set | `--fidelity-radii` | score | real, other images | matched random | "
              "draws ranked right |", "|---|---|---|---|---|---|"]
     for r in summary:
-        lines.append(f"| {r['images']} | {r['group_by']} | {r['score']} | {r['other_images']:.3f} ± "
+        lines.append(f"| {r['images']} | {r['radii']} | {r['score']} | {r['other_images']:.3f} ± "
                      f"{r['other_sd'] or 0:.3f} | {r['random']:.3f} ± {r['random_sd'] or 0:.3f} | "
                      f"{r['ranked_right']}/{r['draws']} |")
     return "\n".join(lines)

@@ -204,11 +204,13 @@ def test_radii_skip_the_same_image():
 def test_fidelity_plugin_uses_images_and_says_so():
     real, synth = _images_sets()
     kw = dict(metrics=["precision", "density"], pairing="none", uncertainty=False)
-    aware = topofd.compare(real, synth, **kw)
-    plain = topofd.compare(real, synth, group_by="none", **kw)
+    aware = topofd.compare(real, synth, fidelity_radii="images", **kw)
+    plain = topofd.compare(real, synth, **kw)  # images known, radii over windows: the default
     assert "other images (3 images)" in aware.meta["fidelity"]["radii"]
-    assert plain.meta["fidelity"]["radii"] == "k-NN"
+    assert plain.meta["fidelity"]["radii"] == "k-NN" and plain.meta["images"]["real"]["n_images"] == 3
     assert aware.table.loc["mean", "density"] > plain.table.loc["mean", "density"]  # larger radii
+    blind = topofd.compare(real, synth, fidelity_radii="images", group_by="none", **kw)
+    assert blind.meta["fidelity"]["radii"] == "k-NN" and any("images are not known" in n for n in blind.meta["notes"])
 
 
 def test_memorisation_distances_skip_the_same_image():

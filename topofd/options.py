@@ -397,6 +397,16 @@ class Options:
             "--se-by-image",
         ),
     )
+    fidelity_radii: str = _opt(
+        "windows",
+        Spec(
+            "k-NN radii of precision, recall, density, coverage: among all layouts of the set (windows) or, when "
+            "the source images are known, among layouts of other images (images; benchmarks/README.md, *Images*).",
+            "choice",
+            "--fidelity-radii",
+            choices=("windows", "images"),
+        ),
+    )
     cell_type_col: str = _opt(
         "cell_type",
         Spec(

@@ -206,10 +206,12 @@ class ManifoldMetric:
         k, nS = o.fidelity_k, len(synth)
         lab = ctx.plan.groups(o.se_groups) if ctx.want_se and nS >= MIN_LAYOUTS else None
         (Fr, Fs), space, note = fidelity_features(real, synth)
-        ims = (usable(real.image_labels()), usable(synth.image_labels()))
+        notes: list[str] = []
+        ims = image_radii(real, synth, o.fidelity_radii, notes)
         value, reps = manifold_scores(Fr, Fs, k, lab, (stat,), ims)[stat]
         out = MetricResult(meta={"fidelity": {"k": k, "features": space, "radii": radii_note(*ims) or "k-NN"}})
         out.notes.extend([note] if note else [])
+        out.notes.extend(notes)
         need = nS if stat == "recall" else len(real)
         if need <= k:
             which = "synthetic" if stat == "recall" else "real"
@@ -218,19 +220,31 @@ class ManifoldMetric:
             out.notes.append(f"{_TITLES[stat]}: all features 0 in both sets (nothing to compare): not measured")
             value, reps = float("nan"), []
         put_whole_layout(out, ctx, stat, value, reps, lab, nS, "not defined without a group")
-        if o.se_by_image and ims[0] is not None and ctx.want_se:
-            real_image_interval(out, stat, value, Fr, Fs, k, ims)
+        real_im = usable(real.image_labels())
+        if o.se_by_image and real_im is not None and ctx.want_se:
+            real_image_interval(out, stat, value, (Fr, Fs, k), real_im, ims)
         return out
 
 
-def real_image_interval(out: MetricResult, stat: str, value: float, Fr, Fs, k: int, ims) -> None:
+def image_radii(real: SetView, synth: SetView, how: str, notes: list) -> tuple:
+    """The image labels the radii skip (``fidelity_radii="images"``), or none."""
+    if how != "images":
+        return (None, None)
+    ims = (usable(real.image_labels()), usable(synth.image_labels()))
+    if ims[0] is None:
+        notes.append("fidelity_radii=images: the real set's images are not known (--group-by): radii over all layouts")
+    return ims
+
+
+def real_image_interval(out: MetricResult, stat: str, value: float, data, real_im, ims) -> None:
     """Widen ``stat``'s interval by a delete-an-image jackknife over the real
-    set (``se_by_image``): would the score hold against other real images?"""
-    real_im = ims[0]
+    set (``se_by_image``; ``data`` = real rows, synthetic rows, k; ``ims``:
+    the labels the radii skip): would the score hold against other real images?"""
+    Fr, Fs, k = data
     reps = []
     for h in range(int(real_im.max()) + 1):
         keep = real_im != h
-        sub = np.unique(real_im[keep], return_inverse=True)[1]
+        sub = np.unique(real_im[keep], return_inverse=True)[1] if ims[0] is not None else None
         reps.append(manifold_scores(Fr[keep], Fs, k, None, (stat,), (usable(sub), ims[1]))[stat][0])
     if not all(np.isfinite(reps)):
         return
