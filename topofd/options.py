@@ -378,8 +378,8 @@ class Options:
             "Where each layout's source image comes from: auto (the <image>_rNNNNN_cNNNNN names `topofd patches` "
             "writes, when all names are), none, patches (those names, required), column:NAME (a column of point "
             "tables / AnnData obs), map:PATH (a name,image table) or a regular expression on names (group 'image', "
-            "else the first). Fidelity k-NN radii and memorisation thresholds then skip layouts of the same image; "
-            "the report records the images.",
+            "else the first). The memorisation thresholds (and --fidelity-radii images) then skip layouts of the same "
+            "image; the report records the images.",
             "str",
             "--group-by",
             metavar="RULE",
