@@ -261,7 +261,7 @@ def test_corrupt_file_names_it(tmp_path, fmt):
 
 
 def test_every_format_has_a_reader_and_suffixes():
-    assert set(READERS) == {"npy", "png", "csv", "txt", "geojson", "mat"}
+    assert set(READERS) == {"npy", "png", "csv", "txt", "geojson", "mat", "json", "h5ad"}
     for mod in READERS.values():
         assert mod.SUFFIXES and callable(mod.read)
 

@@ -31,6 +31,7 @@ from topofd import metrics as registry
 from topofd.diagrams import diagrams_of
 from topofd.layouts.batches import batch_layouts
 from topofd.layouts.brca_m2c import named_set_layouts
+from topofd.layouts.images import assign_images, report_images
 from topofd.layouts.layout import default_class_names
 from topofd.layouts.matching import empty_class_notes, match_canvases, match_classes, pair_names, set_classes
 from topofd.metrics.base import Context, MetricResult, resampling_plan
@@ -41,9 +42,10 @@ from topofd.output.report import Report, assemble_table, provenance
 from topofd.paper_stats import RealPaperStats
 from topofd.set_checks import check_paths, shared_canvas, train_view
 from topofd.state import SetState, SetView
+from topofd.stats.uncertainty import by_image
 from topofd.storage.cache import Cache
 from topofd.storage.keys import digest, layout_key
-from topofd.storage.reference import Reference, bundled_match, load_reference
+from topofd.storage.reference import Reference, load_reference, named_set
 from topofd.tda.summaries import LandscapeStats
 
 __all__ = ["Evaluator"]
@@ -184,6 +186,7 @@ class Evaluator:
         )
         if not layouts:
             return
+        layouts = assign_images(layouts, o.group_by)
         classes, origin = set_classes(what, layouts)
         side.check_compatible(classes, array_shape, "batch")
         keys = [layout_key(l, o.complex) for l in layouts]
@@ -194,14 +197,15 @@ class Evaluator:
             self._threshold = threshold
 
     def update_diagrams(
-        self, diagrams, counts, *, real: bool, names=None, keys=None, classes=None, shape=None, points=None
+        self, diagrams, counts, *, real: bool, names=None, keys=None, classes=None, shape=None, points=None, images=None
     ) -> None:
         """Add layouts whose H1 diagrams are already computed (``[layout][class]``
         arrays, e.g. a state gathered from other processes, or stored sets),
         with their per-class cell ``counts`` ``(n, C)``.  ``keys`` (content keys,
         see :func:`topofd.storage.keys.layout_key`) default to digests of the diagrams;
         ``points``: each layout's cells ``[layout][class] -> (n, 2)`` (kept
-        for the metrics that need them), all on the canvas ``shape``."""
+        for the metrics that need them), all on the canvas ``shape``;
+        ``images``: each layout's source image."""
         self._extendable(real)
         self.state(real).add_diagrams(
             diagrams,
@@ -211,6 +215,7 @@ class Evaluator:
             classes=classes or self.options.classes,
             shape=shape,
             points=points if self.keeps_points() else None,
+            images=images,
         )
 
     def _extendable(self, real: bool) -> None:
@@ -319,6 +324,8 @@ class Evaluator:
         notes += empty_notes
         pairs, selected = self._pairs_and_metrics(R, S, notes)
         plan = resampling_plan(R, pairs, len(S), o.seed)
+        if o.se_by_image:
+            plan = by_image(plan, S.image_labels(), notes)
         T = self._train_view(names, R, selected)
         ctx = Context(o, names, both_empty, pairs, plan, self._paper_source(R), T, self._stored_features(R, m))
         results: dict[str, MetricResult] = {}
@@ -341,10 +348,12 @@ class Evaluator:
             threshold=self._threshold,
             reference=self._reference.meta if self._reference else None,
             real_hash=digest("real-set", *sorted(R.keys)),
-            named=_named_set(R.keys),
+            named=named_set(R.keys),
             seconds=time.perf_counter() - t0,
             train={"n_train": len(T), "train_hash": digest("train-set", *sorted(T.keys))} if T is not None else None,
         )
+        if (images := report_images(R.images, S.images, o.group_by)) is not None:
+            meta["images"] = images
         counts = results["counts"].counts if "counts" in results else None
         artifacts = {c: {k: v for r in results.values() for k, v in r.artifacts.get(c, {}).items()} for c in names}
         return Report(o.protocol, names, table, meta, artifacts, *(counts or (None, None)))
@@ -386,12 +395,3 @@ class Evaluator:
 
 
 Evaluator.__init__.__signature__ = signature_with_options(["self"], {n: d for n, _, d in all_specs()})  # type: ignore[attr-defined]
-
-
-def _named_set(keys) -> dict:
-    """``dataset`` / ``test_set`` of the report when the real set is exactly a
-    named reference set (published rows can then join its leaderboard)."""
-    name = bundled_match(keys)
-    if name is None:
-        return {}
-    return {"dataset": name.split(":")[0], "test_set": name}

@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 COMPLEXES = ("rips", "alpha")
-FORMATS = ("auto", "npy", "png", "csv", "txt", "geojson", "mat")
+FORMATS = ("auto", "npy", "png", "csv", "txt", "geojson", "mat", "json", "h5ad")
 
 
 def _opt(default: Any, spec: Spec) -> Any:
@@ -287,7 +287,8 @@ class Options:
         "auto",
         Spec(
             "Layout file format; auto picks by suffix: .npy/.npz arrays, .png colour-coded, .csv/.tsv point tables, "
-            ".txt BRCA-M2C labels, .geojson/.json QuPath, .mat Lizard/CoNSeP. Files that are not layouts "
+            ".txt BRCA-M2C labels, .geojson/.json QuPath, .mat Lizard/CoNSeP, .json HoVer-Net/CellViT nuclei, "
+            ".h5ad AnnData (needs anndata). Files that are not layouts "
             "(README.txt, report.json, ...) are skipped and listed.",
             "choice",
             "--format",
@@ -356,6 +357,42 @@ class Options:
             role=("read",),
         ),
     )
+    # ----- source images (issue 27): windows of one image are not independent layouts
+    group_by: str | None = _opt(
+        "auto",
+        Spec(
+            "Where each layout's source image comes from: auto (the <image>_rNNNNN_cNNNNN names `topofd patches` "
+            "writes, when all names are), none, patches (those names, required), column:NAME (a column of point "
+            "tables / AnnData obs), map:PATH (a name,image table) or a regular expression on names (group 'image', "
+            "else the first). The memorisation thresholds (and --fidelity-radii images) then skip layouts of the same "
+            "image; the report records the images.",
+            "str",
+            "--group-by",
+            metavar="RULE",
+            commands=_READ_CMDS,
+            role=("evaluate", "read"),
+        ),
+    )
+    se_by_image: bool = _opt(
+        False,
+        Spec(
+            "Intervals resample whole source images (needs --group-by): the jackknife leaves out one synthetic image "
+            "at a time, and the fidelity scores also one real image at a time — would the score, and the ranking, "
+            "hold on other images?",
+            "bool",
+            "--se-by-image",
+        ),
+    )
+    cell_type_col: str = _opt(
+        "cell_type",
+        Spec(
+            "AnnData .h5ad: the obs column of the cell type.",
+            "str",
+            "--cell-type-col",
+            commands=_READ_CMDS,
+            role=("read",),
+        ),
+    )
     # ----- the options metric plug-ins own (register_option), by keyword
     plugin: tuple[tuple[str, Any], ...] = field(default=(), repr=False)
 
@@ -396,6 +433,10 @@ class Options:
             out["labels"] = "instance"
         if self.threshold is not None:
             out["threshold"] = self.threshold
+        if self.group_by is not None:
+            out["group_by"] = self.group_by
+        if self.cell_type_col != DEFAULTS["cell_type_col"]:
+            out["cell_type_col"] = self.cell_type_col
         return out
 
     def recorded(self) -> dict:

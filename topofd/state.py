@@ -33,17 +33,25 @@ class SetState:
     sources: list = field(default_factory=list)
     points: list = field(default_factory=list)  # per layout its cells per class; kept only when a metric needs them
     canvases: list = field(default_factory=list)  # per layout its (H, W) or None, kept with the points
+    images: list = field(default_factory=list)  # per layout its source image, None when unknown
 
     def __len__(self) -> int:
         return len(self.keys)
 
     def extend(self, other: SetState) -> None:
+        self.images = self.image_list() + other.image_list()
         for f in ("names", "keys", "counts", "diagrams", "sources", "points", "canvases"):
             getattr(self, f).extend(getattr(other, f))
         for k, n in other.shapes.items():
             self.shapes[k] = self.shapes.get(k, 0) + n
         self.extent = max_extent(self.extent, other.extent)
         self.array_shape = self.array_shape or other.array_shape
+
+    def image_list(self) -> list:
+        """Each layout's image (``None``: unknown), as long as the set (a state
+        pickled before images were kept has none)."""
+        have = list(getattr(self, "images", []))
+        return have + [None] * (len(self.keys) - len(have))
 
     def adopt(self, classes, origin) -> None:
         if self.classes is None:
@@ -64,6 +72,7 @@ class SetState:
             origin=r.meta.get("class_origin") or ("default" if classes == default_classes else "positional"),
             shapes={r.shape: len(r.keys)} if r.shape else {},
             sources=list(r.names),
+            images=list(getattr(r, "images", None) or [None] * len(r.keys)),
         )
 
     def check_compatible(self, classes, array_shape, what: str) -> None:
@@ -95,14 +104,18 @@ class SetState:
         self.counts.extend(l.counts for l in layouts)
         self.diagrams.extend(diagrams)
         self.sources.extend(l.source or l.name for l in layouts)
+        self.images = self.image_list()[: len(self.keys) - len(layouts)] + [l.image or None for l in layouts]
         if keep_points:
             self.points.extend(l.points for l in layouts)
             self.canvases.extend(l.shape for l in layouts)
 
-    def add_diagrams(self, diagrams, counts, *, names=None, keys=None, classes=None, shape=None, points=None) -> None:
+    def add_diagrams(
+        self, diagrams, counts, *, names=None, keys=None, classes=None, shape=None, points=None, images=None
+    ) -> None:
         """Append layouts known by their H1 diagrams ``[layout][class]`` and
         per-class ``counts`` ``(n, C)``; ``keys`` default to digests of the
-        diagrams, ``classes`` to ``class1..classC``."""
+        diagrams, ``classes`` to ``class1..classC``; ``images`` the source
+        image of each (``None``: unknown)."""
         dgms = [[np.asarray(d, np.float64).reshape(-1, 2) for d in row] for row in diagrams]
         counts = np.asarray(counts, np.int64).reshape(len(dgms), -1)
         C = counts.shape[1]
@@ -114,8 +127,9 @@ class SetState:
         origin = "default" if classes == default_class_names(C) else "positional"
         self.check_compatible(classes, None, "batch")
         keys = list(keys) if keys is not None else [diagrams_key(row) for row in dgms]
-        if names is not None and len(names) != len(dgms) or len(keys) != len(dgms):
-            raise ValueError("names and keys must have one entry per layout")
+        images = list(images) if images is not None else [None] * len(dgms)
+        if names is not None and len(names) != len(dgms) or len(keys) != len(dgms) or len(images) != len(dgms):
+            raise ValueError("names, keys and images must have one entry per layout")
         self.adopt(classes, origin)
         if shape is not None:
             self.shapes[tuple(shape)] = self.shapes.get(tuple(shape), 0) + len(dgms)
@@ -127,6 +141,7 @@ class SetState:
         if points is not None:
             self.points.extend(points)
             self.canvases.extend([tuple(shape) if shape is not None else None] * len(dgms))
+        self.images = self.image_list()[: len(self.keys) - len(dgms)] + [str(i) if i else None for i in images]
 
     def view(self, synthetic: bool) -> SetView:
         """The set in compute order: sorted by name (stable), unnamed layouts
@@ -138,6 +153,7 @@ class SetState:
         kept = len(self.points) == len(self.keys)
         points = [self.points[i] for i in order] if kept else None
         canvases = [self.canvases[i] for i in order] if kept and len(self.canvases) == len(self.keys) else None
+        images = self.image_list()
         return SetView(
             [names[i] for i in order],
             [self.keys[i] for i in order],
@@ -145,6 +161,7 @@ class SetState:
             [self.diagrams[i] for i in order],
             points,
             canvases,
+            [images[i] for i in order] if any(images) else None,
         )
 
 
@@ -153,7 +170,9 @@ class SetView:
     """A set in compute order: names, content keys, ``(n, C)`` counts,
     diagrams ``[layout][class]`` and, when kept (a metric needs them), the
     cells ``[layout][class] -> (n, 2)`` (``None``: not kept) with each
-    layout's canvas ``(H, W)`` (``None``: unknown)."""
+    layout's canvas ``(H, W)`` (``None``: unknown), and each layout's
+    source image (``images``; ``None`` when no layout's image is known, else
+    ``None`` entries for the unknown ones)."""
 
     names: list
     keys: list
@@ -161,6 +180,7 @@ class SetView:
     diagrams: list
     points: list | None = None
     canvases: list | None = None
+    images: list | None = None
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -179,6 +199,7 @@ class SetView:
             [self.diagrams[i] for i in idx],
             [self.points[i] for i in idx] if self.points is not None else None,
             [self.canvases[i] for i in idx] if self.canvases is not None else None,
+            [self.images[i] for i in idx] if self.images is not None else None,
         )
 
     def reordered(self, order) -> SetView:
@@ -187,4 +208,12 @@ class SetView:
             return self
         pts = [[p[k] for k in order] for p in self.points] if self.points is not None else None
         dg = [[d[k] for k in order] for d in self.diagrams]
-        return SetView(self.names, self.keys, self.counts[:, order], dg, pts, self.canvases)
+        return SetView(self.names, self.keys, self.counts[:, order], dg, pts, self.canvases, self.images)
+
+    def image_labels(self) -> np.ndarray | None:
+        """An integer per layout, equal for layouts of one image (a layout of
+        unknown image is its own image); ``None`` when no image is known."""
+        if not self.images or not any(self.images):
+            return None
+        ids = [im if im else f"\0{i}" for i, im in enumerate(self.images)]
+        return np.unique(ids, return_inverse=True)[1].astype(np.int64)

@@ -86,22 +86,32 @@ def check_out_folder(out_dir: Path, *inputs: Path) -> None:
 @cell_option
 @click.option(
     "--classes",
-    default="lym,epi,stro",
-    show_default=True,
     metavar="A,B,...",
-    help="Class names; their number bounds the 1-based CLASS values.",
+    help="Class names; their number bounds the 1-based CLASS values (default: lym,epi,stro for BRCA-M2C .txt, "
+    "the files' own class names otherwise).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("txt", "csv", "geojson", "json", "h5ad", "mat")),
+    default="txt",
+    show_default=True,
+    help="Format of the whole-image point sets: txt (BRCA-M2C labels), csv/tsv point tables, geojson (QuPath), "
+    "json (HoVer-Net/CellViT nuclei), h5ad (AnnData), mat (Lizard/CoNSeP).",
 )
 @jobs_option(1, "Worker threads (-1: one per core); the files do not depend on it.")
 @quiet_option
 @data_errors
-def patches(labels_dir, sizes, split, out_dir, size, stride, cell, classes, jobs, quiet):
-    """Cut BRCA-M2C label files into the paper's sliding-window patches.
+def patches(labels_dir, sizes, split, out_dir, size, stride, cell, classes, fmt, jobs, quiet):
+    """Cut whole-image point sets into the paper's sliding-window patches.
 
-    Each image (LABELS_DIR/<image>_gt_class_coords.txt, 'Y X CLASS' lines)
-    is cut into SIZE x SIZE windows every STRIDE pixels from (0, 0), keeping
-    windows that fit; each window is written as OUT/<image>_rNNNNN_cNNNNN.npy,
-    a (SIZE, SIZE, C) uint8 array with 1 on a CELL x CELL square around each
-    cell inside it. On the BRCA-M2C test split this gives 1,550 patches.
+    Each image (LABELS_DIR/<image>_gt_class_coords.txt, 'Y X CLASS' lines,
+    or one file per image of --format) is cut into SIZE x SIZE windows every
+    STRIDE pixels from (0, 0), keeping windows that fit; each window is
+    written as OUT/<image>_rNNNNN_cNNNNN.npy, a (SIZE, SIZE, C) uint8 array
+    with 1 on a CELL x CELL square around each cell inside it. The names keep
+    the source image (`topofd compare` reads it back: --group-by). On the
+    BRCA-M2C test split this gives 1,550 patches.
 
     \b
     Example (the bundled test split):
@@ -110,8 +120,11 @@ def patches(labels_dir, sizes, split, out_dir, size, stride, cell, classes, jobs
     from topofd.layouts.brca_m2c import label_file
     from topofd.layouts.patches import read_sizes, read_split
 
-    classes = parse_list(classes, "--classes")
+    classes = parse_list(classes, "--classes") if classes else None
     size_of = read_sizes(sizes)
+    if fmt != "txt":
+        return _point_set_patches(labels_dir, fmt, size_of, sizes, split, out_dir, (size, stride, cell), classes)
+    classes = classes or ("lym", "epi", "stro")
     if split is not None:
         stems = read_split(split)
         if not stems:
@@ -140,6 +153,40 @@ def patches(labels_dir, sizes, split, out_dir, size, stride, cell, classes, jobs
         bar.update()
     bar.close()
     click.echo(f"wrote {n} patches from {len(jobs_list)} images to {out_dir}")
+
+
+def _point_set_patches(labels_dir, fmt, size_of, sizes, split, out_dir, window, classes) -> None:
+    """``topofd patches`` on whole-image files of ``fmt``: read them all (so
+    their classes align), then cut each as the BRCA-M2C labels are cut."""
+    import numpy as np
+
+    from topofd.layouts.patches import ImagePoints, read_split, window_layouts
+    from topofd.layouts.sets import read_layouts
+
+    layouts, skipped = read_layouts(labels_dir, format=fmt, classes=classes)
+    warn_skipped(skipped)
+    if split is not None:
+        keep = set(read_split(split))
+        missing = sorted(keep - {l.name for l in layouts})
+        if missing:
+            raise CliError(f"{split}: no {fmt} file for image {missing[0]!r} in {labels_dir}")
+        layouts = [l for l in layouts if l.name in keep]
+    for l in layouts:
+        if l.name not in size_of:
+            raise CliError(f"{sizes}: no size for image {l.name!r}")
+    check_writable_dir(out_dir, "--out")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    size, stride, cell = window
+    n = 0
+    for l in layouts:
+        coords = np.concatenate([p for p in l.points]) if l.points else np.zeros((0, 2))
+        labels = np.repeat(np.arange(len(l.points)), [len(p) for p in l.points])
+        im = ImagePoints(l.name, coords, labels, size_of[l.name])
+        for w in window_layouts(im, l.classes, size, stride):
+            atomic_save_npy(out_dir / f"{w.name}.npy", w.to_array(cell=cell))
+            n += 1
+    classes_of = ", ".join(layouts[0].classes) if layouts else ""
+    click.echo(f"wrote {n} patches from {len(layouts)} images to {out_dir} (channels: {classes_of})")
 
 
 def _write_image_patches(label_path, shape, out_dir, classes, size, stride, cell) -> int:

@@ -100,4 +100,6 @@ def perturb(
         new = [allp[lab == k] for k in range(len(pts))]
     else:
         raise ValueError(f"unknown baseline {kind!r}; choose from {', '.join(KINDS)}")
-    return Layout(tuple(new), layout.classes, layout.shape, layout.name, layout.source, layout.class_origin)
+    return Layout(
+        tuple(new), layout.classes, layout.shape, layout.name, layout.source, layout.class_origin, image=layout.image
+    )

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import partial
 from importlib import resources
 from pathlib import Path
@@ -72,7 +73,7 @@ def read_back(layouts: list[Layout], cell: int = 3) -> list[Layout]:
     format: rasterised (``cell`` x ``cell`` squares) and read with
     :meth:`Layout.from_array` (touching cells merge, centres move to the
     centres of mass of the drawn squares)."""
-    return [Layout.from_array(l.to_array(cell), l.classes, name=l.name) for l in layouts]
+    return [replace(Layout.from_array(l.to_array(cell), l.classes, name=l.name), image=l.image) for l in layouts]
 
 
 def real_patches(root: Path, n_patches: int | None = None, progress: bool = False, n_jobs: int = 1) -> list[Layout]:
@@ -106,9 +107,10 @@ def baseline_layout(
     layout: Layout, kind: str = "random", *, sigma: float = 4.0, seed: int = 0, cell: int = 3
 ) -> Layout:
     """The baseline counterpart as read back from its file (``<name>_gen``)."""
-    return Layout.from_array(
+    lay = Layout.from_array(
         baseline_array(layout, kind, sigma=sigma, seed=seed, cell=cell), layout.classes, name=f"{layout.name}_gen"
     )
+    return replace(lay, image=layout.image)
 
 
 def _random_baselines(layouts: list[Layout], seed: int) -> list[Layout]:

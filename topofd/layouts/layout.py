@@ -89,6 +89,9 @@ class Layout:
         names are ``class1..classC`` and ``"positional"`` otherwise.
     duplicates : exact duplicate cells (same x, y and class) the point
         readers found and kept once (:meth:`from_labelled_points`).
+    image : the source image (slide) the layout was cut from, ``""`` when
+        unknown; windows of one image are not independent draws
+        (:mod:`topofd.layouts.images`).
     """
 
     points: tuple[np.ndarray, ...]
@@ -98,6 +101,7 @@ class Layout:
     source: str = field(default="", compare=False)
     class_origin: str = field(default="", compare=False)
     duplicates: int = field(default=0, compare=False)
+    image: str = field(default="", compare=False)
 
     def __post_init__(self):
         pts = []
@@ -122,6 +126,7 @@ class Layout:
         if origin not in CLASS_ORIGINS:
             raise ValueError(f"class_origin must be one of {', '.join(CLASS_ORIGINS)}, not {origin!r}")
         object.__setattr__(self, "class_origin", origin)
+        object.__setattr__(self, "image", str(self.image or ""))
 
     def _where(self) -> str:
         src = self.source or self.name
@@ -257,7 +262,9 @@ class Layout:
         """The same cells under new class names (positional, as given);
         ``order``: the old class index of each new class (reorders)."""
         pts = self.points if order is None else tuple(self.points[i] for i in order)
-        return Layout(pts, tuple(classes), self.shape, self.name, self.source, duplicates=self.duplicates)
+        return Layout(
+            pts, tuple(classes), self.shape, self.name, self.source, duplicates=self.duplicates, image=self.image
+        )
 
     def to_array(self, cell: int = 3, channels: str = "last", dtype=np.uint8) -> np.ndarray:
         """Rasterise: value 1 on a ``cell`` x ``cell`` square around each

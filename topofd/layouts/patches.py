@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -69,7 +69,8 @@ def patch_name(stem: str, r0: int, c0: int) -> str:
 
 def window_layouts(image: ImagePoints, classes: Sequence[str], size: int = 256, stride: int = 32) -> list[Layout]:
     """The cells of each window as a :class:`Layout` of points (before
-    rasterising), named by :func:`patch_name`."""
+    rasterising), named by :func:`patch_name`, its :attr:`Layout.image`
+    the image's stem."""
     out = []
     for r0, c0 in windows(image.shape, size, stride):
         inside = (
@@ -78,15 +79,14 @@ def window_layouts(image: ImagePoints, classes: Sequence[str], size: int = 256, 
             & (image.coords[:, 1] >= c0)
             & (image.coords[:, 1] < c0 + size)
         )
-        out.append(
-            Layout.from_labelled_points(
-                image.coords[inside] - (r0, c0),
-                image.labels[inside],
-                classes,
-                shape=(size, size),
-                name=patch_name(image.stem, r0, c0),
-            )
+        lay = Layout.from_labelled_points(
+            image.coords[inside] - (r0, c0),
+            image.labels[inside],
+            classes,
+            shape=(size, size),
+            name=patch_name(image.stem, r0, c0),
         )
+        out.append(replace(lay, image=image.stem))
     return out
 
 

@@ -9,13 +9,24 @@ from pathlib import Path
 
 import numpy as np
 
+from topofd.layouts.images import assign_images, image_options
 from topofd.layouts.layout import Layout
-from topofd.layouts.readers import NotLayoutFile, brca, geojson, mat, npy, png, points
+from topofd.layouts.readers import NotLayoutFile, brca, geojson, h5ad, mat, npy, nuclei, png, points
 
 __all__ = ["read_layouts", "align_classes", "duplicate_notes", "Skipped", "READERS", "FORMATS"]
 
 # format name -> reader module (``SUFFIXES`` and ``read(path, classes=None, **options)``)
-READERS = {"npy": npy, "png": png, "csv": points, "txt": brca, "geojson": geojson, "mat": mat}
+# (a .json file is tried as GeoJSON first, then as HoVer-Net/CellViT nuclei: _read_file)
+READERS = {
+    "npy": npy,
+    "png": png,
+    "csv": points,
+    "txt": brca,
+    "geojson": geojson,
+    "mat": mat,
+    "json": nuclei,
+    "h5ad": h5ad,
+}
 FORMATS = tuple(READERS)
 
 
@@ -52,7 +63,14 @@ def align_classes(layouts: list[Layout]) -> list[Layout]:
         own = dict(zip(l.classes, l.points))
         out.append(
             Layout(
-                tuple(own.get(c, empty) for c in union), tuple(union), l.shape, l.name, l.source, origin, l.duplicates
+                tuple(own.get(c, empty) for c in union),
+                tuple(union),
+                l.shape,
+                l.name,
+                l.source,
+                origin,
+                l.duplicates,
+                l.image,
             )
         )
     return out
@@ -115,6 +133,23 @@ def _format_for(f: Path, format: str) -> str | None:
     return next((n for n in names if suffix in READERS[n].SUFFIXES), None)
 
 
+def _read_file(f: Path, fmt: str, format: str, classes, options: dict) -> Layout:
+    """Read ``f`` as ``fmt``; under ``auto``, a file that is not of that
+    format is tried with the next reader of its suffix (``.json``: GeoJSON,
+    then nuclei JSON); ``NotLayoutFile`` when none takes it."""
+    names = [fmt] + (
+        [n for n in READERS if n != fmt and f.suffix.lower() in READERS[n].SUFFIXES] if format == "auto" else []
+    )
+    why = []
+    for n in names:
+        mod = READERS[n]
+        try:
+            return mod.read(f, classes, **_options_for(mod, options))
+        except NotLayoutFile as e:
+            why.append(_reason(f, e))
+    raise NotLayoutFile(f"{f}: {'; '.join(why)}")
+
+
 def _summary(skipped: list[Skipped], n: int = 3) -> str:
     shown = "; ".join(f"{Path(s.path).name}: {s.reason}" for s in skipped[:n])
     return shown + (f"; and {len(skipped) - n} more" if len(skipped) > n else "")
@@ -146,8 +181,9 @@ def read_layouts(
     to the readers that take them (e.g. ``colors`` for PNG,
     ``x_col``/``y_col``/``class_col`` for point tables, ``shape`` for
     formats without a canvas size, ``channels``/``threshold``/``labels`` for
-    arrays); an option no reader takes is an error.
+    arrays), ``group_by`` (:mod:`topofd.layouts.images`); an option no reader takes is an error.
     """
+    options, g = image_options(options)
     known = [_accepted(m) for m in READERS.values()]
     unknown = set() if None in known else set(options) - set().union(*(k for k in known if k is not None))
     if unknown:
@@ -182,7 +218,6 @@ def read_layouts(
             what = "a layout format" if format == "auto" else f"a {format} file"
             skipped.append(Skipped(f, f"not {what} (suffix '{f.suffix}')"))
             continue
-        mod = READERS[fmt]
         if _dangling(f):
             if not skip_bad:
                 raise ValueError(f"{f}: {_broken_link(f)}")
@@ -190,7 +225,7 @@ def read_layouts(
             continue
         try:
             with np.errstate(all="ignore"):  # readers check values themselves; no warning lines for users
-                lay = mod.read(f, classes, **_options_for(mod, options))
+                lay = _read_file(f, fmt, format, classes, options)
         except NotLayoutFile as e:
             if single:
                 raise ValueError(f"{f}: not a layout file: {_reason(f, e)}") from None
@@ -206,7 +241,7 @@ def read_layouts(
             skipped.append(Skipped(f, reason, unreadable=True))
             continue
         layouts.append(lay)
-        inferred.append(classes is None and getattr(mod, "INFERS_CLASSES", False))
+        inferred.append(classes is None and getattr(READERS[fmt], "INFERS_CLASSES", False))
     if not layouts and not any(s.unreadable for s in skipped):
         what = "layout" if format == "auto" else f"{format} ({', '.join(READERS[format].SUFFIXES)}) layout"
         raise ValueError(f"{path}: no {what} files found" + (f" (skipped {_summary(skipped)})" if skipped else ""))
@@ -229,4 +264,4 @@ def read_layouts(
         raise ValueError(
             f"{path}: no cell in any of its {len(arrays)} arrays with threshold {t:g} (foreground is value > threshold)"
         )
-    return layouts, skipped
+    return assign_images(layouts, g), skipped

@@ -48,7 +48,16 @@ fall below 1 for identical distributions).  It assumes independent
 layouts: on a real set of overlapping windows (BRCA-M2C: 256 px at stride
 32) the k = 5 radius is the distance to a window's own shifted copies, and
 coverage of real windows from other images is 0.47 at k = 5, 0.87 at
-k = 20 — use ``--fidelity-k 20`` or more there (``benchmarks/README.md``).
+k = 20 (``benchmarks/README.md``).  With ``fidelity_radii="images"`` and
+the source images known (``--group-by``, default ``auto``: the names
+``topofd patches`` writes) each radius is taken among layouts of *other*
+images (:mod:`topofd.metrics.by_image`; ``meta["fidelity"]["radii"]`` says
+so).  Not the default: over 20 draws of 3, 10, 30 images per set it ranks
+real windows of other images above matched random more often on coverage
+and recall, but precision saturates (radii the distance to another image)
+and density separates less at 30 images (``docs/concepts.md``, *Images,
+not windows*).  ``--se-by-image`` adds a delete-an-image jackknife over the
+real set to the interval.
 Fewer than k + 1 layouts in a
 set: the score needing that set's radii is not defined (NaN, with a note).
 
@@ -84,6 +93,7 @@ import math
 import numpy as np
 
 from topofd.metrics.base import Column, Context, Metric, MetricOption, MetricResult, put_whole_layout
+from topofd.metrics.by_image import combine_real_jackknife, radii_note, radii_other_images, usable
 from topofd.metrics.embedding import fidelity_features
 from topofd.option_spec import Spec
 from topofd.state import SetView
@@ -110,7 +120,18 @@ _HOW = {
     "density": "fidelity, about 1 for a set drawn like the real one",
     "coverage": "diversity, higher covers more of the real variety",
 }
-# one option shared by the four plug-ins (the same object: registered once)
+FIDELITY_RADII = MetricOption(
+    "fidelity_radii",
+    "windows",
+    Spec(
+        "k-NN radii of precision, recall, density, coverage: among all layouts of the set (windows) or, when "
+        "the source images are known, among layouts of other images (images; benchmarks/README.md, *Images*).",
+        "choice",
+        "--fidelity-radii",
+        choices=("windows", "images"),
+    ),
+)
+# options shared by the four plug-ins (the same objects: registered once)
 FIDELITY_K = MetricOption(
     "fidelity_k",
     5,
@@ -153,16 +174,18 @@ def _dist_block(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     return cdist(A, B)
 
 
-def _leave_out_radii(Fs: np.ndarray, k: int, labels: np.ndarray) -> np.ndarray:
+def _leave_out_radii(Fs: np.ndarray, k: int, labels: np.ndarray, images: np.ndarray | None = None) -> np.ndarray:
     """``(G, M)``: each synthetic layout's k-NN radius among the synthetic
-    layouts outside group g (−inf for the layouts of group g: left out, their balls hold nothing)."""
+    layouts outside group g (−inf for the layouts of group g: left out, their balls hold nothing);
+    with ``images``, among those of other images only."""
     M, G = len(Fs), int(labels.max()) + 1
-    n = min(M, k + 1 + int(np.bincount(labels).max()))
+    own = int(np.bincount(images).max()) if images is not None else 1
+    n = min(M, k + own + int(np.bincount(labels).max()))
     from sklearn.neighbors import NearestNeighbors  # on use, as in knn_radii
 
     d, idx = NearestNeighbors(n_neighbors=n).fit(Fs).kneighbors(Fs)
     out = np.full((G, M), np.inf)
-    other = idx != np.arange(M)[:, None]
+    other = idx != np.arange(M)[:, None] if images is None else images[idx] != images[:, None]
     for g in range(G):
         ok = other & (labels[idx] != g)
         pos = np.argmax(np.cumsum(ok, axis=1) == k, axis=1)
@@ -173,23 +196,34 @@ def _leave_out_radii(Fs: np.ndarray, k: int, labels: np.ndarray) -> np.ndarray:
     return out
 
 
+def _radii(F: np.ndarray, k: int, images: np.ndarray | None) -> np.ndarray:
+    return knn_radii(F, k) if images is None else radii_other_images(F, k, images)
+
+
 def manifold_scores(
-    Fr: np.ndarray, Fs: np.ndarray, k: int = 5, labels: np.ndarray | None = None, which=STATS
+    Fr: np.ndarray,
+    Fs: np.ndarray,
+    k: int = 5,
+    labels: np.ndarray | None = None,
+    which=STATS,
+    images: tuple[np.ndarray | None, np.ndarray | None] = (None, None),
 ) -> dict[str, tuple[float, list[float]]]:
     """``{stat: (value, replicates)}`` for ``which`` of :data:`STATS`
     between real rows ``Fr`` and synthetic rows ``Fs``; ``labels``: the
     jackknife group of each synthetic row (replicates: the stat with each
     group left out; ``[]`` without labels).  A stat whose radii need more
-    layouts than a set has is NaN."""
+    layouts than a set has is NaN.  ``images``: the source image of each
+    real and each synthetic row (``None``: unknown): a radius is then taken
+    among rows of other images (:mod:`topofd.metrics.by_image`)."""
     N, M = len(Fr), len(Fs)
     Fr, Fs = _standardised(np.asarray(Fr, float), np.asarray(Fs, float))
     tol = TIE_SLACK
     G = int(labels.max()) + 1 if labels is not None else 0
     keep = [labels != g for g in range(G)]
-    r = knn_radii(Fr, k) if N > k else None
-    s = knn_radii(Fs, k) if M > k and "recall" in which else None
+    r = _radii(Fr, k, images[0]) if N > k else None
+    s = _radii(Fs, k, images[1]) if M > k and "recall" in which else None
     s_g = (
-        _leave_out_radii(Fs, k, labels)
+        _leave_out_radii(Fs, k, labels, images[1])
         if s is not None and labels is not None and G and M - np.bincount(labels).max() > k
         else None
     )
@@ -235,7 +269,7 @@ class ManifoldMetric(Metric):
 
     groups = ("fidelity",)
     needs = frozenset({"points"})
-    options = (FIDELITY_K,)
+    options = (FIDELITY_K, FIDELITY_RADII)
     meta_keys = ("fidelity",)
 
     def __init__(self, stat: str):
@@ -252,9 +286,12 @@ class ManifoldMetric(Metric):
         k, nS = ctx.option("fidelity_k"), len(synth)
         lab = ctx.plan.groups(o.se_groups) if ctx.want_se and nS >= MIN_LAYOUTS else None
         (Fr, Fs), space, note = fidelity_features(real, synth)
-        value, reps = manifold_scores(Fr, Fs, k, lab, (stat,))[stat]
-        out = MetricResult(meta={"fidelity": {"k": k, "features": space}})
+        notes: list[str] = []
+        ims = image_radii(real, synth, ctx.option("fidelity_radii"), notes)
+        value, reps = manifold_scores(Fr, Fs, k, lab, (stat,), ims)[stat]
+        out = MetricResult(meta={"fidelity": {"k": k, "features": space, "radii": radii_note(*ims) or "k-NN"}})
         out.notes.extend([note] if note else [])
+        out.notes.extend(notes)
         need = nS if stat == "recall" else len(real)
         if need <= k:
             which = "synthetic" if stat == "recall" else "real"
@@ -263,8 +300,39 @@ class ManifoldMetric(Metric):
             out.notes.append(f"{_TITLES[stat]}: all features 0 in both sets (nothing to compare): not measured")
             value, reps = float("nan"), []
         put_whole_layout(out, ctx, stat, value, reps, lab, nS, "not defined without a group")
+        real_im = usable(real.image_labels())
+        if o.se_by_image and real_im is not None and ctx.want_se:
+            real_image_interval(out, stat, value, (Fr, Fs, k), real_im, ims)
         if stat in SHARES and out.cells[stat]["mean"].se is not None:
             # a share: an interval inside [0, 1] (topofd.stats.shares)
             out.cells[stat]["mean"] = share_estimate(out.cells[stat]["mean"], nS if stat == "precision" else len(real))
             out.uncertainty[stat] += "; " + SHARE_METHOD
         return out
+
+
+def image_radii(real: SetView, synth: SetView, how: str, notes: list) -> tuple:
+    """The image labels the radii skip (``fidelity_radii="images"``), or none."""
+    if how != "images":
+        return (None, None)
+    ims = (usable(real.image_labels()), usable(synth.image_labels()))
+    if ims[0] is None:
+        notes.append("fidelity_radii=images: the real set's images are not known (--group-by): radii over all layouts")
+    return ims
+
+
+def real_image_interval(out: MetricResult, stat: str, value: float, data, real_im, ims) -> None:
+    """Widen ``stat``'s interval by a delete-an-image jackknife over the real
+    set (``se_by_image``; ``data`` = real rows, synthetic rows, k; ``ims``:
+    the labels the radii skip): would the score hold against other real images?"""
+    Fr, Fs, k = data
+    reps = []
+    for h in range(int(real_im.max()) + 1):
+        keep = real_im != h
+        sub = np.unique(real_im[keep], return_inverse=True)[1] if ims[0] is not None else None
+        reps.append(manifold_scores(Fr[keep], Fs, k, None, (stat,), (usable(sub), ims[1]))[stat][0])
+    if not all(np.isfinite(reps)):
+        return
+    cell = out.cells[stat]
+    cell["mean"] = combine_real_jackknife(cell["mean"], value, reps)
+    if stat in out.uncertainty:
+        out.uncertainty[stat] += f"; and a delete-an-image jackknife over the {len(reps)} real images (variances added)"

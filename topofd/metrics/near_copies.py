@@ -50,6 +50,7 @@ import numpy as np
 
 from topofd.layouts.point_distance import cell_spacing, nearest_layouts
 from topofd.metrics.base import Column, Context, Metric, MetricResult, no_interval_reason
+from topofd.metrics.by_image import nearest_other_image, shared_images
 from topofd.metrics.copying import held_out
 from topofd.state import SetView
 from topofd.stats.shares import SHARE_METHOD, share_estimate
@@ -90,6 +91,20 @@ def _missing(real: SetView, synth: SetView, train: SetView | None) -> str | None
                 "(a reference file keeps diagrams only)"
             )
     return None
+
+
+def real_to_train(rp, tp, cap, ext, images) -> np.ndarray:
+    """Each real layout's distance to its nearest training layout, of another
+    image when the two sets share images (``images``: labels from
+    :func:`~topofd.metrics.by_image.shared_images`): a window's overlapping
+    neighbour in the training set is not the held-out distance τ assumes."""
+    if images is None:
+        return nearest_layouts(rp, tp, cap, ext)[0]
+
+    def near(rows, refs):
+        return nearest_layouts([rp[i] for i in rows], [tp[j] for j in refs], cap, ext)
+
+    return nearest_other_image(near, len(rp), images[0], images[1])[0]
 
 
 def _verdict(k: int, n: int, tau: float, p: float) -> str:
@@ -135,7 +150,7 @@ class NearCopies(Metric):
         tp, rp, sp = T.points, real.points, synth.points
         cap = cell_spacing(tp)
         ext = _extent(tp, rp, sp)
-        dr, _ = nearest_layouts(rp, tp, cap, ext)
+        dr = real_to_train(rp, tp, cap, ext, shared_images(real.images, T.images))
         ds, js = nearest_layouts(sp, tp, cap, ext)
         r_ok = np.array([sum(len(p) for p in lay) > 0 for lay in rp])
         s_ok = np.array([sum(len(p) for p in lay) > 0 for lay in sp])
@@ -159,6 +174,9 @@ class NearCopies(Metric):
         order = [j for j in np.argsort(ds, kind="stable") if s_ok[j]][:N_WORST]
         out.meta["near_copies"] = {
             "threshold_px": tau,
+            "real_distances": "to training layouts of other images"
+            if shared_images(real.images, T.images) is not None
+            else "to any training layout",
             "quantile": QUANTILE,
             "margin": MARGIN,
             "cap_px": cap,

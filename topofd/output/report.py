@@ -319,6 +319,13 @@ def format_report(report, elapsed: float | None = None, explain: bool = False) -
     if skipped:
         files += f", skipped {len(skipped)}"
     lines.append(files)
+    images = meta.get("images") or {}
+    if images.get("real") or images.get("synthetic"):
+        lines.append(
+            "source images: "
+            + ", ".join(f"{w} {images[w]['n_images']}" for w in ("real", "synthetic") if images.get(w))
+            + f" (--group-by {images.get('group_by')})"
+        )
     unc = meta.get("uncertainty") or {}
     if unc:
         lines.append(

@@ -57,6 +57,8 @@ __all__ = [
     "match_twins",
     "Plan",
     "plan",
+    "by_image",
+    "cluster_mean",
 ]
 
 MIN_LAYOUTS = 10
@@ -226,12 +228,22 @@ class Plan:
     seed: int
     twins: np.ndarray | None = None  # (P, 2) pairs of synthetic indices
     leftover: np.ndarray | None = None
+    images: np.ndarray | None = None  # source image label of each synthetic layout: resample whole images
 
     @property
     def mode(self) -> str:
-        return "iid" if self.twins is None else "twins"
+        return "images" if self.images is not None else "iid" if self.twins is None else "twins"
+
+    def _image_groups(self, n_groups: int, g: np.random.Generator) -> np.ndarray:
+        """Each layout's group when whole images are dealt into ``n_groups`` groups."""
+        assert self.images is not None
+        n_im = int(self.images.max()) + 1
+        deal = g.permutation(np.arange(n_im) % max(min(n_groups, n_im), 1))
+        return deal[self.images]
 
     def groups(self, n_groups: int) -> np.ndarray:
+        if self.images is not None:
+            return self._image_groups(n_groups, np.random.default_rng([int(self.seed), 0x6A4D]))
         if self.twins is None:
             return assign_groups(self.n, n_groups, self.seed)
         return self._twin_labels(np.random.default_rng([int(self.seed), 0x6A4C]), self._twin_count(n_groups))
@@ -273,6 +285,10 @@ class Plan:
         """Disjoint groups for :meth:`subsamples`; with twins, ``n_groups``
         is made even and the two members of a twin pair always land in twin
         groups ``2h`` and ``2h + 1``."""
+        if self.images is not None:
+            g = np.random.default_rng([int(self.seed), 0x5A23])
+            labs = [self._image_groups(n_groups, g) for _ in range(n_splits)]
+            return [tuple(np.flatnonzero(lab == j) for j in range(int(lab.max()) + 1)) for lab in labs]
         if self.twins is None:
             return group_splits(self.n, n_splits, n_groups, self.seed)
         G = self._twin_count(n_groups)
@@ -285,6 +301,8 @@ class Plan:
 
     def subsample_df(self, n_splits: int, n_groups: int) -> int:
         """Degrees of freedom of :meth:`subsamples` for splits into ``n_groups``."""
+        if self.images is not None:
+            n_groups = min(n_groups, int(self.images.max()) + 1)
         return n_splits * (n_groups - 1 if self.twins is None else n_groups // 2)
 
     def subsamples(self, value: float, splits) -> Estimate:
@@ -302,6 +320,8 @@ class Plan:
     def mean(self, x: np.ndarray) -> Estimate:
         """Mean of per-item values (count errors) with its standard error."""
         x = np.asarray(x, float)
+        if self.images is not None:
+            return cluster_mean(x, self.images)
         if self.twins is None or len(self.twins) < MIN_LAYOUTS // 2:
             return mean_with_se(x)
         d = x[self.twins[:, 0]] - x[self.twins[:, 1]]
@@ -309,12 +329,40 @@ class Plan:
         return _estimate(float(x.mean()), float(se), len(d))
 
     def describe(self) -> str:
+        if self.images is not None:
+            return (
+                f"whole source images of the synthetic set resampled ({int(self.images.max()) + 1} images): the "
+                "spread over other images from the same source, not over other windows of the same images"
+            )
         if self.twins is None:
             return "synthetic layouts resampled as an independent sample (unpaired sets)"
         return (
             f"conditional on the real set: {len(self.twins)} twin pairs of synthetic layouts whose real "
             "partners are alike (counts and H1 summaries), variance from differences between twins"
         )
+
+
+def cluster_mean(x: np.ndarray, clusters: np.ndarray) -> Estimate:
+    """Mean of per-item values with the cluster-robust standard error
+    (items of one cluster correlated, clusters independent; Liang & Zeger
+    1986): ``se² = G/(G−1) · Σ_g (Σ_{i∈g} (x_i − x̄))² / n²``, ``t_{G−1}``."""
+    x = np.asarray(x, float)
+    G = int(clusters.max()) + 1 if len(x) else 0
+    if G < 2:
+        return Estimate(float(x.mean()) if len(x) else float("nan"), why="fewer than 2 images")
+    m = float(x.mean())
+    s = np.bincount(clusters, weights=x - m, minlength=G)
+    se = float(np.sqrt(G / (G - 1) * np.sum(s**2)) / len(x))
+    return _estimate(m, se, G - 1)
+
+
+def by_image(p: Plan, images: np.ndarray | None, notes: list) -> Plan:
+    """``p`` resampling whole images of the synthetic set (``images``: a label
+    per synthetic layout), or ``p`` with a note when fewer than 2 are known."""
+    if images is None or int(images.max()) < 1:
+        notes.append("se_by_image: the synthetic set's images are not known (--group-by): intervals over layouts")
+        return p
+    return Plan(p.n, p.seed, images=np.asarray(images, np.int64))
 
 
 def plan(n: int, seed: int, partner_features: np.ndarray | None = None) -> Plan:

@@ -52,6 +52,8 @@ __all__ = [
     "make_reference",
     "load_reference",
     "is_reference",
+    "bundled_match",
+    "named_set",
 ]
 
 FORMAT = "topofd-reference"
@@ -103,6 +105,7 @@ class Reference:
     shape: tuple | None
     stats: dict  # (protocol, k, n_bins, n_layers) -> LandscapeStats
     features: dict = field(default_factory=dict)  # extractor sha256 -> (n, D) features, rows in ``keys`` order
+    images: list | None = None  # each layout's source image (None: unknown), stored when any is known
 
     def features_for(self, name: str, sha256: str | None):
         """The stored real-set features of the extractor ``name`` with file
@@ -172,6 +175,8 @@ def make_reference(
         "points": pts,
         "sizes": sizes,
     }
+    if view.images is not None:  # only then: files without images keep their bytes and hash
+        arrays["images"] = np.array([im or "" for im in view.images], dtype=str)
     stored = []
     if paper_stats:
         for k in range(len(classes)):
@@ -253,14 +258,17 @@ def _load(path: str, mtime_ns: int, size: int) -> Reference:  # stat in the key:
                 arrays[f"{p}_mu"], arrays[f"{p}_sigma"], len(keys), arrays[f"{p}_barycenter"], arrays[f"{p}_mu_x"]
             )
         features = {r["sha256"]: np.asarray(arrays[r["array"]], np.float64) for r in meta.get("encoder_features", [])}
+        images = [str(x) or None for x in arrays["images"]] if "images" in arrays else None
     except (KeyError, ValueError, IndexError, TypeError):
         raise ValueError(f"{path}: incomplete reference file") from None
-    if not (len(names_) == len(keys) == len(counts) == len(diagrams)) or counts.shape[1:] != (len(classes),):
+    if not (len(names_) == len(keys) == len(counts) == len(diagrams) == len(images or keys)) or counts.shape[1:] != (
+        len(classes),
+    ):
         raise ValueError(f"{path}: inconsistent reference file (array lengths differ)")
     if any(F.ndim != 2 or len(F) != len(keys) for F in features.values()):
         raise ValueError(f"{path}: inconsistent reference file (a feature array is not one row per layout)")
     shape = tuple(meta["shape"]) if meta.get("shape") else None
-    return Reference(path, meta, names_, keys, counts, diagrams, classes, shape, stats, features)
+    return Reference(path, meta, names_, keys, counts, diagrams, classes, shape, stats, features, images)
 
 
 # ----------------------------------------------- bundled sets as cache entries
@@ -296,6 +304,15 @@ def bundled_match(keys) -> str | None:
         if len(ref.keys) == len(want) and sorted(ref.keys) == want:
             return name
     return None
+
+
+def named_set(keys) -> dict:
+    """``dataset`` / ``test_set`` of a report whose real set is exactly a
+    named reference set (published rows can then join its leaderboard)."""
+    name = bundled_match(keys)
+    if name is None:
+        return {}
+    return {"dataset": name.split(":")[0], "test_set": name}
 
 
 def bundled_diagrams(key: str):

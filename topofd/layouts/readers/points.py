@@ -29,6 +29,7 @@ any other table (topofd's own ``report.csv``, an empty file) raises
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -104,7 +105,10 @@ def read(
     y_col: str = "y",
     class_col: str = "class",
     shape: tuple[int, int] | None = None,
+    image_col: str | None = None,
 ) -> Layout:
+    """``image_col``: a column naming the source image (``--group-by
+    column:NAME``); every row of the file must hold the same value."""
     import pandas as pd
 
     path = Path(path)
@@ -132,6 +136,26 @@ def read(
     if not np.isfinite(xy).all():
         raise ValueError(f"{path}: NaN or infinite coordinates")
     labels, names = class_indices(body.iloc[:, cc].tolist(), classes, path)
-    return Layout.from_labelled_points(
+    lay = Layout.from_labelled_points(
         xy, labels, names, shape=shape, name=path.stem, source=str(path), class_origin=class_origin(names, classes)
     )
+    if image_col is None:
+        return lay
+    try:
+        ci = _column(header, image_col, path)
+    except NotLayoutFile as e:
+        raise ValueError(f"{e} (--group-by column:{image_col})") from None
+    return replace(lay, image=one_image(body.iloc[:, ci].tolist(), image_col, path))
+
+
+def one_image(values, column: str, path) -> str:
+    """The one image all rows of a file name (``ValueError`` for none or several)."""
+    found = sorted({str(v).strip() for v in values} - {""})
+    if len(found) != 1:
+        what = (
+            "no value"
+            if not found
+            else f"{len(found)} values ({', '.join(found[:3])}{', ...' if len(found) > 3 else ''})"
+        )
+        raise ValueError(f"{path}: image column {column!r} holds {what}; one file is one image's layout")
+    return found[0]
