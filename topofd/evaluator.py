@@ -48,7 +48,8 @@ from topofd.paper_stats import RealPaperStats
 from topofd.state import SetState, SetView
 from topofd.storage.cache import Cache
 from topofd.storage.keys import digest, layout_key
-from topofd.storage.reference import Reference, bundled_match, load_reference
+from topofd.stats.scale import put_on_scale
+from topofd.storage.reference import Reference, bundled_match, bundled_scale, load_reference
 from topofd.tda.summaries import LandscapeStats
 
 __all__ = ["Evaluator"]
@@ -304,6 +305,7 @@ class Evaluator:
         for name in registry.run_order(selected):
             results[name] = registry.get(name).score(R, S, ctx)
         table, se_df = assemble_table(names, results)
+        scale, scale_notes = self._scale(table, R, m, selected)
         unc = {col: how for r in results.values() for col, how in r.uncertainty.items()}
         if o.uncertainty and unc:
             unc["resampling"] = plan.describe()
@@ -313,7 +315,7 @@ class Evaluator:
             results,
             unc,
             se_df,
-            [*notes, *(n for r in results.values() for n in r.notes)],
+            [*notes, *(n for r in results.values() for n in r.notes), *scale_notes],
             n_real=len(R),
             n_synth=len(S),
             n_pairs=len(pairs) if pairs is not None else None,
@@ -324,9 +326,19 @@ class Evaluator:
             seconds=time.perf_counter() - t0,
             train={"n_train": len(T), "train_hash": digest("train-set", *sorted(T.keys))} if T is not None else None,
         )
+        if scale:
+            meta["scale"] = scale
         counts = results["counts"].counts if "counts" in results else None
         artifacts = {c: {k: v for r in results.values() for k, v in r.artifacts.get(c, {}).items()} for c in names}
         return Report(o.protocol, names, table, meta, artifacts, *(counts or (None, None)))
+
+    def _scale(self, table, R: SetView, m, selected) -> tuple[dict, list[str]]:
+        """Put the scores on the real set's floor-to-random scale in ``table``
+        (:func:`topofd.stats.scale.put_on_scale`): rows of the loaded reference
+        (``topofd stats --floor-pool``) or of the named set the real set is."""
+        rows = self._reference.scale if self._reference is not None else bundled_scale(bundled_match(R.keys))
+        own = {n: tuple(o.name for o in registry.get(n).options) for n in selected}
+        return put_on_scale(table, rows, self.options, own, m.real_order)
 
     def _pairs_and_metrics(self, R: SetView, S: SetView, notes: list) -> tuple[list | None, list[str]]:
         o = self.options

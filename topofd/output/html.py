@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from topofd.output.report import directions, title
+from topofd.output.scale_block import scale_html
 
 __all__ = ["report_html", "leaderboard_html"]
 
@@ -460,7 +461,7 @@ def report_html(report) -> str:
     parts.append(_table(table, row_header="class", index=True, mean_row="mean"))
     parts.append(_legend(table))
     parts.append(_notes(meta.get("notes")))
-    parts.append("</section>")
+    parts.append("</section>" + scale_html(table, meta))
     figs = _figures(report)
     if figs:
         parts.append('<section id="figures"><h2>Figures</h2>')

@@ -1,0 +1,95 @@
+"""The scale rows of a real set (issue 27): its floor and random scores,
+made once (``topofd stats --floor-pool``, ``benchmarks/scale_rows.py`` for
+the bundled ``brca-m2c:test``) and read by every later comparison
+(:mod:`topofd.stats.scale` puts a score between them).
+
+``floor``: the real set scored against real tissue of other images with
+the nearest per-class counts, drawn from a pool
+(:func:`topofd.layouts.baselines.matched_real`); ``random``: against the
+matched-count random placement ``topofd baseline random`` writes (cells of
+a class at least 4 px apart, drawn and read back), with the options'
+seed.  Both with the options of the comparisons they will scale; the
+options each metric's value depends on are recorded with its rows, and a
+comparison with other values gets a note instead of a scale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from topofd import metrics as registry
+from topofd.api import compare
+from topofd.layouts.baselines import matched_real
+from topofd.layouts.brca_m2c import baseline_layout
+from topofd.layouts.layout import Layout
+from topofd.options import Options
+from topofd.stats.scale import SCALED, scale_options
+
+__all__ = ["make_scale", "merge_scale", "random_set", "SCALE_VERSION"]
+
+SCALE_VERSION = 1
+
+
+def random_set(real: Sequence[Layout], seed: int) -> list[Layout]:
+    """The matched-count random baseline of ``real`` as read back from its files."""
+    return [baseline_layout(l, "random", seed=seed) for l in real]
+
+
+def _rows(report, metric: str) -> dict:
+    """``{"value": [...], "se": [...]}``: the classes in report order, then the mean."""
+    t = report.table
+
+    def num(row, col):
+        v = t.at[row, col] if col in t.columns else None
+        return None if v is None or v != v else float(v)
+
+    rows = [*report.classes, "mean"]
+    return {"value": [num(r, metric) for r in rows], "se": [num(r, f"{metric}_se") for r in rows]}
+
+
+def make_scale(
+    real,
+    real_layouts: Sequence[Layout],
+    pool: Sequence[Layout],
+    options: Options,
+    *,
+    metrics: Sequence[str] = SCALED,
+    pool_source: str = "",
+) -> dict:
+    """The scale rows of the real set ``real`` (anything :func:`topofd.compare`
+    takes as real: its layouts, a reference file or name), whose layouts are
+    ``real_layouts`` (the floor and random sets are built from them), with
+    the floor drawn from ``pool``."""
+    floor, info = matched_real(real_layouts, pool)
+    rand = random_set(real_layouts, options.seed)
+    o = options.replace(metrics=tuple(metrics), pairing="prefix", uncertainty=True, extrapolate=False)
+    rep_f = compare(real, floor, o)
+    rep_r = compare(real, rand, o)
+    how = (
+        f"floor: {len(floor)} real layouts of other images from {pool_source or 'the pool'} ({len(pool)} layouts; "
+        f"{info['distinct']} distinct, mean |Δcount| {info['mean_abs_delta_total']:.1f} cells per layout), "
+        f"{info['rule']}; random: matched-count random placement, seed {options.seed}"
+    )
+    out: dict = {
+        "version": SCALE_VERSION,
+        "classes": list(rep_f.classes),
+        "n": len(real_layouts),
+        "pool": pool_source,
+        "match": info,
+        "metrics": {},
+    }
+    for m in metrics:
+        own = tuple(opt.name for opt in registry.get(m).options)
+        entry = {"options": scale_options(o, m, own), "floor": _rows(rep_f, m), "random": _rows(rep_r, m), "how": how}
+        out["metrics"][m] = [entry]
+    return out
+
+
+def merge_scale(a: dict, b: dict) -> dict:
+    """``a`` with ``b``'s rows added (rows made with other options, e.g. the demo's MMD subsample)."""
+    if a["classes"] != b["classes"]:
+        raise ValueError(f"scale rows of classes {a['classes']} and {b['classes']} do not merge")
+    out = {**a, "metrics": {m: list(v) for m, v in a["metrics"].items()}}
+    for m, entries in b["metrics"].items():
+        out["metrics"].setdefault(m, []).extend(entries)
+    return out
