@@ -46,9 +46,9 @@ from topofd.options import Options, all_specs
 from topofd.output.report import Report, assemble_table, provenance
 from topofd.paper_stats import RealPaperStats
 from topofd.state import SetState, SetView
+from topofd.stats.scale import put_on_scale
 from topofd.storage.cache import Cache
 from topofd.storage.keys import digest, layout_key
-from topofd.stats.scale import put_on_scale
 from topofd.storage.reference import Reference, bundled_match, bundled_scale, load_reference
 from topofd.tda.summaries import LandscapeStats
 

@@ -336,10 +336,9 @@ def demo(n_patches, mmd_samples, seed, jobs, json_path, plots_dir, html_path, qu
     )
     click.echo(f"(MMD estimated on {mmd_n} layouts drawn per set; data built in {t_data:.1f} s)\n")
     click.echo(format_report(report, elapsed))
-    click.echo(
-        "\nThe random baseline keeps each patch's counts but not its spatial structure: a useful "
-        "generator should score below it on TopoFD and MMD."
-    )
+    from topofd.output.scale_block import verdict
+
+    click.echo("\n" + verdict(report.table, report.meta))
     sys.stdout.flush()
     for p in write_outputs(report, json_path, None, plots_dir, html_path):
         click.echo(f"wrote {p}", err=True)

@@ -126,7 +126,10 @@ def source_image(name: str) -> str:
 
 
 def nearest_counts(
-    real_counts: np.ndarray, real_images: Sequence[str], pool_counts: np.ndarray, pool_images: Sequence[str],
+    real_counts: np.ndarray,
+    real_images: Sequence[str],
+    pool_counts: np.ndarray,
+    pool_images: Sequence[str],
     pool_names: Sequence[str],
 ) -> np.ndarray:
     """For each real layout, the index of the pool layout of another image

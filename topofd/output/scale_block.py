@@ -9,11 +9,12 @@ import html
 import math
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 from topofd import metrics as metric_registry
 
-__all__ = ["scale_rows", "scale_lines", "scale_html", "HEADLINE"]
+__all__ = ["scale_rows", "scale_lines", "scale_html", "HEADLINE", "verdict"]
 
 HEADLINE = (
     "scale: 0 = real tissue of other images with the nearest counts (floor), 1 = the same counts placed "
@@ -22,11 +23,9 @@ HEADLINE = (
 
 
 def _num(v) -> float | None:
-    try:
-        v = float(v)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
+    """A finite float, or ``None`` (missing cells are NaN or ``None``)."""
+    x = float(v) if isinstance(v, (int, float, np.number)) else math.nan
+    return x if math.isfinite(x) else None
 
 
 def _g(v) -> str:
@@ -53,7 +52,9 @@ def scale_rows(table: pd.DataFrame, meta: Mapping) -> list[list[str]]:
             value = table.at[row, m] if m in table.columns else None
             floor, rand = s["floor"].get(row), s["random"].get(row)
             c = metric_registry.column(m)
-            out.append([(c.title if c is not None else m) if k == 0 else "", str(row), _g(value), _g(floor), _g(rand), txt])
+            out.append(
+                [(c.title if c is not None else m) if k == 0 else "", str(row), _g(value), _g(floor), _g(rand), txt]
+            )
     return out
 
 
@@ -83,3 +84,30 @@ def scale_html(table: pd.DataFrame, meta: Mapping) -> str:
         f'<section id="scale"><h2>Scale</h2><p class="sub">{e(HEADLINE)}</p>'
         f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></section>"
     )
+
+
+def verdict(table: pd.DataFrame, meta: Mapping) -> str:
+    """What the scale says about the scores (the demo's closing line): which
+    scores separate real tissue from random placement, and where one cannot."""
+    scale = {m: s for m, s in (meta.get("scale") or {}).items() if f"{m}_scaled" in table.columns}
+    if not scale:
+        return (
+            "The random baseline keeps each patch's counts but not its spatial structure: a useful generator "
+            "should score below it on TopoKD and MMD (real tissue of other images does too; the paper TopoFD "
+            "of epithelial and stromal cells does not separate real tissue from random placement, see the docs)."
+        )
+    name = {m: (c.title if (c := metric_registry.column(m)) is not None else m) for m in scale}
+    ok = [name[m] for m in scale if table[f"{m}_scaled"].notna().all()]
+    bad = {
+        name[m]: [str(r) for r in table.index if not math.isfinite(float(table.at[r, f"{m}_scaled"]))] for m in scale
+    }
+    bad = {k: v for k, v in bad.items() if v}
+    out = (
+        "The random baseline keeps each patch's counts but not its spatial structure: it is 1 on the scale, "
+        "real tissue of other images with the nearest counts 0."
+    )
+    if ok:
+        out += f" A useful generator scores well below 1, near 0, on {' and '.join(ok)}."
+    for k, rows in bad.items():
+        out += f" {k} cannot tell real tissue from random placement for {', '.join(rows)}: do not rank by it there."
+    return out

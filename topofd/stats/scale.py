@@ -88,9 +88,7 @@ def _row(entry: Mapping, kind: str, i: int) -> tuple[float, float | None]:
     return (math.nan if v is None else float(v)), (None if se is None else float(se))
 
 
-def add_scaled(
-    table: pd.DataFrame, metric: str, entry: Mapping, order: Sequence[int]
-) -> tuple[dict, list[str]]:
+def add_scaled(table: pd.DataFrame, metric: str, entry: Mapping, order: Sequence[int]) -> tuple[dict, list[str]]:
     """Add ``<metric>_scaled`` (and ``_se/_lo/_hi``) to ``table`` in place
     from the stored ``entry`` (``floor``/``random`` ``value`` and ``se``
     lists: the reference's classes, then the mean); ``order[j]`` is the
