@@ -44,7 +44,7 @@ def scale_rows(table: pd.DataFrame, meta: Mapping) -> list[list[str]]:
         for k, row in enumerate(table.index):
             v = _num(table.at[row, col])
             if v is None:
-                txt = "undefined (random not above floor)"
+                txt = "undefined (random not 2 se above floor)"
             else:
                 lo = _num(table.at[row, f"{col}_lo"]) if f"{col}_lo" in table.columns else None
                 hi = _num(table.at[row, f"{col}_hi"]) if f"{col}_hi" in table.columns else None

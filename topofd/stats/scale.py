@@ -97,24 +97,26 @@ def add_scaled(table: pd.DataFrame, metric: str, entry: Mapping, order: Sequence
     rows = list(table.index)
     col = f"{metric}_scaled"
     meta: dict = {"floor": {}, "floor_se": {}, "random": {}, "random_se": {}, "how": entry.get("how", "")}
+    has_se = f"{metric}_se" in table.columns
+    xs = table[metric].to_numpy(float) if metric in table.columns else np.full(len(rows), np.nan)
+    x_ses = table[f"{metric}_se"].to_numpy(float) if has_se else np.full(len(rows), np.nan)
+    out = np.full((len(rows), 4), np.nan)  # scaled, se, lo, hi: whole columns at once (cell writes are slow)
     undefined = []
-    table[col] = np.nan
-    if f"{metric}_se" in table.columns:  # the interval columns exist wherever the score has one, if only NaN
-        table[[f"{col}_se", f"{col}_lo", f"{col}_hi"]] = np.nan
     for j, row in enumerate(rows):
         i = len(order) if row == "mean" else order[j]
         f, f_se = _row(entry, "floor", i)
         r, r_se = _row(entry, "random", i)
         meta["floor"][row], meta["floor_se"][row], meta["random"][row], meta["random_se"][row] = f, f_se, r, r_se
-        x = float(table.at[row, metric]) if metric in table.columns else math.nan
-        x_se = table.at[row, f"{metric}_se"] if f"{metric}_se" in table.columns else None
-        x_se = None if x_se is None or not np.isfinite(x_se) else float(x_se)
-        s, se, why = scaled(x, x_se, f, f_se, r, r_se)
-        table.loc[row, col] = s
+        x_se = float(x_ses[j]) if np.isfinite(x_ses[j]) else None
+        s, se, why = scaled(float(xs[j]), x_se, f, f_se, r, r_se)
+        out[j, 0] = s
         if se is not None:
-            table.loc[row, [f"{col}_se", f"{col}_lo", f"{col}_hi"]] = [se, s - Z * se, s + Z * se]
+            out[j, 1:] = [se, s - Z * se, s + Z * se]
         if why and "missing" not in why:
             undefined.append(f"{row} ({why})")
+    table[col] = out[:, 0]
+    if has_se:  # the interval columns exist wherever the score has one, if only NaN
+        table[[f"{col}_se", f"{col}_lo", f"{col}_hi"]] = out[:, 1:]
     notes = []
     if undefined:
         notes.append(
