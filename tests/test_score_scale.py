@@ -136,6 +136,15 @@ def test_stats_floor_pool_round_trip_gives_the_direct_scale(tmp_path):
             assert have == pytest.approx(want, rel=1e-9, nan_ok=True)
         assert f"{m}_scaled" in rep["mean"] and f"{m}_scaled" in rep["per_class"][0]
     assert "topokd_scaled_se" in rep["mean"] and "topokd_scaled_hi" in rep["per_class"][1]
+    # an unpaired synthetic set (names that pair with no real one) is put on the unpaired rows
+    unpaired = tmp_path / "unpaired"
+    unpaired.mkdir()
+    for f in (tmp_path / "synth").glob("*.npy"):
+        (unpaired / f"u_{f.name}").write_bytes(f.read_bytes())
+    rep = topofd.compare(str(ref), str(unpaired), metrics=("topokd",))
+    e = direct["metrics"]["topokd"][1]
+    assert e["paired"] is False and "drawn at random" in rep.meta["scale"]["topokd"]["how"]
+    assert rep.meta["scale"]["topokd"]["floor"]["mean"] == pytest.approx(e["floor"]["value"][-1], rel=1e-9)
 
 
 def test_scale_skipped_with_note_for_other_options(tmp_path):
@@ -146,11 +155,23 @@ def test_scale_skipped_with_note_for_other_options(tmp_path):
     assert CliRunner().invoke(cli, ["stats", str(tmp_path / "real"), "--out", str(ref), "-q", "--no-features"]).exit_code == 0
     from topofd.storage.reference import add_scale
 
-    add_scale(ref, make_scale(str(ref), lay, pool, Options(), metrics=("topokd",)))
+    add_scale(ref, make_scale(str(ref), lay, pool, Options(), metrics=("topokd",), unpaired=False))
     synth = [_grid_layout(f"{l.name}_gen", tuple(l.counts), seed=900 + i) for i, l in enumerate(real)]
     rep = topofd.compare(str(ref), synth, metrics=("topokd", "mmd"), mmd_samples=8)
     assert "topokd" in rep.meta["scale"] and "mmd" not in rep.meta["scale"]
     assert any(n.startswith("mmd: no scale") for n in rep.meta["notes"])
+
+
+def test_pool_draw_excludes_the_real_images():
+    from topofd.scale_rows import pool_draw
+
+    real = [_grid_layout(f"imgA_r{i:05d}_c00000", (3, 3)) for i in range(5)]
+    pool = real + [_grid_layout(f"imgB_r{i:05d}_c00000", (2, 2), seed=i) for i in range(3)]
+    d = pool_draw(real, pool, seed=0)
+    assert len(d) == 5 and all(l.source.startswith("imgB") for l in d)  # 5 from 3: with replacement
+    assert [l.source for l in d] == [l.source for l in pool_draw(real, pool, seed=0)]
+    with pytest.raises(ValueError, match="outside the real set"):
+        pool_draw(real, real, seed=0)
 
 
 def test_baseline_matched_real_cli(tmp_path):

@@ -305,7 +305,7 @@ class Evaluator:
         for name in registry.run_order(selected):
             results[name] = registry.get(name).score(R, S, ctx)
         table, se_df = assemble_table(names, results)
-        scale, scale_notes = self._scale(table, R, m, selected)
+        scale, scale_notes = self._scale(table, R, m, selected, bool(pairs))
         unc = {col: how for r in results.values() for col, how in r.uncertainty.items()}
         if o.uncertainty and unc:
             unc["resampling"] = plan.describe()
@@ -332,13 +332,13 @@ class Evaluator:
         artifacts = {c: {k: v for r in results.values() for k, v in r.artifacts.get(c, {}).items()} for c in names}
         return Report(o.protocol, names, table, meta, artifacts, *(counts or (None, None)))
 
-    def _scale(self, table, R: SetView, m, selected) -> tuple[dict, list[str]]:
+    def _scale(self, table, R: SetView, m, selected, paired: bool) -> tuple[dict, list[str]]:
         """Put the scores on the real set's floor-to-random scale in ``table``
         (:func:`topofd.stats.scale.put_on_scale`): rows of the loaded reference
         (``topofd stats --floor-pool``) or of the named set the real set is."""
         rows = self._reference.scale if self._reference is not None else bundled_scale(bundled_match(R.keys))
         own = {n: tuple(o.name for o in registry.get(n).options) for n in selected}
-        return put_on_scale(table, rows, self.options, own, m.real_order)
+        return put_on_scale(table, rows, self.options, own, m.real_order, paired)
 
     def _pairs_and_metrics(self, R: SetView, S: SetView, notes: list) -> tuple[list | None, list[str]]:
         o = self.options

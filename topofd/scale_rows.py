@@ -17,15 +17,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from topofd import metrics as registry
 from topofd.api import compare
-from topofd.layouts.baselines import matched_real
+from topofd.layouts.baselines import matched_real, source_image
 from topofd.layouts.brca_m2c import baseline_layout
 from topofd.layouts.layout import Layout
 from topofd.options import Options
 from topofd.stats.scale import SCALED, scale_options
 
-__all__ = ["make_scale", "merge_scale", "random_set", "SCALE_VERSION"]
+__all__ = ["make_scale", "merge_scale", "random_set", "pool_draw", "SCALE_VERSION"]
 
 SCALE_VERSION = 1
 
@@ -55,24 +57,40 @@ def make_scale(
     *,
     metrics: Sequence[str] = SCALED,
     pool_source: str = "",
+    paired: bool = True,
+    unpaired: bool = True,
 ) -> dict:
     """The scale rows of the real set ``real`` (anything :func:`topofd.compare`
     takes as real: its layouts, a reference file or name), whose layouts are
     ``real_layouts`` (the floor and random sets are built from them), with
-    the floor drawn from ``pool``."""
+    the floor drawn from ``pool``: rows for count-conditioned (paired)
+    synthetic sets, and with ``unpaired`` rows for unpaired ones too (floor:
+    :func:`pool_draw`; both compared as unpaired samples)."""
     floor, info = matched_real(real_layouts, pool)
     rand = random_set(real_layouts, options.seed)
     o = options.replace(metrics=tuple(metrics), pairing="prefix", uncertainty=True, extrapolate=False)
-    rep_f = compare(real, floor, o)
-    rep_r = compare(real, rand, o)
-    how = (
-        f"floor: {len(floor)} real layouts of other images from {pool_source or 'the pool'} ({len(pool)} layouts; "
-        f"{info['distinct']} distinct, mean |Δcount| {info['mean_abs_delta_total']:.1f} cells per layout), "
-        f"{info['rule']}; random: matched-count random placement, seed {options.seed}"
-    )
+    src = pool_source or "the pool"
+    reports = []
+    if paired:
+        how = (
+            f"floor: {len(floor)} real layouts of other images from {src} ({len(pool)} layouts; {info['distinct']} "
+            f"distinct, mean |Δcount| {info['mean_abs_delta_total']:.1f} cells per layout), {info['rule']}; "
+            f"random: matched-count random placement, seed {options.seed}"
+        )
+        reports.append((True, compare(real, floor, o), compare(real, rand, o), how))
+    if unpaired:
+        draw = pool_draw(real_layouts, pool, options.seed)
+        un = o.replace(pairing="none")
+        how = (
+            f"floor: {len(draw)} layouts drawn at random from {src} ({len(pool)} layouts), none of an image of the "
+            f"real set; random: matched-count random placement, seed {options.seed}; both unpaired"
+        )
+        reports.append((False, compare(real, draw, un), compare(real, rand, un), how))
+    if not reports:
+        raise ValueError("scale rows: neither paired nor unpaired rows asked for")
     out: dict = {
         "version": SCALE_VERSION,
-        "classes": list(rep_f.classes),
+        "classes": list(reports[0][1].classes),
         "n": len(real_layouts),
         "pool": pool_source,
         "match": info,
@@ -80,9 +98,32 @@ def make_scale(
     }
     for m in metrics:
         own = tuple(opt.name for opt in registry.get(m).options)
-        entry = {"options": scale_options(o, m, own), "floor": _rows(rep_f, m), "random": _rows(rep_r, m), "how": how}
-        out["metrics"][m] = [entry]
+        out["metrics"][m] = [
+            {
+                "options": scale_options(o, m, own),
+                "paired": paired,
+                "floor": _rows(f, m),
+                "random": _rows(r, m),
+                "how": h,
+            }
+            for paired, f, r, h in reports
+        ]
     return out
+
+
+def pool_draw(real: Sequence[Layout], pool: Sequence[Layout], seed: int) -> list[Layout]:
+    """The floor of unpaired synthetic sets: as many pool layouts as ``real``
+    has, drawn at random (seeded; without replacement while the pool lasts),
+    none of an image of the real set (:func:`~topofd.layouts.baselines.source_image`)."""
+    images = {source_image(l.name) for l in real}
+    cand = [p for p in pool if source_image(p.name) not in images]
+    if not cand:
+        raise ValueError("the pool holds no layout of an image outside the real set")
+    idx = np.random.default_rng([int(seed), 27]).choice(len(cand), size=len(real), replace=len(real) > len(cand))
+    return [
+        Layout(c.points, r.classes, c.shape, f"draw{i:06d}", c.source or c.name, r.class_origin)
+        for i, (c, r) in enumerate(zip((cand[j] for j in idx), real))
+    ]
 
 
 def merge_scale(a: dict, b: dict) -> dict:

@@ -75,10 +75,11 @@ def scale_options(options, metric: str, own: Sequence[str] = ()) -> dict:
     return {**core, **{n: options.option(n) for n in own}}
 
 
-def rows_for(entries: Sequence[Mapping], want: Mapping) -> Mapping | None:
-    """The stored rows of one metric made with the options ``want`` (``None``: none)."""
+def rows_for(entries: Sequence[Mapping], want: Mapping, paired: bool = True) -> Mapping | None:
+    """The stored rows of one metric made with the options ``want`` for
+    paired (count-conditioned) or unpaired synthetic sets (``None``: none)."""
     for e in entries:
-        if dict(e.get("options", {})) == dict(want):
+        if dict(e.get("options", {})) == dict(want) and bool(e.get("paired", True)) == paired:
             return e
     return None
 
@@ -127,12 +128,19 @@ def add_scaled(table: pd.DataFrame, metric: str, entry: Mapping, order: Sequence
 
 
 def put_on_scale(
-    table: pd.DataFrame, rows: Mapping | None, options, own: Mapping[str, Sequence[str]], order: Sequence[int] | None
+    table: pd.DataFrame,
+    rows: Mapping | None,
+    options,
+    own: Mapping[str, Sequence[str]],
+    order: Sequence[int] | None,
+    paired: bool = True,
 ) -> tuple[dict, list[str]]:
     """Add the scaled columns of every selected metric of :data:`SCALED`
     (``own``: selected metric -> its plug-in options) whose stored ``rows``
-    were made with this run's options; ``order``: the stored class index of
-    each report class (``None``: the same order).  ``(meta["scale"], notes)``."""
+    were made with this run's options, for paired (count-conditioned:
+    floor = nearest-count real layouts) or unpaired synthetic sets (floor =
+    a draw of the pool); ``order``: the stored class index of each report
+    class (``None``: the same order).  ``(meta["scale"], notes)``."""
     if not rows:
         return {}, []
     n_classes = len(table.index) - 1
@@ -142,10 +150,12 @@ def put_on_scale(
     out, notes = {}, []
     for name in (n for n in SCALED if n in own):
         want = scale_options(options, name, own[name])
-        entry = rows_for(rows["metrics"].get(name, []), want)
+        entry = rows_for(rows["metrics"].get(name, []), want, paired)
         if entry is None:
-            made = [e["options"] for e in rows["metrics"].get(name, [])]
-            notes.append(f"{name}: no scale (floor and random rows made with {made}, this run uses {want})")
+            made = [{**e["options"], "paired": e.get("paired", True)} for e in rows["metrics"].get(name, [])]
+            notes.append(
+                f"{name}: no scale (floor and random rows made with {made}, this run uses {want}, paired {paired})"
+            )
             continue
         out[name], why = add_scaled(table, name, entry, idx)
         notes += why
