@@ -221,3 +221,23 @@ def test_train_split_pool_reads_through_shared_data():
     out, info = matched_real(test, pool)
     assert all(source_image(o.source) != source_image(t.name) for o, t in zip(out, test))
     assert info["n_pool"] == 200 and info["mean_abs_delta_total"] >= 0
+
+
+def test_leaderboard_and_html_show_the_scale(tmp_path):
+    from topofd.output import leaderboard as lb
+    from topofd.output.html import report_html
+    from topofd.output.report import Report
+
+    t = pd.DataFrame({"topokd": [0.05, 0.07, 0.06], "topokd_se": [0.01, 0.01, 0.005]}, index=["a", "b", "mean"])
+    entry = {"floor": {"value": [0.04, 0.05, 0.045], "se": [0.001] * 3},
+             "random": {"value": [0.09, 0.15, 0.12], "se": [0.002] * 3}, "how": "test rows"}
+    meta_scale, _ = add_scaled(t, "topokd", entry, [0, 1])
+    rep = Report("paper", ("a", "b"), t, {"scale": {"topokd": meta_scale}, "n_real": 10, "n_synth": 10,
+                                           "test_set": "t"})
+    html = report_html(rep)
+    assert 'id="scale"' in html and "TopoKD scaled" in html
+    p = tmp_path / "r.json"
+    p.write_text(json.dumps(rep.to_dict()))
+    df = lb.build_table(lb.load_reports([p]))
+    assert df.loc[0, "TopoKD scaled"] == pytest.approx((0.06 - 0.045) / (0.12 - 0.045))
+    assert any("TopoKD scaled: 0 = real tissue" in n for n in df.attrs["notes"])
