@@ -78,7 +78,11 @@ def compare(real, synth, json_path, csv_path, plots_dir, html_path, scheduler, q
     Prints one table, a row per class and the mean: TopoFD, TopoKD (the
     recommended score), MMD, CCE per class and TCE, each as value ±
     standard error, with the protocol, how each interval was computed, file
-    counts and elapsed time under it.
+    counts and elapsed time under it. When the real set has scale rows
+    (brca-m2c:test, or a file made by `topofd stats --floor-pool`), TopoFD,
+    TopoKD and MMD are also put on a scale under the table: 0 = real tissue
+    of other images with the nearest counts, 1 = random placement with the
+    same counts (undefined, and said so, where a score cannot separate them).
 
     The standard error describes another draw of the synthetic set from the
     same generator, real set fixed: delete-a-group jackknife (grid TopoFD,
