@@ -333,7 +333,9 @@ def _load(path: str, mtime_ns: int, size: int) -> Reference:  # stat in the key:
     if any(F.ndim != 2 or len(F) != len(keys) for F in features.values()):
         raise ValueError(f"{path}: inconsistent reference file (a feature array is not one row per layout)")
     shape = tuple(meta["shape"]) if meta.get("shape") else None
-    return Reference(path, meta, names_, keys, counts, diagrams, classes, shape, stats, features, meta.get("scale"))
+    return Reference(
+        path, meta, names_, keys, counts, diagrams, classes, shape, stats, features, meta.pop("scale", None)
+    )
 
 
 # ----------------------------------------------- bundled sets as cache entries
