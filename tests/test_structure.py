@@ -177,7 +177,7 @@ LAYERS = (
     ("metrics", ("topofd.metrics",)),
     ("output", ("topofd.output",)),
     ("evaluator", ("topofd.evaluator",)),
-    ("entry", ("topofd.api", "topofd.integrations")),
+    ("entry", ("topofd.api", "topofd.integrations", "topofd.scale_rows")),
     ("cli", ("topofd.cli",)),
     ("generator", ("topofd.generator",)),
 )

@@ -42,10 +42,11 @@ from topofd.output.report import Report, assemble_table, provenance
 from topofd.paper_stats import RealPaperStats
 from topofd.set_checks import check_paths, shared_canvas, train_view
 from topofd.state import SetState, SetView
+from topofd.stats.scale import put_on_scale
 from topofd.stats.uncertainty import by_image
 from topofd.storage.cache import Cache
 from topofd.storage.keys import digest, layout_key
-from topofd.storage.reference import Reference, load_reference, named_set
+from topofd.storage.reference import Reference, load_reference, named_set, scale_rows
 from topofd.tda.summaries import LandscapeStats
 
 __all__ = ["Evaluator"]
@@ -332,6 +333,8 @@ class Evaluator:
         for name in registry.run_order(selected):
             results[name] = registry.get(name).score(R, S, ctx)
         table, se_df = assemble_table(names, results)
+        own = {n: tuple(x.name for x in registry.get(n).options) for n in selected if registry.get(n).columns[0].scaled}
+        scale, scale_notes = put_on_scale(table, scale_rows(self._reference, R.keys), o, own, m.real_order, bool(pairs))
         unc = {col: how for r in results.values() for col, how in r.uncertainty.items()}
         if o.uncertainty and unc:
             unc["resampling"] = plan.describe()
@@ -341,7 +344,7 @@ class Evaluator:
             results,
             unc,
             se_df,
-            [*notes, *(n for r in results.values() for n in r.notes)],
+            [*notes, *(n for r in results.values() for n in r.notes), *scale_notes],
             n_real=len(R),
             n_synth=len(S),
             n_pairs=len(pairs) if pairs is not None else None,
@@ -352,8 +355,8 @@ class Evaluator:
             seconds=time.perf_counter() - t0,
             train={"n_train": len(T), "train_hash": digest("train-set", *sorted(T.keys))} if T is not None else None,
         )
-        if (images := report_images(R.images, S.images, o.group_by)) is not None:
-            meta["images"] = images
+        images = report_images(R.images, S.images, o.group_by)
+        meta.update({**({"images": images} if images is not None else {}), **({"scale": scale} if scale else {})})
         counts = results["counts"].counts if "counts" in results else None
         artifacts = {c: {k: v for r in results.values() for k, v in r.artifacts.get(c, {}).items()} for c in names}
         return Report(o.protocol, names, table, meta, artifacts, *(counts or (None, None)))

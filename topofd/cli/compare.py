@@ -84,7 +84,11 @@ def compare(real, synth, json_path, csv_path, plots_dir, html_path, scheduler, e
     Prints one table, a row per class and the mean: TopoFD, TopoKD (the
     recommended score), MMD, CCE per class and TCE, each as value ±
     standard error, with the protocol, how each interval was computed, file
-    counts and elapsed time under it.
+    counts and elapsed time under it. When the real set has scale rows
+    (brca-m2c:test, or a file made by `topofd stats --floor-pool`), TopoFD,
+    TopoKD and MMD are also put on a scale under the table: 0 = real tissue
+    of other images with the nearest counts, 1 = random placement with the
+    same counts (undefined, and said so, where a score cannot separate them).
 
     The standard error describes another draw of the synthetic set from the
     same generator, real set fixed: delete-a-group jackknife (grid TopoFD,
@@ -140,9 +144,16 @@ def compare(real, synth, json_path, csv_path, plots_dir, html_path, scheduler, e
     "work from the file; they are keyed by the --extractor file's sha256).",
 )
 @click.option("--name", default="", help="A name recorded in the file.")
+@click.option(
+    "--floor-pool",
+    type=click.Path(exists=True, path_type=Path),
+    help="Layouts of other images (e.g. a train split's windows): also store the scale's floor (each REAL "
+    "layout's nearest-count POOL layout, scored against REAL) and random rows, so that compare prints every "
+    "score from 0 = real tissue to 1 = random placement.",
+)
 @quiet_option
 @data_errors
-def stats(real, out_path, no_paper_stats, no_features, name, quiet, **kw):
+def stats(real, out_path, no_paper_stats, no_features, name, floor_pool, quiet, **kw):
     """Precompute a real set once: diagrams, counts and paper statistics.
 
     Writes a reference file that `topofd compare REF.topofd SYNTH/` (and
@@ -153,6 +164,7 @@ def stats(real, out_path, no_paper_stats, no_features, name, quiet, **kw):
     \b
     Example:
       topofd stats real/ --out real.topofd && topofd compare real.topofd synth/
+      topofd stats real/ --floor-pool train/ --out real.topofd
     """
     from topofd.evaluator import Evaluator
     from topofd.layouts.sets import read_layouts
@@ -169,6 +181,12 @@ def stats(real, out_path, no_paper_stats, no_features, name, quiet, **kw):
     warn_skipped(skipped)
     if not layouts:
         raise CliError(f"{real}: no readable layouts")
+    pool = None
+    if floor_pool is not None:
+        pool, skipped = read_layouts(floor_pool, **opts.reader_kwargs())
+        warn_skipped(skipped)
+        if not pool:
+            raise CliError(f"{floor_pool}: no readable layouts")
     ev = Evaluator(opts)
     ev.update(layouts, real=True)
     meta = make_reference(
@@ -184,6 +202,26 @@ def stats(real, out_path, no_paper_stats, no_features, name, quiet, **kw):
         f"complex {meta['complex']}"
         + (", paper statistics" if meta["paper_stats"] else "")
         + f"; {meta['features_note']}"
+    )
+    if pool is not None:
+        _store_scale(out_path, layouts, pool, opts, str(floor_pool))
+
+
+def _store_scale(out_path: Path, layouts, pool, opts, source: str) -> None:
+    """Add the scale rows to the reference just written (removed again if they fail)."""
+    from topofd.scale_rows import make_scale
+    from topofd.storage.reference import add_scale
+
+    try:
+        rows = make_scale(str(out_path), layouts, pool, opts.replace(metrics=None), pool_source=source)
+        add_scale(out_path, rows)
+    except BaseException:
+        out_path.unlink(missing_ok=True)
+        raise
+    m = rows["match"]
+    click.echo(
+        f"scale rows: floor = {len(layouts)} nearest-count layouts of other images from {source} ({m['distinct']} "
+        f"distinct, mean |Δcount| {m['mean_abs_delta_total']:.2f} cells per layout); random = matched-count random"
     )
 
 

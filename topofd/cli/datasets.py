@@ -214,9 +214,15 @@ def _map(fn, arg_tuples, jobs):
 
 # --------------------------------------------------------------- baseline
 @click.command()
-@click.argument("kind", type=click.Choice(("random", "jitter", "shuffle")))
+@click.argument("kind", type=click.Choice(("random", "jitter", "shuffle", "matched-real")))
 @click.argument("real_dir", type=click.Path(exists=True, path_type=Path))
 @out_folder_option
+@click.option(
+    "--pool",
+    "pool_dir",
+    type=click.Path(exists=True, path_type=Path),
+    help="matched-real: layouts of other images to draw from (e.g. the train split's windows).",
+)
 @click.option(
     "--sigma",
     type=click.FloatRange(min=0),
@@ -236,7 +242,7 @@ def _map(fn, arg_tuples, jobs):
 @jobs_option(1, "Worker threads (-1: one per core); the files do not depend on it.")
 @quiet_option
 @data_errors
-def baseline(kind, real_dir, out_dir, sigma, seed, cell, jobs, quiet, **kw):
+def baseline(kind, real_dir, out_dir, pool_dir, sigma, seed, cell, jobs, quiet, **kw):
     """Write a synthetic reference set with the real set's cell counts.
 
     \b
@@ -245,6 +251,11 @@ def baseline(kind, real_dir, out_dir, sigma, seed, cell, jobs, quiet, **kw):
                at least CELL+1 px apart so that none merge when drawn
       jitter   every cell moved by rounded Gaussian noise (--sigma), kept on the canvas
       shuffle  class labels permuted among the cells of each layout
+      matched-real  real tissue of other images: for each layout, the --pool
+               layout with the nearest per-class counts (least L1 distance,
+               ties to the first name; a BRCA-M2C window <image>_rNNNNN_cNNNNN
+               never matches a window of its own image, any other file only
+               never matches itself); the floor of the score scale
 
     Reads every layout of REAL_DIR and writes OUT/<name>_gen.npy, a (H, W, C)
     uint8 array, so `topofd compare REAL_DIR OUT` pairs them by prefix.
@@ -263,7 +274,11 @@ def baseline(kind, real_dir, out_dir, sigma, seed, cell, jobs, quiet, **kw):
     missing = [l.name for l in layouts if l.shape is None]
     if missing:
         raise CliError(f"{missing[0]}: no canvas size in this format; pass --canvas HxW")
+    if (kind == "matched-real") != (pool_dir is not None):
+        raise CliError("--pool: give it with matched-real (the layouts to draw from), and only then")
     check_writable_dir(out_dir, "--out")
+    if kind == "matched-real":
+        return _write_matched_real(layouts, pool_dir, reader, out_dir, cell)
     out_dir.mkdir(parents=True, exist_ok=True)
     from tqdm import tqdm
 
@@ -284,6 +299,25 @@ def baseline(kind, real_dir, out_dir, sigma, seed, cell, jobs, quiet, **kw):
             f"{cell}x{cell} squares, so those files read back with fewer cells than the real layouts"
         )
     click.echo(f"wrote {len(layouts)} {kind} layouts to {out_dir}")
+
+
+def _write_matched_real(layouts, pool_dir: Path, reader: dict, out_dir: Path, cell: int) -> None:
+    from topofd.layouts.baselines import matched_real
+    from topofd.layouts.sets import read_layouts
+
+    pool, skipped = read_layouts(pool_dir, **reader)
+    warn_skipped(skipped)
+    if not pool:
+        raise CliError(f"{pool_dir}: no readable layouts")
+    chosen, info = matched_real(layouts, pool)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for lay in chosen:
+        atomic_save_npy(out_dir / f"{lay.name}.npy", lay.to_array(cell=cell))
+    per_class = ", ".join(f"{c} {d:.2f}" for c, d in zip(layouts[0].classes, info["mean_abs_delta"]))
+    click.echo(
+        f"wrote {len(chosen)} matched-real layouts to {out_dir} ({info['distinct']} distinct of {info['n_pool']} "
+        f"in the pool); mean |Δcount| {info['mean_abs_delta_total']:.2f} cells per layout ({per_class})"
+    )
 
 
 def _write_baselines(layouts, kind, sigma, seed, cell, out_dir) -> tuple[int, int, int]:
@@ -352,10 +386,9 @@ def demo(n_patches, mmd_samples, seed, jobs, json_path, plots_dir, html_path, qu
     )
     click.echo(f"(MMD estimated on {mmd_n} layouts drawn per set; data built in {t_data:.1f} s)\n")
     click.echo(format_report(report, elapsed))
-    click.echo(
-        "\nThe random baseline keeps each patch's counts but not its spatial structure: a useful "
-        "generator should score below it on TopoFD and MMD."
-    )
+    from topofd.output.scale_block import verdict
+
+    click.echo("\n" + verdict(report.table, report.meta))
     sys.stdout.flush()
     for p in write_outputs(report, json_path, None, plots_dir, html_path):
         click.echo(f"wrote {p}", err=True)

@@ -13,19 +13,33 @@ cells of one class closer than ``cell + 1`` pixels merge into one; only
 
 Each layout gets its own generator seeded from ``(seed, crc32(name))``, so a
 set is the same whatever order or number of workers builds it.
+
+``matched-real`` (:func:`matched_real`) is not a perturbation but real tissue
+from other images: for each layout, the layout of a pool (e.g. the
+BRCA-M2C train split) with the nearest per-class counts, the floor of the
+score scale (issue 27, :mod:`topofd.stats.scale`).
 """
 
 from __future__ import annotations
 
+import re
 import zlib
+from collections.abc import Sequence
 
 import numpy as np
 
 from topofd.layouts.layout import Layout
 
-__all__ = ["KINDS", "perturb", "rng_for"]
+__all__ = ["KINDS", "perturb", "rng_for", "source_image", "nearest_counts", "matched_real", "MATCH_RULE"]
 
 KINDS = ("random", "jitter", "shuffle")
+# a BRCA-M2C window name (topofd.layouts.patches.patch_name): <image stem>_rNNNNN_cNNNNN
+_WINDOW = re.compile(r"_r\d{5}_c\d{5}$")
+MATCH_RULE = (
+    "nearest per-class counts: least L1 distance sum_c |n_c - m_c| among the pool layouts of other images "
+    "(image of a window from its name <image>_rNNNNN_cNNNNN; any other name is its own image), ties to the "
+    "first pool name in sorted order"
+)
 
 
 def rng_for(name: str, seed: int) -> np.random.Generator:
@@ -103,3 +117,70 @@ def perturb(
     return Layout(
         tuple(new), layout.classes, layout.shape, layout.name, layout.source, layout.class_origin, image=layout.image
     )
+
+
+def source_image(name: str) -> str:
+    """The image a layout comes from: ``<image>`` for a BRCA-M2C window named
+    ``<image>_rNNNNN_cNNNNN``; any other name is its own image (a generic
+    folder has no image grouping, so only the same file name stem is
+    excluded from a layout's matches)."""
+    return _WINDOW.sub("", name)
+
+
+def nearest_counts(
+    real_counts: np.ndarray,
+    real_images: Sequence[str],
+    pool_counts: np.ndarray,
+    pool_images: Sequence[str],
+    pool_names: Sequence[str],
+) -> np.ndarray:
+    """For each real layout, the index of the pool layout of another image
+    with the nearest per-class counts (:data:`MATCH_RULE`); ``ValueError``
+    when every pool layout comes from the layout's own image."""
+    from scipy.spatial.distance import cdist
+
+    R, P = np.asarray(real_counts, float), np.asarray(pool_counts, float)
+    if R.shape[1:] != P.shape[1:]:
+        raise ValueError(f"pool layouts have {P.shape[1]} classes, the real ones {R.shape[1]}")
+    by_name = np.argsort(np.asarray(pool_names, dtype=str), kind="stable")  # argmin keeps the first: ties by name
+    codes = {im: i for i, im in enumerate(dict.fromkeys([*pool_images, *real_images]))}
+    pool_im = np.array([codes[x] for x in pool_images])[by_name]
+    real_im = np.array([codes[x] for x in real_images])
+    D = cdist(R, P[by_name], metric="cityblock")
+    D[real_im[:, None] == pool_im[None, :]] = np.inf
+    best = np.argmin(D, axis=1)
+    if len(best) and not np.isfinite(D[np.arange(len(best)), best]).all():
+        raise ValueError("the pool holds no layout of another image for some real layout")
+    return by_name[best]
+
+
+def matched_real(real: Sequence[Layout], pool: Sequence[Layout]) -> tuple[list[Layout], dict]:
+    """The matched-real baseline: for each real layout the pool layout of
+    another image with the nearest per-class counts (:func:`nearest_counts`),
+    named ``<real name>_gen`` so that the sets pair; and what the match left:
+    ``{"rule", "mean_abs_delta" (per class), "mean_abs_delta_total"
+    (sum over classes, mean over layouts), "distinct", "n_pool"}``."""
+    if not pool:
+        raise ValueError("matched-real: the pool holds no layouts")
+    rc = np.array([l.counts for l in real], dtype=np.int64).reshape(len(real), -1)
+    pc = np.array([l.counts for l in pool], dtype=np.int64)
+    idx = nearest_counts(
+        rc,
+        [l.image or source_image(l.name) for l in real],
+        pc,
+        [l.image or source_image(l.name) for l in pool],
+        [l.name for l in pool],
+    )
+    out = [
+        Layout(p.points, r.classes, p.shape, f"{r.name}_gen", p.source or p.name, r.class_origin, image=p.image)
+        for r, p in zip(real, (pool[j] for j in idx))
+    ]
+    delta = np.abs(pc[idx] - rc) if len(idx) else np.zeros((0, rc.shape[1]))
+    info = {
+        "rule": MATCH_RULE,
+        "mean_abs_delta": [float(x) for x in delta.mean(axis=0)] if len(idx) else [],
+        "mean_abs_delta_total": float(delta.sum(axis=1).mean()) if len(idx) else 0.0,
+        "distinct": len(set(idx.tolist())),
+        "n_pool": len(pool),
+    }
+    return out, info

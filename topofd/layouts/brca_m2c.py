@@ -34,7 +34,11 @@ from topofd.layouts.patches import cut_patches, read_sizes, read_split, window_l
 from topofd.layouts.readers import brca
 from topofd.parallel import map_chunks
 
+TEST_SPLIT, TRAIN_SPLIT = "brca_ds_test.txt", "brca_ds_train.txt"
+
 __all__ = [
+    "TEST_SPLIT",
+    "TRAIN_SPLIT",
     "named_set_layouts",
     "bundled_root",
     "label_file",
@@ -76,14 +80,22 @@ def read_back(layouts: list[Layout], cell: int = 3) -> list[Layout]:
     return [replace(Layout.from_array(l.to_array(cell), l.classes, name=l.name), image=l.image) for l in layouts]
 
 
-def real_patches(root: Path, n_patches: int | None = None, progress: bool = False, n_jobs: int = 1) -> list[Layout]:
+def real_patches(
+    root: Path, n_patches: int | None = None, progress: bool = False, n_jobs: int = 1, split_file: str = TEST_SPLIT
+) -> list[Layout]:
     """The real demo set (see module docstring), sorted by name as a folder
     is read; ``n_patches`` keeps an evenly spread subset (for quick runs);
-    the windows are read back on ``n_jobs`` processes (same layouts)."""
+    the windows are read back on ``n_jobs`` processes (same layouts).
+    ``root`` may be another BRCA-M2C folder (``labels/``, ``image_sizes.tsv``
+    and the split file), ``split_file`` its other split: ``brca_ds_train.txt``
+    of the full dataset (not bundled) is the pool of the scale's floor."""
     from tqdm import tqdm
 
+    for need in ("image_sizes.tsv", split_file, "labels"):
+        if not (root / need).exists():
+            raise ValueError(f"{root}: no {need} (a BRCA-M2C folder has labels/, image_sizes.tsv, {split_file})")
     sizes = read_sizes(root / "image_sizes.tsv")
-    split = read_split(root / "brca_ds_test.txt")
+    split = read_split(root / split_file)
     wins = []
     for stem in tqdm(split, desc="cutting patches", unit="image", disable=not progress, leave=False):
         im = brca.read_image(label_file(root / "labels", stem), sizes[stem])

@@ -137,7 +137,8 @@ class Column:
     the ranking, never ranked); ``mean``: the column has a ``mean`` row in
     JSON (``False``: per class only, e.g. a p-value); ``decimals``: fixed
     decimals of the text table (``None``: four significant digits of the
-    column's largest value); ``help``: one line for the docs.
+    column's largest value); ``scaled``: put on the floor-to-random scale
+    (:mod:`topofd.stats.scale`); ``help``: one line for the docs.
     """
 
     key: str
@@ -148,6 +149,7 @@ class Column:
     rank: bool = False
     mean: bool = True
     decimals: int | None = None
+    scaled: bool = False
     help: str = ""
 
     def __post_init__(self) -> None:
@@ -219,7 +221,7 @@ class Section:
 
 
 def _floats(v) -> list:
-    return [None if not np.isfinite(x) else float(x) for x in np.asarray(v, dtype=float).ravel()]
+    return [float(x) if np.isfinite(x) else None for x in np.asarray(v, dtype=float).ravel()]
 
 
 class Metric:

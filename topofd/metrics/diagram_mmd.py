@@ -210,7 +210,7 @@ class DiagramMMD(Metric):
     summary = "kernel MMD of persistence diagrams (Gaussian kernel on W1)"
     default = True
     columns = (
-        Column("mmd", "MMD", "lower", rank=True, help="MMD² of the H1 diagrams (--mmd-estimator)"),
+        Column("mmd", "MMD", "lower", rank=True, scaled=True, help="MMD² of the H1 diagrams (--mmd-estimator)"),
         Column(
             "mmd_p",
             "MMD p",

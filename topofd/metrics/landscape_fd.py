@@ -52,7 +52,15 @@ class TopoFD(Metric):
     )
     default = True
     columns = (
-        Column("topofd", "TopoFD", "lower", range=(0.0, math.inf), rank=True, help="TopoFD, per class and mean"),
+        Column(
+            "topofd",
+            "TopoFD",
+            "lower",
+            range=(0.0, math.inf),
+            rank=True,
+            scaled=True,
+            help="TopoFD, per class and mean",
+        ),
         Column("topofd_inf", "TopoFD∞", "lower", help="TopoFD extrapolated to infinitely many layouts (--extrapolate)"),
     )
 

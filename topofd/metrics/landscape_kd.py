@@ -254,7 +254,9 @@ class TopoKD(Metric):
     name = "topokd"
     summary = "the recommended kernel distance (unbiased MMD) of square-rooted persistence landscapes, protocol-free"
     default = True
-    columns = (Column("topokd", "TopoKD", "lower", rank=True, help="signed square root of the unbiased MMD²"),)
+    columns = (
+        Column("topokd", "TopoKD", "lower", rank=True, scaled=True, help="signed square root of the unbiased MMD²"),
+    )
     meta_keys = ("topokd",)
 
     def score(self, real: SetView, synth: SetView, ctx: Context) -> MetricResult:

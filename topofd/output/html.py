@@ -22,6 +22,7 @@ import numpy as np
 
 from topofd.output.html_base import esc, legend_html, notes_html, page, png_uri, provenance_html, table_html
 from topofd.output.html_sections import explanations_section
+from topofd.output.scale_block import scale_html
 
 __all__ = ["report_html", "leaderboard_html"]
 
@@ -100,6 +101,7 @@ def _scores(table, meta: Mapping) -> str:
         + legend_html(table)
         + notes_html(meta.get("notes"))
         + "</section>"
+        + scale_html(table, meta)
     )
 
 

@@ -20,6 +20,9 @@ from topofd.output.report import title
 __all__ = ["as_number", "TABLE1", "side_column_keys", "mmd_column", "side_columns", "side_notes"]
 
 
+# scores shown on their floor-to-random scale (issue 27, topofd.stats.scale), when a report carries it
+SCALED_SIDE = ("topokd_scaled",)
+
 # the columns of the TopoCellGen paper's Table 1, which the leaderboard places itself
 TABLE1 = ("cce", "tce", "topofd", "topokd", "mmd")
 
@@ -46,7 +49,7 @@ def mmd_column(report: dict) -> str:
 
 def side_columns(mean: dict) -> list[tuple[str, str]]:
     """``(column title, report key)`` of the side scores present in a report's ``mean`` row."""
-    return [(title(k), k) for k in side_column_keys() if mean.get(k) is not None]
+    return [(title(k), k) for k in (*side_column_keys(), *SCALED_SIDE) if mean.get(k) is not None]
 
 
 def side_notes(rows: Sequence[dict]) -> list[str]:
@@ -54,10 +57,15 @@ def side_notes(rows: Sequence[dict]) -> list[str]:
     shown score with how to read it (its column's ``help``)."""
     cols = [c for k in side_column_keys() if (c := metric_registry.column(k)) is not None]
     shown = [c for c in cols if any(c.title in r for r in rows)]
+    scaled = [title(k) for k in SCALED_SIDE if any(title(k) in r for r in rows)]
+    scale_note = [
+        f"{', '.join(scaled)}: 0 = real tissue of other images with the nearest counts, 1 = random placement "
+        "with the same counts (topofd stats --floor-pool; bundled for brca-m2c:test)"
+    ]
     if not shown:
-        return []
+        return scale_note if scaled else []
     how = "; ".join(f"{c.title}: {c.help}" for c in shown if c.help)
-    return [
+    return (scale_note if scaled else []) + [
         f"{', '.join(c.title for c in shown)}: shown, never ranked"
         + (f" ({how})" if how else "")
         + "; '—' where a report did not compute them (compare --metrics NAME)"

@@ -50,6 +50,8 @@ QUOTED = {"fid": ("FID", "lower")}
 
 def title(key: str) -> str:
     """The heading of report column ``key`` (a registered :class:`~topofd.metrics.base.Column`)."""
+    if key.endswith("_scaled"):  # issue 27: a score on its floor-to-random scale (topofd.stats.scale)
+        return f"{title(key[: -len('_scaled')])} scaled"
     c = metric_registry.column(key)
     return c.title if c is not None else QUOTED.get(key, (key,))[0]
 
@@ -307,7 +309,9 @@ def format_report(report, elapsed: float | None = None, explain: bool = False) -
     time and notes; ``explain``: then the plug-ins' explanations."""
     meta = getattr(report, "meta", {}) or {}
     proto = meta.get("protocol", getattr(report, "protocol", None))
-    lines = [format_table(report.table, proto), ""]
+    from topofd.output.scale_block import scale_lines
+
+    lines = [format_table(report.table, proto), *scale_lines(report.table, meta), ""]
     lines.append(f"protocol: {proto}")
     sigma = meta.get("sigma")
     if isinstance(sigma, dict) and sigma:

@@ -24,6 +24,11 @@ with features the run computes; a file without them (made by an older
 topofd, without torch, or with ``--no-features``) gives FID/KID a note on how
 to make it again.  Files without features still load (same format version).
 
+Scale rows (issue 27, :mod:`topofd.stats.scale`): ``meta["scale"]`` of a
+file made by ``topofd stats --floor-pool`` holds the floor (matched real
+tissue) and random scores of the set; a named set's rows ship beside it
+(:data:`SCALE_FILES`, made by ``benchmarks/scale_rows.py``).
+
 Named sets ship with the package (:func:`names`): ``brca-m2c:test`` is the
 BRCA-M2C test protocol (1,550 windows of the 30 test images, Abousamra et al.
 2021, BSD-3-Clause; see ``topofd/data/brca_m2c/LICENSE``).
@@ -32,6 +37,7 @@ BRCA-M2C test protocol (1,550 windows of the 30 test images, Abousamra et al.
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -54,6 +60,10 @@ __all__ = [
     "is_reference",
     "bundled_match",
     "named_set",
+    "scale_rows",
+    "bundled_scale",
+    "add_scale",
+    "SCALE_FILES",
 ]
 
 FORMAT = "topofd-reference"
@@ -66,6 +76,10 @@ NAMED = {
         "BRCA-M2C test protocol: 1,550 windows 256x256, stride 32, of the 30 test images (lym, epi, stro)",
     )
 }
+
+
+# name -> precomputed scale rows in topofd/data/refs (benchmarks/scale_rows.py)
+SCALE_FILES = {"brca-m2c:test": "brca-m2c-test.scale.json"}
 
 
 def names() -> dict[str, str]:
@@ -106,6 +120,7 @@ class Reference:
     stats: dict  # (protocol, k, n_bins, n_layers) -> LandscapeStats
     features: dict = field(default_factory=dict)  # extractor sha256 -> (n, D) features, rows in ``keys`` order
     images: list | None = None  # each layout's source image (None: unknown), stored when any is known
+    scale: dict | None = None  # floor and random rows (module docstring)
 
     def features_for(self, name: str, sha256: str | None):
         """The stored real-set features of the extractor ``name`` with file
@@ -228,7 +243,25 @@ def load_reference(ref) -> Reference:
     if not path.is_file():
         raise ValueError(f"{path}: no such reference file")
     st = path.stat()
-    return _load(str(path), st.st_mtime_ns, st.st_size)
+    loaded = _load(str(path), st.st_mtime_ns, st.st_size)
+    if loaded.scale is None and str(ref) in SCALE_FILES:
+        loaded.scale = bundled_scale(str(ref))
+    return loaded
+
+
+def bundled_scale(name: str | None) -> dict | None:
+    """The shipped scale rows of named set ``name`` (``None``: none shipped)."""
+    if name not in SCALE_FILES:
+        return None
+    p = resources.files("topofd") / "data" / "refs" / SCALE_FILES[name]
+    return json.loads(p.read_text()) if p.is_file() else None
+
+
+def add_scale(path, scale: dict) -> None:
+    """Store scale rows in the reference file ``path`` (its header; the arrays
+    and their hash are unchanged), replacing the file atomically."""
+    arrays, meta = load_npz(str(path))
+    save_npz(path, arrays, {**meta, "scale": scale})
 
 
 @lru_cache(maxsize=4)
@@ -268,7 +301,9 @@ def _load(path: str, mtime_ns: int, size: int) -> Reference:  # stat in the key:
     if any(F.ndim != 2 or len(F) != len(keys) for F in features.values()):
         raise ValueError(f"{path}: inconsistent reference file (a feature array is not one row per layout)")
     shape = tuple(meta["shape"]) if meta.get("shape") else None
-    return Reference(path, meta, names_, keys, counts, diagrams, classes, shape, stats, features, images)
+    return Reference(
+        path, meta, names_, keys, counts, diagrams, classes, shape, stats, features, images, meta.pop("scale", None)
+    )
 
 
 # ----------------------------------------------- bundled sets as cache entries
@@ -304,6 +339,13 @@ def bundled_match(keys) -> str | None:
         if len(ref.keys) == len(want) and sorted(ref.keys) == want:
             return name
     return None
+
+
+def scale_rows(reference: Reference | None, keys) -> dict | None:
+    """The floor and random rows of a comparison's real set: the loaded
+    reference's (``topofd stats --floor-pool``), else the named set's the
+    real set exactly is (``None``: none known)."""
+    return reference.scale if reference is not None else bundled_scale(bundled_match(keys))
 
 
 def named_set(keys) -> dict:
