@@ -20,7 +20,6 @@ CEILINGS = {
     "topofd.output.leaderboard": 474,
     "topofd.output.html": 528,
     "topofd.generator.losses": 523,
-    "topofd.layouts.sets.read_layouts": 110,
     "topofd.output.leaderboard.build_table": 125,
     "topofd.generator.sample.sample_folder": 101,
     "topofd.generator.train.train": 176,
