@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import topofd
+from topofd import Layout
 
 
 def score_diagrams(real, synth, metric: str, column: str | None = None, **options) -> float:
@@ -23,6 +24,38 @@ def score_diagrams(real, synth, metric: str, column: str | None = None, **option
 @pytest.fixture
 def scorer():
     return score_diagrams
+
+
+def random_layouts(
+    n, seed, classes=("a", "b"), *, cells=(8, 20), fixed=None, low=0.0, high=60.0, shape=(64, 64),
+    name="l{i:03d}", suffix="",
+) -> list[Layout]:
+    """``n`` layouts of uniform random points, the test sets of many files.
+
+    ``seed``: an int, or a ``numpy`` Generator to go on drawing from.  Each
+    class of each layout draws its cell count from ``rng.integers(*cells)``
+    then its points from ``rng.uniform(low, high)``; ``fixed`` (one count, or
+    one per class) draws no count.  ``name`` is formatted with ``i``; ``suffix``
+    follows it."""
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    if fixed is not None:
+        fixed = [fixed] * len(classes) if np.ndim(fixed) == 0 else list(fixed)
+    out = []
+    for i in range(n):
+        pts = tuple(
+            rng.uniform(low, high, size=(int(rng.integers(*cells)) if fixed is None else fixed[k], 2))
+            for k in range(len(classes))
+        )
+        out.append(Layout(pts, tuple(classes), tuple(shape), name.format(i=i) + suffix))
+    return out
+
+
+def layout_folder(d, layouts):
+    """``layouts`` saved as published-format ``NAME.npy`` files in folder ``d``."""
+    d.mkdir(parents=True, exist_ok=True)
+    for lay in layouts:
+        np.save(d / f"{lay.name}.npy", lay.to_array())
+    return d
 
 
 def benchmark_module(name: str):
