@@ -59,16 +59,17 @@ def layout_folder(d, layouts):
 
 
 def benchmark_module(name: str):
-    """A script of ``benchmarks/`` loaded as a module (no ``sys.path`` change)."""
+    """Module ``benchmarks.<name>`` of the repository, imported without
+    changing ``sys.path`` (the package is found by its file)."""
+    import importlib
     import importlib.util
     import sys
     from pathlib import Path
 
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod  # dataclasses and pickling look modules up by name
-    spec.loader.exec_module(mod)
-    return mod
+    if "benchmarks" not in sys.modules:
+        init = Path(__file__).resolve().parents[1] / "benchmarks" / "__init__.py"
+        spec = importlib.util.spec_from_file_location("benchmarks", init, submodule_search_locations=[str(init.parent)])
+        pkg = importlib.util.module_from_spec(spec)
+        sys.modules["benchmarks"] = pkg
+        spec.loader.exec_module(pkg)
+    return importlib.import_module(f"benchmarks.{name}")
