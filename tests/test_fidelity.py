@@ -238,7 +238,7 @@ def test_default_selection_is_unchanged_and_groups_expand():
     assert Options(metrics="fidelity,topokd").metrics == ("precision", "recall", "density", "coverage", "topokd")
     assert Options(metrics="memorisation").metrics == ("ct", "near_copies")
     with pytest.raises(OptionError, match="fidelity_k"):
-        Options(fidelity_k=0)
+        Options.from_kwargs(fidelity_k=0)
     with pytest.raises(OptionError, match="unknown metric"):
         Options(metrics="fidelty")
 

@@ -19,12 +19,33 @@ from conftest import benchmark_module
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# TopoFD is a Fréchet distance: mean and covariance of landscapes, products
+# and a matrix square root in BLAS/LAPACK, whose kernels round differently on
+# different processors (OpenBLAS picks AVX-512 or AVX2 code at run time).
+# Measured: the golden file (made on an AVX-512 machine) and an AVX2 AMD EPYC
+# differ by up to 8.7e-8 relative on TopoFD fields (interval bounds near 0
+# amplify it), by <= 4e-15 elsewhere.  So TopoFD fields are held to 1e-6
+# relative across machines; a change of structure is checked byte for byte
+# on one machine with benchmarks/report_identity.py --out / --check.
+CROSS_CPU_TOL = 1e-6
+
+
+def _cross_cpu_close(path: str, line: str) -> bool:
+    if "/topofd" not in path:
+        return False
+    try:
+        a, b = (float(x.strip("' ")) for x in line.split(": ", 1)[1].split(" != "))
+    except ValueError:
+        return False
+    return abs(a - b) <= CROSS_CPU_TOL * max(abs(a), abs(b))
+
+
 def test_bundled_protocol_numbers_are_unchanged():
     ri = benchmark_module("identity")
     diff, fingerprint = ri.diff, ri.fingerprint
     ref = json.loads((ROOT / "tests" / "golden" / "report_identity_40.json").read_text())
     now = fingerprint(ref["n_patches"], ref["mmd_samples"])
-    bad = list(diff(ref, now))
+    bad = [d for d in diff(ref, now) if not _cross_cpu_close(d.split(": ", 1)[0], d)]
     assert not bad, "\n".join(bad[:20])
 
 

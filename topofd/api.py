@@ -12,7 +12,7 @@ from topofd.evaluator import Evaluator
 from topofd.layouts.layout import Layout
 from topofd.layouts.sets import duplicate_notes, read_layouts
 from topofd.option_spec import signature_with_options
-from topofd.options import DEFAULTS, Options
+from topofd.options import Options, all_specs
 from topofd.output.report import Report
 from topofd.parallel import start_workers, wait_workers
 from topofd.storage.reference import is_reference
@@ -122,4 +122,4 @@ def compare(real, synth, options: Options | None = None, **kwargs: Any) -> Repor
     return report
 
 
-compare.__signature__ = signature_with_options(["real", "synth"], DEFAULTS)  # type: ignore[attr-defined]
+compare.__signature__ = signature_with_options(["real", "synth"], {n: d for n, _, d in all_specs()})  # type: ignore[attr-defined]

@@ -42,7 +42,7 @@ from topofd.layouts.matching import (
 )
 from topofd.metrics.base import Context, MetricResult, resampling_plan
 from topofd.option_spec import signature_with_options
-from topofd.options import DEFAULTS, Options
+from topofd.options import Options, all_specs
 from topofd.output.report import Report, assemble_table, provenance
 from topofd.paper_stats import RealPaperStats
 from topofd.state import SetState, SetView
@@ -68,6 +68,7 @@ class Evaluator:
     """
 
     def __init__(self, options: Options | None = None, **kwargs: Any):
+        registry.names()  # plug-ins of installed packages (entry points) bring their options
         self.options = Options.from_kwargs(options, **kwargs)
         self.metrics = self.options.metrics or registry.default()
         self._cache = Cache(self.options.cache_dir, bundled=self.options.use_bundled)
@@ -169,7 +170,7 @@ class Evaluator:
     def _keeps_points(self) -> bool:
         """Keep cells when a selected metric needs them (by default: when ``train`` is given)."""
         sel = self.options.metrics or (registry.expand(("memorisation",)) if self.options.train else ())
-        return any(getattr(registry.get(n), "needs_points", False) for n in sel)
+        return any("points" in registry.get(n).needs for n in sel)
 
     def _add(self, side: SetState, x, what: str) -> None:
         o = self.options
@@ -342,9 +343,9 @@ class Evaluator:
         if o.metrics is None and len(self._train):
             selected += registry.expand(("memorisation",))
         for name in list(selected):
-            if getattr(registry.get(name), "needs_train", False) and not len(self._train):
+            if "train" in registry.get(name).needs and not len(self._train):
                 raise ValueError(f"{name} needs the generator's training layouts (--train, or Evaluator.update_train)")
-            if getattr(registry.get(name), "needs_pairs", False) and not pairs:
+            if "pairs" in registry.get(name).needs and not pairs:
                 why = "no synthetic name starts with a real name" if o.pairing == "prefix" else "pairing is 'none'"
                 if o.metrics is not None:
                     raise ValueError(
@@ -359,7 +360,7 @@ class Evaluator:
         """The training set in compute order, its classes in report order
         (``None`` when no selected metric needs it); refused when it is the
         real set (the real set is the held-out one)."""
-        if not any(getattr(registry.get(n), "needs_train", False) for n in selected):
+        if not any("train" in registry.get(n).needs for n in selected):
             return None
         t = self._train
         assert t.classes is not None, "a training set with layouts has class names"
@@ -374,7 +375,7 @@ class Evaluator:
         return T
 
 
-Evaluator.__init__.__signature__ = signature_with_options(["self"], DEFAULTS)  # type: ignore[attr-defined]
+Evaluator.__init__.__signature__ = signature_with_options(["self"], {n: d for n, _, d in all_specs()})  # type: ignore[attr-defined]
 
 
 def _named_set(keys) -> dict:

@@ -5,10 +5,19 @@ from __future__ import annotations
 
 import inspect
 import math
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["OptionError", "Spec", "check_value", "parse_list", "parse_canvas", "signature_with_options"]
+__all__ = [
+    "OptionError",
+    "Spec",
+    "PluginOptions",
+    "check_value",
+    "parse_list",
+    "parse_canvas",
+    "signature_with_options",
+]
 
 
 class OptionError(ValueError):
@@ -143,3 +152,54 @@ def signature_with_options(fixed: list[str], defaults: dict[str, Any]) -> inspec
             *(P(n, P.KEYWORD_ONLY, default=d) for n, d in defaults.items()),
         ]
     )
+
+
+class PluginOptions:
+    """The options metric plug-ins own: keyword -> ``(spec, owner, default)``.
+
+    They join the one options table (:func:`topofd.options.all_specs`);
+    ``resolver`` is the metric registry's check and group expansion of the
+    ``metrics`` option (set by the registry, which sits above the table)."""
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, tuple[Spec, str, Any]] = {}
+        self.resolver: Callable[[tuple[str, ...]], tuple[str, ...]] | None = None
+
+    def add(self, name: str, default: Any, spec: Spec, owner: str, taken: Iterable[tuple[str, Spec, Any]]) -> None:
+        """Register ``name``; several plug-ins may share one option by giving
+        the same ``spec`` object.  Refused: a keyword or flag of ``taken``
+        (the built-in table) or of another plug-in's option."""
+        taken = list(taken)
+        if name in {n for n, _, _ in taken} or not name.isidentifier():
+            raise ValueError(f"metric {owner}: option {name!r} is not a free keyword")
+        if name in self._by_name:
+            if self._by_name[name][0] is not spec:
+                raise ValueError(f"metric {owner}: option {name!r} is already an option of {self._by_name[name][1]}")
+            return
+        flags = {s.flag for _, s, _ in [*taken, *self.specs()] if s.flag}
+        if spec.flag and spec.flag in flags:
+            raise ValueError(f"metric {owner}: flag {spec.flag} is taken")
+        check_value(name, spec, default, True)
+        self._by_name[name] = (spec, owner, default)
+
+    def specs(self) -> Iterator[tuple[str, Spec, Any]]:
+        for n, (spec, _, default) in self._by_name.items():
+            yield n, spec, default
+
+    def owner(self, name: str) -> str | None:
+        return self._by_name[name][1] if name in self._by_name else None
+
+    def default(self, name: str) -> Any:
+        if name not in self._by_name:
+            raise KeyError(f"no metric registered the option {name!r}")
+        return self._by_name[name][2]
+
+    def check(self, values: dict) -> tuple[tuple[str, Any], ...]:
+        """``values`` checked by their specs, as sorted ``(keyword, value)`` pairs (hashable, picklable)."""
+        out = []
+        for k, v in sorted(values.items()):
+            if k not in self._by_name:
+                raise OptionError(k, "no registered metric has this option")
+            spec, _, default = self._by_name[k]
+            out.append((k, check_value(k, spec, v, default is None)))
+        return tuple(out)

@@ -12,15 +12,12 @@ a sequence or one comma-separated string, ``classes="lym,epi,stro"`` too).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from topofd.layouts.readers.png import parse_colors
-from topofd.metrics import GROUPS as METRIC_GROUPS
-from topofd.metrics import expand as expand_metrics
-from topofd.metrics import names as metric_names
-from topofd.option_spec import OptionError, Spec, check_value, parse_canvas, parse_list
+from topofd.option_spec import OptionError, PluginOptions, Spec, check_value, parse_canvas, parse_list
 from topofd.tda.summaries import PROTOCOLS
 
 __all__ = [
@@ -28,6 +25,10 @@ __all__ = [
     "Options",
     "OptionError",
     "specs",
+    "all_specs",
+    "register_option",
+    "set_metric_resolver",
+    "option_owner",
     "EVALUATOR",
     "READER",
     "RECORDED",
@@ -54,12 +55,8 @@ class Options:
     metrics: tuple[str, ...] | None = _opt(
         None,
         Spec(
-            "Metrics to compute: topofd (Fréchet distance of persistence landscapes, under --protocol), topokd (the "
-            "recommended kernel distance of landscapes, protocol-free), mmd (kernel MMD of persistence diagrams), "
-            "counts (CCE per class, TCE). Default: these four; counts are then skipped with a note when no names "
-            "pair. Also: precision, recall, density, coverage (group: fidelity; k-NN manifolds of per-layout "
-            "H0 spacing features), ct, near_copies (group: memorisation; need --train) and fid, kid (group: fid; "
-            "FID and KID of a layout encoder, see --extractor; need torch).",
+            "Metrics or groups of metrics to compute (default: the default metrics; counts are then skipped with a "
+            "note when no names pair).",
             "list",
             "--metrics",
             metavar="LIST",
@@ -274,17 +271,6 @@ class Options:
             role=(),
         ),
     )
-    fidelity_k: int = _opt(
-        5,
-        Spec(
-            "k of the k-nearest-neighbour manifolds of precision, recall, density and coverage (5, as Naeem et al. "
-            "2020 recommend).",
-            "int",
-            "--fidelity-k",
-            low=1,
-            metavar="K",
-        ),
-    )
     extractor: Any = _opt(
         None,
         Spec(
@@ -370,9 +356,11 @@ class Options:
             role=("read",),
         ),
     )
+    # ----- the options metric plug-ins own (register_option), by keyword
+    plugin: tuple[tuple[str, Any], ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
+        for f in _core_fields():
             object.__setattr__(
                 self, f.name, check_value(f.name, f.metadata["spec"], getattr(self, f.name), f.default is None)
             )
@@ -383,12 +371,13 @@ class Options:
                 parse_colors(self.colors)
             except ValueError as e:
                 raise OptionError("colors", str(e)) from None
-        if self.metrics is not None:
-            known = (*metric_names(), *METRIC_GROUPS)
-            bad = [m for m in self.metrics if m not in known]
-            if bad:
-                raise OptionError("metrics", f"unknown metric(s) {', '.join(bad)}; choose from {', '.join(known)}")
-            object.__setattr__(self, "metrics", expand_metrics(self.metrics))
+        if self.metrics is not None and PLUGIN_OPTIONS.resolver is not None:
+            object.__setattr__(self, "metrics", PLUGIN_OPTIONS.resolver(self.metrics))
+        object.__setattr__(self, "plugin", PLUGIN_OPTIONS.check(dict(self.plugin)))
+
+    def option(self, name: str) -> Any:
+        """The value of a metric plug-in's option (given, or its default)."""
+        return dict(self.plugin).get(name, PLUGIN_OPTIONS.default(name))
 
     # ------------------------------------------------------------ views
     def reader_kwargs(self) -> dict:
@@ -414,27 +403,64 @@ class Options:
         return {n: getattr(self, n) for n in RECORDED}
 
     def replace(self, **changes: Any) -> Options:
-        return dataclasses.replace(self, **changes)
+        core = {k: v for k, v in changes.items() if PLUGIN_OPTIONS.owner(k) is None}
+        extra = {k: v for k, v in changes.items() if PLUGIN_OPTIONS.owner(k) is not None}
+        if extra:
+            core["plugin"] = {**dict(self.plugin), **extra}
+        return dataclasses.replace(self, **core)
 
     @classmethod
     def from_kwargs(cls, options: Options | None = None, **kwargs: Any) -> Options:
         """``options`` updated with ``kwargs``; an unknown keyword is a ``TypeError`` naming the known ones."""
-        unknown = sorted(set(kwargs) - set(DEFAULTS))
+        known = {n for n, _, _ in all_specs()}
+        unknown = sorted(set(kwargs) - known)
         if unknown:
-            raise TypeError(f"unknown option(s) {', '.join(unknown)}; options are {', '.join(DEFAULTS)}")
+            raise TypeError(f"unknown option(s) {', '.join(unknown)}; options are {', '.join(sorted(known))}")
         if options is not None and not isinstance(options, cls):
             raise TypeError(
                 f"options must be an Options, not {type(options).__name__} (give other options as "
                 "keywords, e.g. metrics='topofd')"
             )
         base = options if options is not None else cls()
-        return dataclasses.replace(base, **kwargs) if kwargs else base
+        return base.replace(**kwargs) if kwargs else base
+
+
+# the options metric plug-ins own, and the registry's expansion of --metrics
+# (both filled by topofd.metrics, which sits above this table)
+PLUGIN_OPTIONS = PluginOptions()
+
+
+def _core_fields() -> list[dataclasses.Field]:
+    return [f for f in dataclasses.fields(Options) if "spec" in f.metadata]
+
+
+def register_option(name: str, default: Any, spec: Spec, owner: str) -> None:
+    """Add a metric plug-in's option to the table (API keyword ``name``, CLI
+    flag ``spec.flag``); see :meth:`PluginOptions.add`."""
+    PLUGIN_OPTIONS.add(name, default, spec, owner, taken=list(specs()))
+
+
+def set_metric_resolver(resolve: Callable[[tuple[str, ...]], tuple[str, ...]]) -> None:
+    """How ``metrics`` is checked and its groups expanded (the registry's ``expand``)."""
+    PLUGIN_OPTIONS.resolver = resolve
 
 
 def specs() -> Iterator[tuple[str, Spec, Any]]:
-    """``(name, spec, default)`` of every option, in table order."""
-    for f in dataclasses.fields(Options):
+    """``(name, spec, default)`` of every built-in option, in table order."""
+    for f in _core_fields():
         yield f.name, f.metadata["spec"], f.default
+
+
+def all_specs() -> Iterator[tuple[str, Spec, Any]]:
+    """``(name, spec, default)`` of every option: the built-in table, then
+    the metric plug-ins' options in registration order."""
+    yield from specs()
+    yield from PLUGIN_OPTIONS.specs()
+
+
+def option_owner(name: str) -> str | None:
+    """The metric plug-in owning option ``name`` (``None``: a built-in option)."""
+    return PLUGIN_OPTIONS.owner(name)
 
 
 DEFAULTS = {n: d for n, _, d in specs()}

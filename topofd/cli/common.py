@@ -24,8 +24,9 @@ from typing import Any
 import click
 import numpy as np
 
+from topofd import metrics as metric_registry
 from topofd.errors import one_line
-from topofd.options import OptionError, Options, Spec, specs
+from topofd.options import OptionError, Options, Spec, all_specs
 from topofd.storage.atomic import atomic_write_bytes, check_writable_dir, check_writable_file
 
 __all__ = [
@@ -99,7 +100,7 @@ def progress_wanted(quiet: bool) -> bool:
 
 # ------------------------------------------------------- the options table
 def _flag_of(name: str) -> str:
-    for n, spec, _ in specs():
+    for n, spec, _ in all_specs():
         if n == name and spec.flag:
             return spec.flag.split("/")[0]
     return name
@@ -115,7 +116,7 @@ def _click_option(name: str, spec: Spec, default: Any, command: str) -> Callable
     assert spec.flag is not None
     decls = [spec.flag, *([spec.short] if spec.short else []), name]
     kw: dict[str, Any] = {
-        "help": spec.help,
+        "help": spec.help + (" " + metrics_help() if name == "metrics" else ""),
         "default": default,
         "show_default": default is not None and default is not False,
     }
@@ -146,8 +147,10 @@ def table_options(command: str) -> Callable:
     """The flags of every option of :class:`~topofd.options.Options` that
     ``command`` takes, in table order."""
 
+    metric_registry.names()  # the registry, entry points included, adds its plug-ins' options to the table
+
     def deco(f):
-        for name, spec, default in reversed(list(specs())):
+        for name, spec, default in reversed(list(all_specs())):
             if spec.flag is not None and command in spec.commands:
                 f = _click_option(name, spec, default, command)(f)
         return f
@@ -158,9 +161,20 @@ def table_options(command: str) -> Callable:
 def options_from(kwargs: dict, **fixed: Any) -> Options:
     """Pop the table's options out of a command's ``kwargs`` into an
     :class:`Options` (``fixed`` adds or overrides values)."""
-    names = {n for n, _, _ in specs()}
+    names = {n for n, _, _ in all_specs()}
     given = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
-    return Options(**{**given, **fixed})
+    return Options.from_kwargs(**{**given, **fixed})
+
+
+def metrics_help() -> str:
+    """What ``--metrics`` takes, from the registry: each metric with its
+    summary, then the groups."""
+    parts = []
+    for n in metric_registry.names():
+        m = metric_registry.get(n)
+        parts.append(f"{n} ({m.summary}{'; default' if m.default else ''})")
+    groups = [f"{g} = {', '.join(ms)}" for g, ms in metric_registry.groups().items()]
+    return "Metrics: " + "; ".join(parts) + ". Groups: " + "; ".join(groups) + "."
 
 
 def jobs_option(default: int, help: str) -> Callable:

@@ -12,16 +12,23 @@ it does no arithmetic of its own.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 
+from topofd.option_spec import Spec
 from topofd.state import SetView
 from topofd.stats.uncertainty import MIN_LAYOUTS, Estimate, Plan, floored, plan
 
 __all__ = [
+    "Column",
+    "MetricOption",
+    "Curve",
+    "Section",
+    "NEEDS",
     "Context",
     "PaperStatsSource",
     "MetricResult",
@@ -84,6 +91,10 @@ class Context:
     def want_se(self) -> bool:
         return bool(self.options.uncertainty)
 
+    def option(self, name: str) -> Any:
+        """The value of a plug-in's option (:class:`MetricOption`) in this comparison."""
+        return self.options.option(name)
+
 
 @dataclass
 class MetricResult:
@@ -93,7 +104,8 @@ class MetricResult:
     ``uncertainty[column]``: how its interval was made; ``notes``: lines for
     the report; ``meta``: entries of the report's metadata; ``artifacts``:
     per-class arrays for figures; ``counts``: the paired ``(real, synthetic)``
-    count arrays (count errors only).
+    count arrays (count errors only); ``sections``: explanations
+    (:class:`Section`), in ``report.meta["sections"][name]``.
     """
 
     cells: dict[str, dict[str, Estimate]] = field(default_factory=dict)
@@ -102,13 +114,152 @@ class MetricResult:
     meta: dict[str, Any] = field(default_factory=dict)
     artifacts: dict[str, dict] = field(default_factory=dict)
     counts: tuple[np.ndarray, np.ndarray] | None = None
+    sections: list[Section] = field(default_factory=list)
 
 
-class Metric(Protocol):
+NEEDS = frozenset({"pairs", "train", "points"})
+BETTER = ("lower", "higher", "none")
+SCOPES = ("class", "layout")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One report column a plug-in fills, described once for every output.
+
+    ``key``: the table column (its interval adds ``<key>_se``, ``_lo``,
+    ``_hi``); ``title``: the heading in the text table, HTML and
+    leaderboard; ``better``: ``lower``/``higher`` is better, or ``none`` (a
+    diagnostic without a direction, e.g. a p-value or C_T); ``scope``:
+    ``class`` (a row per class and their mean) or ``layout`` (whole layouts:
+    the ``mean`` row only); ``range``: the values the score can take;
+    ``rank``: a leaderboard may rank by it (otherwise it is shown beside
+    the ranking, never ranked); ``mean``: the column has a ``mean`` row in
+    JSON (``False``: per class only, e.g. a p-value); ``decimals``: fixed
+    decimals of the text table (``None``: four significant digits of the
+    column's largest value); ``help``: one line for the docs.
+    """
+
+    key: str
+    title: str
+    better: str = "lower"
+    scope: str = "class"
+    range: tuple[float, float] = (-math.inf, math.inf)
+    rank: bool = False
+    mean: bool = True
+    decimals: int | None = None
+    help: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.key.isidentifier() or self.key.endswith(("_se", "_lo", "_hi")):
+            raise ValueError(f"column key {self.key!r}: a Python identifier not ending in _se/_lo/_hi")
+        if self.better not in BETTER:
+            raise ValueError(f"column {self.key}: better must be one of {', '.join(BETTER)}, not {self.better!r}")
+        if self.scope not in SCOPES:
+            raise ValueError(f"column {self.key}: scope must be one of {', '.join(SCOPES)}, not {self.scope!r}")
+
+
+@dataclass(frozen=True)
+class MetricOption:
+    """An option a plug-in owns: ``name`` is its API keyword (and the key of
+    :meth:`Context.option`), ``spec.flag`` its CLI flag; it joins the one
+    options table (:func:`topofd.options.all_specs`)."""
+
     name: str
-    columns: tuple[str, ...]
+    default: Any
+    spec: Spec
 
-    def score(self, real: SetView, synth: SetView, ctx: Context) -> MetricResult: ...
+
+@dataclass
+class Curve:
+    """A figure of one explanation: ``lines`` (label -> y over ``x``) and an
+    optional ``band`` (lower, upper) drawn behind them."""
+
+    title: str
+    x: Sequence[float]
+    lines: dict[str, Sequence[float]]
+    band: tuple[Sequence[float], Sequence[float]] | None = None
+    band_label: str = ""
+    xlabel: str = ""
+    ylabel: str = ""
+
+    def to_dict(self) -> dict:
+        f = _floats
+        band = None if self.band is None else [f(self.band[0]), f(self.band[1])]
+        return {
+            "title": self.title,
+            "x": f(self.x),
+            "lines": {k: f(v) for k, v in self.lines.items()},
+            "band": band,
+            "band_label": self.band_label,
+            "xlabel": self.xlabel,
+            "ylabel": self.ylabel,
+        }
+
+
+@dataclass
+class Section:
+    """What a plug-in explains beyond its columns, in a form every output
+    renders without knowing the metric: ``sentences`` (findings in words:
+    ``--explain`` and the HTML report), ``table`` (rows of a named table:
+    JSON, CSV, HTML) and ``curves`` (HTML figures)."""
+
+    title: str
+    sentences: list[str] = field(default_factory=list)
+    table: list[dict[str, Any]] = field(default_factory=list)
+    curves: list[Curve] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "title": self.title,
+            "sentences": list(self.sentences),
+            "table": [dict(r) for r in self.table],
+            "curves": [c.to_dict() for c in self.curves],
+        }
+
+
+def _floats(v) -> list:
+    return [None if not np.isfinite(x) else float(x) for x in np.asarray(v, dtype=float).ravel()]
+
+
+class Metric:
+    """A metric plug-in: a description (class attributes) and ``score``.
+
+    ``name``: the key of ``--metrics``; ``summary``: one line for
+    ``--metrics`` help and the docs; ``groups``: names that select it
+    together with others (``--metrics fidelity``); ``default``: in the
+    default selection; ``columns``: the :class:`Column` s it fills;
+    ``needs``: what the Evaluator must give it (``pairs``: paired layouts,
+    ``train``: the generator's training set, ``points``: each layout's
+    cells); ``options``: the :class:`MetricOption` s it owns; ``meta_keys``:
+    the keys of :attr:`MetricResult.meta` copied into the report's metadata.
+    Everything that shows a metric (report, HTML, leaderboard, help, docs)
+    reads these; nothing else lists metrics.
+    """
+
+    name: str = ""
+    summary: str = ""
+    groups: tuple[str, ...] = ()
+    default: bool = False
+    columns: tuple[Column, ...] = ()
+    needs: frozenset[str] = frozenset()
+    options: tuple[MetricOption, ...] = ()
+    meta_keys: tuple[str, ...] = ()
+
+    def score(self, real: SetView, synth: SetView, ctx: Context) -> MetricResult:
+        raise NotImplementedError
+
+    def check(self) -> None:
+        """Raise ``ValueError`` on a description that cannot be shown (what :func:`register` runs)."""
+        if not self.name.isidentifier():
+            raise ValueError(f"metric name {self.name!r} must be a Python identifier")
+        if not self.columns or not all(isinstance(c, Column) for c in self.columns):
+            raise ValueError(f"metric {self.name}: columns must be a non-empty tuple of Column")
+        if not self.summary:
+            raise ValueError(f"metric {self.name}: give a one-line summary")
+        if not set(self.needs) <= NEEDS:
+            raise ValueError(f"metric {self.name}: unknown needs {sorted(set(self.needs) - NEEDS)}")
+        if not all(isinstance(o, MetricOption) for o in self.options):
+            raise ValueError(f"metric {self.name}: options must be MetricOption")
 
 
 def per_class_column(

@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from topofd.metrics.base import Context, MetricResult, no_interval_reason
+from topofd.metrics.base import Column, Context, Metric, MetricResult, no_interval_reason
 from topofd.metrics.embedding import fidelity_features
 from topofd.state import SetView
 from topofd.stats.uncertainty import MIN_LAYOUTS, Estimate
@@ -117,12 +117,16 @@ def verdict(value: float) -> str:
     return f"memorisation: C_T = {value:.2f}: no evidence of data copying (copying would be ≤ {THRESHOLD:g})"
 
 
-class CopyingTest:
+class CopyingTest(Metric):
     name = "ct"
-    columns = ("ct",)
-    needs_points = True  # the H0 spacing features (embedding.fidelity_features)
-    needs_pairs = False
-    needs_train = True
+    summary = "the data-copying test C_T of Meehan et al. 2020 against the training layouts (needs --train)"
+    groups = ("memorisation",)
+    columns = (
+        Column("ct", "C_T", "none", scope="layout", help="memorisation, C_T ≤ −3 = copying (Meehan et al. 2020)"),
+    )
+    # points: the H0 spacing features (embedding.fidelity_features)
+    needs = frozenset({"train", "points"})
+    meta_keys = ("ct",)
 
     def score(self, real: SetView, synth: SetView, ctx: Context) -> MetricResult:
         o, T = ctx.options, ctx.train

@@ -17,9 +17,11 @@ when the synthetic layouts were generated from the real ones' counts.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from topofd.metrics.base import Context, MetricResult, nonnegative, resampling_plan
+from topofd.metrics.base import Column, Context, Metric, MetricResult, nonnegative, resampling_plan
 from topofd.state import SetView
 from topofd.stats.uncertainty import Estimate
 
@@ -37,10 +39,15 @@ def count_errors(counts_real: np.ndarray, counts_synth: np.ndarray) -> tuple[np.
     return np.abs(s - r).mean(axis=0), float(np.abs(s.sum(axis=1) - r.sum(axis=1)).mean())
 
 
-class CountErrors:
+class CountErrors(Metric):
     name = "counts"
-    columns = ("cce", "tce")
-    needs_pairs = True
+    summary = "cell count errors of paired layouts: CCE per class, TCE of whole layouts"
+    default = True
+    columns = (
+        Column("cce", "CCE", "lower", range=(0.0, math.inf), help="mean absolute count error per class"),
+        Column("tce", "TCE", "lower", scope="layout", range=(0.0, math.inf), help="mean absolute total count error"),
+    )
+    needs = frozenset({"pairs"})
 
     def score(self, real: SetView, synth: SetView, ctx: Context) -> MetricResult:
         pairs = ctx.pairs or []

@@ -46,7 +46,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from topofd.metrics.base import (
+    Column,
     Context,
+    Metric,
     MetricResult,
     jackknife_method,
     no_interval_reason,
@@ -203,10 +205,23 @@ def permutation_p(
     return (1 + hits) / (1 + permutations)
 
 
-class DiagramMMD:
+class DiagramMMD(Metric):
     name = "mmd"
-    columns = ("mmd", "mmd_p")
-    needs_pairs = False
+    summary = "kernel MMD of persistence diagrams (Gaussian kernel on W1)"
+    default = True
+    columns = (
+        Column("mmd", "MMD", "lower", rank=True, help="MMD² of the H1 diagrams (--mmd-estimator)"),
+        Column(
+            "mmd_p",
+            "MMD p",
+            "none",
+            range=(0.0, 1.0),
+            mean=False,
+            decimals=3,
+            help="permutation p-value (--permutations)",
+        ),
+    )
+    meta_keys = ("sigma", "mmd_estimator", "mmd")
 
     def score(self, real: SetView, synth: SetView, ctx: Context) -> MetricResult:
         o = ctx.options

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from topofd.metrics.base import Context, MetricResult, nonnegative, put_whole_layout
+from topofd.metrics.base import Column, Context, Metric, MetricResult, nonnegative, put_whole_layout
 from topofd.state import SetView
 from topofd.stats.uncertainty import MIN_LAYOUTS
 
@@ -61,20 +61,21 @@ def groups(ctx: Context, nS: int):
     return ctx.plan.groups(ctx.options.se_groups) if ctx.want_se and nS >= MIN_LAYOUTS else None
 
 
-class EncodedMetric:
+class EncodedMetric(Metric):
     """The plug-in of one whole-layout score of the encoder features:
     ``scores(F_real, F_synth, labels, ctx) -> (value, replicates)``;
     ``floor``: the score cannot be negative (interval bounds raised to 0)."""
 
-    needs_pairs = False
-    needs_points = True
+    groups = ("fid",)
+    needs = frozenset({"points"})
 
-    def __init__(self, name: str, column: str, title: str, scores: Callable, floor: bool):
-        self.name, self.columns, self.title = name, (column,), title
+    def __init__(self, name: str, column: Column, summary: str, scores: Callable, floor: bool):
+        self.name, self.columns, self.title, self.summary = name, (column,), column.title, summary
+        self.meta_keys = (column.key,)
         self.scores, self.floor = scores, floor
 
     def score(self, real: SetView, synth: SetView, ctx: Context) -> MetricResult:
-        nS, col = len(synth), self.columns[0]
+        nS, col = len(synth), self.columns[0].key
         lab = groups(ctx, nS)
         Fr, Fs, info = set_features(real, synth, ctx)
         value, reps = (float("nan"), []) if Fr is None else self.scores(Fr, Fs, lab, ctx)

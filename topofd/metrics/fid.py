@@ -14,8 +14,11 @@ resampling plan, real set fixed, as grid TopoFD), the replicates by
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from topofd.metrics.base import Column
 from topofd.metrics.encoded import EncodedMetric
 from topofd.tda.frechet import FrechetTo, frechet_distance
 
@@ -40,5 +43,9 @@ def fid_scores(Fr: np.ndarray, Fs: np.ndarray, labels=None, method: str = "sqrtm
 
 
 METRIC = EncodedMetric(
-    "fid", "layout_fid", "Layout FID", lambda Fr, Fs, lab, ctx: fid_scores(Fr, Fs, lab, ctx.options.fd_method), True
+    "fid",
+    Column("layout_fid", "Layout FID", "lower", scope="layout", range=(0.0, math.inf), help="not the quoted image FID"),
+    "FID of a layout encoder's features (--extractor; needs torch)",
+    lambda Fr, Fs, lab, ctx: fid_scores(Fr, Fs, lab, ctx.options.fd_method),
+    True,
 )

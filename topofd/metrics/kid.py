@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from topofd.metrics.base import Column
 from topofd.metrics.encoded import EncodedMetric
 from topofd.metrics.landscape_kd import kernel_sums
 
@@ -38,5 +39,9 @@ def kid_scores(Fr: np.ndarray, Fs: np.ndarray, labels=None, pairs=None) -> tuple
 
 
 METRIC = EncodedMetric(
-    "kid", "layout_kid", "Layout KID", lambda Fr, Fs, lab, ctx: kid_scores(Fr, Fs, lab, ctx.pairs), False
+    "kid",
+    Column("layout_kid", "Layout KID", "lower", scope="layout"),
+    "KID of a layout encoder's features (--extractor; needs torch)",
+    lambda Fr, Fs, lab, ctx: kid_scores(Fr, Fs, lab, ctx.pairs),
+    False,
 )

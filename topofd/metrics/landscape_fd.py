@@ -16,10 +16,14 @@ of TopoFD against 1/n on nested subsets, read at 1/n = 0.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from topofd.metrics.base import (
+    Column,
     Context,
+    Metric,
     MetricResult,
     jackknife_method,
     no_interval_reason,
@@ -40,10 +44,17 @@ from topofd.tda.summaries import gaussian, landscape_stats, topofd_from_stats
 __all__ = ["TopoFD", "METRIC"]
 
 
-class TopoFD:
+class TopoFD(Metric):
     name = "topofd"
-    columns = ("topofd", "topofd_inf")
-    needs_pairs = False
+    summary = (
+        "Fréchet distance of per-class persistence-landscape Gaussians (TopoCellGen Eqs. 11-12), under --protocol; "
+        "with --extrapolate also TopoFD∞"
+    )
+    default = True
+    columns = (
+        Column("topofd", "TopoFD", "lower", range=(0.0, math.inf), rank=True, help="TopoFD, per class and mean"),
+        Column("topofd_inf", "TopoFD∞", "lower", help="TopoFD extrapolated to infinitely many layouts (--extrapolate)"),
+    )
 
     def score(self, real: SetView, synth: SetView, ctx: Context) -> MetricResult:
         o = ctx.options

@@ -37,7 +37,9 @@ from functools import partial
 import numpy as np
 
 from topofd.metrics.base import (
+    Column,
     Context,
+    Metric,
     MetricResult,
     jackknife_method,
     no_interval_reason,
@@ -248,10 +250,12 @@ def signed_sqrt(x):
     return np.sign(x) * np.sqrt(np.abs(x))
 
 
-class TopoKD:
+class TopoKD(Metric):
     name = "topokd"
-    columns = ("topokd",)
-    needs_pairs = False
+    summary = "the recommended kernel distance (unbiased MMD) of square-rooted persistence landscapes, protocol-free"
+    default = True
+    columns = (Column("topokd", "TopoKD", "lower", rank=True, help="signed square root of the unbiased MMD²"),)
+    meta_keys = ("topokd",)
 
     def score(self, real: SetView, synth: SetView, ctx: Context) -> MetricResult:
         o = ctx.options

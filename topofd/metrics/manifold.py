@@ -59,10 +59,13 @@ replicates, O(N·M) otherwise; distances are computed in blocks of real rows.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from topofd.metrics.base import Context, MetricResult, put_whole_layout
+from topofd.metrics.base import Column, Context, Metric, MetricOption, MetricResult, put_whole_layout
 from topofd.metrics.embedding import fidelity_features
+from topofd.option_spec import Spec
 from topofd.state import SetView
 from topofd.stats.uncertainty import MIN_LAYOUTS
 
@@ -71,6 +74,31 @@ __all__ = ["STATS", "knn_radii", "manifold_scores", "ManifoldMetric"]
 STATS = ("precision", "recall", "density", "coverage")
 _BLOCK = 1024
 _TITLES = {"precision": "Precision", "recall": "Recall", "density": "Density", "coverage": "Coverage"}
+_SUMMARIES = {
+    "precision": "share of synthetic layouts inside the real k-NN manifold (Kynkäänniemi et al. 2019)",
+    "recall": "share of real layouts inside the synthetic k-NN manifold (Kynkäänniemi et al. 2019)",
+    "density": "how many real k-NN balls hold each synthetic layout, / k (Naeem et al. 2020)",
+    "coverage": "share of real layouts whose k-NN ball holds a synthetic layout (Naeem et al. 2020)",
+}
+_HOW = {
+    "precision": "fidelity, higher looks more real",
+    "recall": "diversity, higher covers more of the real variety",
+    "density": "fidelity, about 1 for a set drawn like the real one",
+    "coverage": "diversity, higher covers more of the real variety",
+}
+# one option shared by the four plug-ins (the same object: registered once)
+FIDELITY_K = MetricOption(
+    "fidelity_k",
+    5,
+    Spec(
+        "k of the k-nearest-neighbour manifolds of precision, recall, density and coverage (5, as Naeem et al. "
+        "2020 recommend).",
+        "int",
+        "--fidelity-k",
+        low=1,
+        metavar="K",
+    ),
+)
 
 
 def knn_radii(F: np.ndarray, k: int) -> np.ndarray:
@@ -170,21 +198,26 @@ def manifold_scores(
     return out
 
 
-class ManifoldMetric:
+class ManifoldMetric(Metric):
     """The plug-in of one of :data:`STATS` (one column, ``mean`` row)."""
 
-    needs_pairs = False
-    needs_points = True
+    groups = ("fidelity",)
+    needs = frozenset({"points"})
+    options = (FIDELITY_K,)
+    meta_keys = ("fidelity",)
 
     def __init__(self, stat: str):
         if stat not in STATS:
             raise ValueError(f"unknown manifold statistic {stat!r}")
         self.name = stat
-        self.columns = (stat,)
+        self.summary = _SUMMARIES[stat]
+        # density is a ratio (1 on average for a set drawn like the real one), not a share
+        top = math.inf if stat == "density" else 1.0
+        self.columns = (Column(stat, _TITLES[stat], "higher", scope="layout", range=(0.0, top), help=_HOW[stat]),)
 
     def score(self, real: SetView, synth: SetView, ctx: Context) -> MetricResult:
         o, stat = ctx.options, self.name
-        k, nS = o.fidelity_k, len(synth)
+        k, nS = ctx.option("fidelity_k"), len(synth)
         lab = ctx.plan.groups(o.se_groups) if ctx.want_se and nS >= MIN_LAYOUTS else None
         (Fr, Fs), space, note = fidelity_features(real, synth)
         value, reps = manifold_scores(Fr, Fs, k, lab, (stat,))[stat]

@@ -45,7 +45,7 @@ from __future__ import annotations
 import numpy as np
 
 from topofd.layouts.point_distance import cell_spacing, nearest_layouts
-from topofd.metrics.base import Context, MetricResult, no_interval_reason
+from topofd.metrics.base import Column, Context, Metric, MetricResult, no_interval_reason
 from topofd.state import SetView
 from topofd.stats.uncertainty import MIN_LAYOUTS, Estimate
 
@@ -96,12 +96,22 @@ def _verdict(k: int, n: int, tau: float, p: float) -> str:
     return f"{head}: no more than expected without copying (binomial p = {p:.2f})"
 
 
-class NearCopies:
+class NearCopies(Metric):
     name = "near_copies"
-    columns = ("near_copies",)
-    needs_pairs = False
-    needs_train = True
-    needs_points = True
+    summary = "share of synthetic layouts closer to a training layout than real layouts come (needs --train)"
+    groups = ("memorisation",)
+    columns = (
+        Column(
+            "near_copies",
+            "Near copies",
+            "lower",
+            scope="layout",
+            range=(0.0, 1.0),
+            help="memorisation, a share well above 1 % = copying",
+        ),
+    )
+    needs = frozenset({"train", "points"})
+    meta_keys = ("near_copies",)
 
     def score(self, real: SetView, synth: SetView, ctx: Context) -> MetricResult:
         o, T = ctx.options, ctx.train

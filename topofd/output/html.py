@@ -25,12 +25,11 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from topofd.output.report import METRIC_TITLES
+from topofd.output.report import directions, title
 
 __all__ = ["report_html", "leaderboard_html"]
 
 _SIBLINGS = ("se", "lo", "hi", "p")
-_LOWER_IS_BETTER = {"topofd", "topofd_inf", "topokd", "mmd", "cce", "tce", "fid", "layout_fid", "layout_kid"}
 _DASH = "—"
 
 # Small on purpose: the page must read on a 360 px phone (one column of
@@ -174,10 +173,7 @@ def _plan(columns) -> list[tuple[str, str, dict]]:
 
 
 def _title(col: str) -> str:
-    base, suffix = _split(col)
-    if suffix == "p":
-        return f"{METRIC_TITLES.get(base, base)} p"
-    return METRIC_TITLES.get(col, col)
+    return title(col)
 
 
 def _is_text_column(values) -> bool:
@@ -259,9 +255,11 @@ def _legend(df, provenance: bool = True) -> str:
         parts.append("p: p-value")
     # leaderboard columns are titled ("TopoFD", "CCE lym"); report columns are keys ("topofd")
     words = {c.split()[0] for c in cols if c.split()}
-    better = [t for k, t in METRIC_TITLES.items() if k in _LOWER_IS_BETTER and (k in cols or t in words)]
-    if better:
-        parts.append(f"{', '.join(better)}: lower is better")
+    shown = [(t, b) for k, (t, b) in directions().items() if k in cols or t in words]
+    for way in ("lower", "higher"):
+        titles = [t for t, b in shown if b == way]
+        if titles:
+            parts.append(f"{', '.join(titles)}: {way} is better")
     parts.append(f"{_DASH}: not computed")
     return f'<p class="legend">{_e("; ".join(parts))}.</p>'
 

@@ -13,12 +13,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from topofd.output.report import METRIC_TITLES
+from topofd import metrics as metric_registry
+from topofd.output.report import title
 
-__all__ = ["SIDE_COLUMNS", "mmd_column", "side_columns", "side_notes"]
+__all__ = ["TABLE1", "side_column_keys", "mmd_column", "side_columns", "side_notes"]
 
-# report keys of the columns shown but never ranked, in table order
-SIDE_COLUMNS = ("precision", "recall", "density", "coverage", "ct", "near_copies")
+
+# the columns of the TopoCellGen paper's Table 1, which the leaderboard places itself
+TABLE1 = ("cce", "tce", "topofd", "topokd", "mmd")
+
+
+def side_column_keys() -> tuple[str, ...]:
+    """Report keys of the registered columns a leaderboard shows but never
+    ranks: every column with a ``mean`` row that is not one of Table 1's, in
+    report order."""
+    return tuple(c.key for c in metric_registry.columns() if c.mean and c.key not in TABLE1)
 
 
 def mmd_column(report: dict) -> str:
@@ -36,17 +45,19 @@ def mmd_column(report: dict) -> str:
 
 def side_columns(mean: dict) -> list[tuple[str, str]]:
     """``(column title, report key)`` of the side scores present in a report's ``mean`` row."""
-    return [(METRIC_TITLES[k], k) for k in SIDE_COLUMNS if mean.get(k) is not None]
+    return [(title(k), k) for k in side_column_keys() if mean.get(k) is not None]
 
 
 def side_notes(rows: Sequence[dict]) -> list[str]:
-    """The table note on the side columns, when any row has one."""
-    shown = [METRIC_TITLES[k] for k in SIDE_COLUMNS if any(METRIC_TITLES[k] in r for r in rows)]
+    """The table note on the side columns, when any row has one: each
+    shown score with how to read it (its column's ``help``)."""
+    cols = [c for k in side_column_keys() if (c := metric_registry.column(k)) is not None]
+    shown = [c for c in cols if any(c.title in r for r in rows)]
     if not shown:
         return []
+    how = "; ".join(f"{c.title}: {c.help}" for c in shown if c.help)
     return [
-        f"{', '.join(shown)}: shown, never ranked (fidelity: precision, density — higher looks more real; "
-        "diversity: recall, coverage; memorisation: C_T ≤ −3 or a near-copy share well above 1 % = copying, "
-        "Meehan et al. 2020); '—' where a report did not compute them (compare --metrics fidelity,memorisation "
-        "--train)"
+        f"{', '.join(c.title for c in shown)}: shown, never ranked"
+        + (f" ({how})" if how else "")
+        + "; '—' where a report did not compute them (compare --metrics NAME)"
     ]

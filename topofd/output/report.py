@@ -22,32 +22,54 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from topofd import metrics as metric_registry
 from topofd.version import __version__
 
-__all__ = ["Report", "format_table", "format_report", "METRIC_TITLES", "assemble_table", "provenance"]
+__all__ = [
+    "Report",
+    "format_table",
+    "format_report",
+    "title",
+    "directions",
+    "QUOTED",
+    "column_order",
+    "layout_level",
+    "base_column",
+    "assemble_table",
+    "provenance",
+]
 
-METRIC_TITLES = {
-    "topofd": "TopoFD",
-    "topofd_inf": "TopoFD∞",
-    "topokd": "TopoKD",
-    "mmd": "MMD",
-    "mmd_p": "MMD p",
-    "cce": "CCE",
-    "tce": "TCE",
-    "fid": "FID",  # quoted by leaderboards, never computed
-    "precision": "Precision",
-    "recall": "Recall",
-    "density": "Density",
-    "coverage": "Coverage",
-    "ct": "C_T",
-    "near_copies": "Near copies",
-    "layout_fid": "Layout FID",  # computed in a layout encoder's space: not the quoted image FID
-    "layout_kid": "Layout KID",
-}
 _SUFFIXES = ("_se", "_lo", "_hi")
-_WHOLE_LAYOUT = ("precision", "recall", "density", "coverage", "ct", "near_copies", "layout_fid", "layout_kid")
-_LAYOUT_LEVEL = ("tce", *_WHOLE_LAYOUT)  # columns of whole layouts: the mean row only
-_COLUMN_ORDER = ("topofd", "topofd_inf", "topokd", "mmd", "cce", "tce", *_WHOLE_LAYOUT)
+
+
+# columns a leaderboard quotes from published tables and topofd never computes: (title, better)
+QUOTED = {"fid": ("FID", "lower")}
+
+
+def title(key: str) -> str:
+    """The heading of report column ``key`` (a registered :class:`~topofd.metrics.base.Column`)."""
+    c = metric_registry.column(key)
+    return c.title if c is not None else QUOTED.get(key, (key,))[0]
+
+
+def directions() -> dict[str, tuple[str, str]]:
+    """Column key -> ``(title, better)`` of every registered and quoted column."""
+    return {**{c.key: (c.title, c.better) for c in metric_registry.columns()}, **QUOTED}
+
+
+def base_column(key: str) -> str:
+    """The metric column of a table column (``topokd_se`` -> ``topokd``)."""
+    return key[:-3] if key.endswith(_SUFFIXES) else key
+
+
+def layout_level() -> tuple[str, ...]:
+    """Columns of whole layouts (``scope="layout"``): the ``mean`` row only."""
+    return tuple(c.key for c in metric_registry.columns() if c.scope == "layout")
+
+
+def column_order() -> tuple[str, ...]:
+    """Every registered column in report order (registration order of the plug-ins)."""
+    return tuple(c.key for c in metric_registry.columns())
 
 
 def assemble_table(names: Sequence[str], results: Mapping[str, Any]) -> tuple[pd.DataFrame, dict]:
@@ -65,8 +87,13 @@ def assemble_table(names: Sequence[str], results: Mapping[str, Any]) -> tuple[pd
                     table.loc[row, [f"{col}_se", f"{col}_lo", f"{col}_hi"]] = [e.se, e.lo, e.hi]
                     if row == "mean":
                         dfs[col] = e.df
-    cols = [f"{m}{x}" for m in _COLUMN_ORDER for x in ("", "_se", "_lo", "_hi", "_p") if f"{m}{x}" in table.columns]
+    order = column_order()
+    cols = [f"{m}{x}" for m in order for x in ("", *_SUFFIXES) if f"{m}{x}" in table.columns]
     return table[cols + [c for c in table.columns if c not in cols]], dfs
+
+
+# plug-in metadata with a fixed place in the report (the rest follows the options, in plug-in order)
+_PLACED = ("sigma", "topokd", "mmd_estimator", "mmd")
 
 
 def provenance(
@@ -92,7 +119,9 @@ def provenance(
     was made, notes; ``train``: the training set's size and hash, when the
     memorisation metrics ran (``n_train``, ``train_hash``)."""
     meta_of = {k: v for r in results.values() for k, v in r.meta.items()}
-    extra = {k: meta_of[k] for k in ("fidelity", "ct", "near_copies", "layout_fid", "layout_kid") if k in meta_of}
+    declared = [k for n in results for k in metric_registry.get(n).meta_keys]
+    extra = {k: meta_of[k] for k in dict.fromkeys(declared) if k in meta_of and k not in _PLACED}
+    sections = {n: [s.to_dict() for s in r.sections] for n, r in results.items() if r.sections}
     return {
         "topofd_version": __version__,
         "versions": _versions(),
@@ -118,6 +147,7 @@ def provenance(
         **named,
         **(train or {}),
         **extra,
+        **({"sections": sections} if sections else {}),
         "se_df": dict(se_df),
         "notes": list(dict.fromkeys(notes)),  # one line per note, however many metrics made it
         "seconds": seconds,
@@ -172,10 +202,11 @@ class Report:
 
         cols = list(self.table.columns)
         per_class = [
-            {"class": c, **{k: num(self.table.at[c, k]) for k in cols if not k.startswith(_LAYOUT_LEVEL)}}
+            {"class": c, **{k: num(self.table.at[c, k]) for k in cols if base_column(k) not in layout_level()}}
             for c in self.classes
         ]
-        mean = {k: num(self.table.at["mean", k]) for k in cols if not k.startswith("mmd_p")}
+        no_mean = tuple(c.key for c in metric_registry.columns() if not c.mean)
+        mean = {k: num(self.table.at["mean", k]) for k in cols if base_column(k) not in no_mean}
         return {
             "protocol": self.protocol,
             "classes": list(self.classes),
@@ -209,16 +240,17 @@ def format_table(table: pd.DataFrame, protocol: str | None = None) -> str:
     """The report table as aligned text: a row per class and the mean, each
     metric as ``value ± se`` (``—``: not defined), one number format per
     column."""
-    cols = [c for c in (*_COLUMN_ORDER[:4], "mmd_p", *_COLUMN_ORDER[4:]) if c in table.columns]
+    cols = [c for c in column_order() if c in table.columns]
     header = ["class"]
     for c in cols:
-        t = METRIC_TITLES[c]
+        t = title(c)
         if c.startswith("topofd") and protocol:
             t += f" ({protocol})"
         header.append(t)
     fmt = {}
     for c in cols:
-        d = 3 if c.endswith("_p") else _decimals(table[c])
+        col = metric_registry.column(c)
+        d = col.decimals if col is not None and col.decimals is not None else _decimals(table[c])
         fmt[c] = d
     rows = []
     for idx, r in table.iterrows():
@@ -272,7 +304,7 @@ def format_report(report, elapsed: float | None = None) -> str:
         )
         seen: dict[str, list[str]] = {}
         for m, how in unc.items():
-            seen.setdefault(how, []).append(METRIC_TITLES.get(m, m))
+            seen.setdefault(how, []).append(title(m))
         for how, ms in seen.items():
             lines.append(f"  {', '.join(ms)}: {how}")
     if meta.get("order"):
