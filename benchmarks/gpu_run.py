@@ -90,7 +90,6 @@ def _cfg(name, settings, data):
     return cfg
 
 
-
 def _step_times(cfg, settings, steps_at) -> dict:
     """Median training-step time and peak memory of ``cfg`` at each named
     training step (``{"stage1": 0, "stage2": stage1_steps}``), on real crops."""

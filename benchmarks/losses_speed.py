@@ -145,7 +145,6 @@ def step_overhead(target, args, device):
     return res
 
 
-
 def run(args):
     """The benchmark, given the options of :func:`main`."""
     device = torch.device(args.device)

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # differ by up to 8.7e-8 relative on TopoFD fields (interval bounds near 0
 # amplify it), by <= 4e-15 elsewhere.  So TopoFD fields are held to 1e-6
 # relative across machines; a change of structure is checked byte for byte
-# on one machine with benchmarks/report_identity.py --out / --check.
+# on one machine with python -m benchmarks.report_identity --out / --check.
 CROSS_CPU_TOL = 1e-6
 
 
