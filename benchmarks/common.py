@@ -6,8 +6,6 @@ from pathlib import Path
 
 import numpy as np
 
-from topofd.layouts.layout import Layout
-
 ROOT = Path(__file__).resolve().parents[1]  # the repository
 RESULTS = ROOT / "benchmarks" / "results"
 SHARED = ROOT.parent / "shared" / "datasets" / "brca-m2c"  # the real BRCA-M2C dataset beside the checkout
@@ -37,4 +35,7 @@ def spread(xs, n):
 
 def named(layouts, prefix=""):
     """``layouts`` renamed ``<prefix><name>_gen`` (the synthetic side of a pairing)."""
+    # imported here: the GPU run's calls import this module and must start fast
+    from topofd.layouts.layout import Layout
+
     return [Layout(l.points, l.classes, l.shape, f"{prefix}{l.name}_gen") for l in layouts]
