@@ -72,7 +72,7 @@ from benchmarks.families import image_of, perturbed, test_windows, train_windows
 from benchmarks.fidelity_views import FEATURE_SPACES, cell_view, k_sweep, space_features
 from topofd.layouts.baselines import perturb
 from topofd.layouts.brca_m2c import demo_sets, read_back
-from topofd.metrics.copying import THRESHOLD, ct_statistic, n_cells_for, nn_distances
+from topofd.metrics.copying import THRESHOLD, cell_distances, ct_statistic, n_cells_for
 from topofd.metrics.manifold import STATS
 from topofd.metrics.near_copies import P_COPYING
 
@@ -200,7 +200,8 @@ def part_spaces(a, wins, train, cache):
                 Fr, Fs, Ft = space_features(R, V, sp, T)
                 n = n_cells_for(len(Fr), len(np.unique(Ft, axis=0)))
                 km = KMeans(n_clusters=n, n_init=10, random_state=0).fit(Ft)
-                value, _ = ct_statistic(km.predict(Fr), nn_distances(Ft, Fr), km.predict(Fs), nn_distances(Ft, Fs), n)
+                ct_, cr, cs = km.predict(Ft), km.predict(Fr), km.predict(Fs)
+                value, _ = ct_statistic(cr, cell_distances(Ft, ct_, Fr, cr), cs, cell_distances(Ft, ct_, Fs, cs), n)
                 ct[sp][k].append(float(value))
         print(f"spaces draw {d}: " + str({sp: {k: round(v[-1], 2) for k, v in r.items()} for sp, r in ct.items()}))
     return {

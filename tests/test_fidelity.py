@@ -165,11 +165,12 @@ def test_fidelity_features_are_h0_with_cells_and_h1_without():
 
 # ------------------------------------------------------------ memorisation
 def test_ct_by_hand():
-    # generated distances all 0, test distances all positive: U = 0, Z = −√(3mn/(m+n+1))
-    cells = np.zeros(10, int)
-    v, info = ct_statistic(cells, np.ones(10), cells, np.zeros(10), 1)
-    assert v == pytest.approx(-np.sqrt(300 / 21)) and info[0]["z"] == pytest.approx(v)
-    v, _ = ct_statistic(cells, np.ones(10), cells[:4], np.zeros(4), 1)  # a cell with < 5 generated: dropped
+    # generated distances all 0, test distances all positive: U = 0, Z = (0 − mn/2 + ½)/√(mn(m+n+1)/12)
+    # (the authors' continuity correction); a cell needs more than 20 generated layouts (τ = 20/m)
+    cells = np.zeros(21, int)
+    v, info = ct_statistic(cells, np.ones(21), cells, np.zeros(21), 1)
+    assert v == pytest.approx((0.5 - 21 * 21 / 2) / np.sqrt(21 * 21 * 43 / 12)) and info[0]["z"] == pytest.approx(v)
+    v, _ = ct_statistic(cells, np.ones(21), cells[:20], np.zeros(20), 1)  # 20 generated: not in Π_τ
     assert np.isnan(v)
 
 

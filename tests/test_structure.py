@@ -17,10 +17,7 @@ LONG_OK = "long on purpose"  # a function's docstring saying why it may be longe
 # losses, sampling and train loop).
 CEILINGS = {
     "topofd.options": 470,  # a table: one entry (help text, flag, range) per option (+10: extractor, issue 17; +4: paper_se_groups, issue 19; +26: plug-in options join the table, issue 25)
-    "topofd.output.leaderboard": 474,
-    "topofd.output.html": 528,
     "topofd.generator.losses": 523,
-    "topofd.output.leaderboard.build_table": 125,
     "topofd.generator.sample.sample_folder": 101,
     "topofd.generator.train.train": 176,
 }
@@ -164,3 +161,55 @@ def test_no_block_of_six_lines_written_twice():
                 repeats.append(f"{seen[window]} ~ {where}")
             seen.setdefault(window, where)
     assert not repeats, "\n".join(repeats[:10])
+
+
+# The layers, lowest first: a module may import its own layer and those
+# below it, never one above (function-level imports included).  Data flows
+# files -> Layout -> diagrams -> features/summaries -> metric plug-ins -> report.
+LAYERS = (
+    ("foundation", ("topofd.version", "topofd.errors", "topofd.option_spec", "topofd.parallel")),
+    ("maths", ("topofd.tda", "topofd.stats", "topofd.spatial", "topofd.utility")),
+    ("data", ("topofd.layouts",)),
+    ("storage", ("topofd.storage",)),
+    ("features", ("topofd.diagrams", "topofd.encoders")),
+    ("state", ("topofd.state", "topofd.options", "topofd.paper_stats", "topofd.set_checks")),
+    ("metrics", ("topofd.metrics",)),
+    ("output", ("topofd.output",)),
+    ("evaluator", ("topofd.evaluator",)),
+    ("entry", ("topofd.api", "topofd.integrations")),
+    ("cli", ("topofd.cli",)),
+    ("generator", ("topofd.generator",)),
+)
+
+
+def layer_of(mod: str) -> int | None:
+    """Index of ``mod``'s layer in :data:`LAYERS` (``None``: the package root)."""
+    if mod == "topofd":
+        return None
+    for i, (_, prefixes) in enumerate(LAYERS):
+        if any(mod == p or mod.startswith(p + ".") for p in prefixes):
+            return i
+    raise AssertionError(f"{mod} is in no layer: add it to LAYERS in tests/test_structure.py")
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    bad = []
+    for m, deps in graph.items():
+        lm = layer_of(m)
+        if lm is None:
+            continue
+        for d in deps:
+            ld = layer_of(d)
+            if ld is not None and ld > lm:
+                bad.append(f"{m} ({LAYERS[lm][0]}) imports {d} ({LAYERS[ld][0]})")
+    return sorted(bad)
+
+
+def test_imports_point_down_the_layers():
+    bad = upward_imports(_graph())
+    assert not bad, "upward imports:\n" + "\n".join(bad)
+
+
+def test_layer_check_catches_an_upward_import():
+    g = {"topofd.tda.wasserstein": {"topofd.metrics.base"}, "topofd.metrics.base": {"topofd.tda.wasserstein"}}
+    assert upward_imports(g) == ["topofd.tda.wasserstein (maths) imports topofd.metrics.base (metrics)"]

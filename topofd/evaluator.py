@@ -32,19 +32,14 @@ from topofd.diagrams import diagrams_of
 from topofd.layouts.batches import batch_layouts
 from topofd.layouts.brca_m2c import named_set_layouts
 from topofd.layouts.layout import default_class_names
-from topofd.layouts.matching import (
-    empty_class_notes,
-    match_canvases,
-    match_classes,
-    match_train,
-    pair_names,
-    set_classes,
-)
+from topofd.layouts.matching import empty_class_notes, match_canvases, match_classes, pair_names, set_classes
 from topofd.metrics.base import Context, MetricResult, resampling_plan
+from topofd.metrics.encoded import reference_features
 from topofd.option_spec import signature_with_options
 from topofd.options import Options, all_specs
 from topofd.output.report import Report, assemble_table, provenance
 from topofd.paper_stats import RealPaperStats
+from topofd.set_checks import check_paths, shared_canvas, train_view
 from topofd.state import SetState, SetView
 from topofd.storage.cache import Cache
 from topofd.storage.keys import digest, layout_key
@@ -70,6 +65,7 @@ class Evaluator:
     def __init__(self, options: Options | None = None, **kwargs: Any):
         registry.names()  # plug-ins of installed packages (entry points) bring their options
         self.options = Options.from_kwargs(options, **kwargs)
+        check_paths(self.options)
         self.metrics = self.options.metrics or registry.default()
         self._cache = Cache(self.options.cache_dir, bundled=self.options.use_bundled)
         self.reset()
@@ -123,8 +119,10 @@ class Evaluator:
         if mine != theirs:
             diff = ", ".join(f"{k}: {mine[k]!r} vs {theirs[k]!r}" for k in mine if mine[k] != theirs[k])
             raise ValueError(f"cannot merge evaluators with different options ({diff})")
-        if other.reference is not None:
+        if other.reference is not None or other._train_reference is not None:
             raise ValueError("cannot merge an evaluator that holds a loaded reference set; load it here instead")
+        if self._train_reference is not None and len(other._train):
+            raise ValueError("the training set is a loaded reference; it cannot be extended by a merge")
         for mine_side, their_side in (
             (self.state(True), other.state(True)),
             (self.state(False), other.state(False)),
@@ -167,10 +165,17 @@ class Evaluator:
             raise ValueError("the training set is a loaded reference; it cannot be extended")
         self._add(self._train, x, "training")
 
-    def _keeps_points(self) -> bool:
-        """Keep cells when a selected metric needs them (by default: when ``train`` is given)."""
+    def needs_points(self) -> bool:
+        """A selected metric scores the cells (by default: the memorisation
+        metrics, when ``train`` is given)."""
         sel = self.options.metrics or (registry.expand(("memorisation",)) if self.options.train else ())
         return any("points" in registry.get(n).needs for n in sel)
+
+    def keeps_points(self) -> bool:
+        """Keep cells when a selected metric needs them, and always with the
+        default selection: a later ``update_train`` adds the memorisation
+        metrics, which need the cells of the layouts given before it."""
+        return self.options.metrics is None or self.needs_points()
 
     def _add(self, side: SetState, x, what: str) -> None:
         o = self.options
@@ -184,18 +189,28 @@ class Evaluator:
         keys = [layout_key(l, o.complex) for l in layouts]
         dgms = diagrams_of(layouts, keys, complex=o.complex, n_jobs=o.n_jobs, cache=self._cache, progress=o.progress)
         # everything checked and computed: only now touch the state
-        side.add_layouts(layouts, keys, dgms, classes, origin, array_shape, keep_points=self._keeps_points())
+        side.add_layouts(layouts, keys, dgms, classes, origin, array_shape, keep_points=self.keeps_points())
         if threshold is not None:
             self._threshold = threshold
 
-    def update_diagrams(self, diagrams, counts, *, real: bool, names=None, keys=None, classes=None, shape=None) -> None:
+    def update_diagrams(
+        self, diagrams, counts, *, real: bool, names=None, keys=None, classes=None, shape=None, points=None
+    ) -> None:
         """Add layouts whose H1 diagrams are already computed (``[layout][class]``
         arrays, e.g. a state gathered from other processes, or stored sets),
         with their per-class cell ``counts`` ``(n, C)``.  ``keys`` (content keys,
-        see :func:`topofd.storage.keys.layout_key`) default to digests of the diagrams."""
+        see :func:`topofd.storage.keys.layout_key`) default to digests of the diagrams;
+        ``points``: each layout's cells ``[layout][class] -> (n, 2)`` (kept
+        for the metrics that need them), all on the canvas ``shape``."""
         self._extendable(real)
         self.state(real).add_diagrams(
-            diagrams, counts, names=names, keys=keys, classes=classes or self.options.classes, shape=shape
+            diagrams,
+            counts,
+            names=names,
+            keys=keys,
+            classes=classes or self.options.classes,
+            shape=shape,
+            points=points if self.keeps_points() else None,
         )
 
     def _extendable(self, real: bool) -> None:
@@ -214,7 +229,7 @@ class Evaluator:
         r = load_reference(ref)
         r.check_compatible(self.options)
         state = SetState.from_reference(r, default_class_names(len(r.classes)))
-        if self._keeps_points() and isinstance(ref, str):
+        if self.needs_points() and isinstance(ref, str):
             self._attach_cells(state, named_set_layouts(ref))
         self._sets[True] = state
         self._reference = r
@@ -242,6 +257,10 @@ class Evaluator:
         self._train = SetState.from_reference(r, default_class_names(len(r.classes)))
         self._train_reference = r
         return r.meta
+
+    def reference_features(self, view: SetView, want: bool | None) -> tuple[dict, list, str]:
+        """The real set's encoder features for a reference file (:func:`topofd.metrics.encoded.reference_features`)."""
+        return reference_features(self.options, view, want)
 
     def real_view(self) -> SetView:
         """The real set in compute order (what a reference file stores)."""
@@ -294,6 +313,8 @@ class Evaluator:
         S = synth_s.view(synthetic=True).reordered(m.synth_order)
         names, notes = tuple(m.names), list(m.notes)
         notes += match_canvases(real_s.shapes, synth_s.shapes, real_extent=real_s.extent, synth_extent=synth_s.extent)
+        R, S, canvas_notes = shared_canvas(R, S)
+        notes += canvas_notes
         empty_notes, both_empty = empty_class_notes(R.counts, S.counts, names)
         notes += empty_notes
         pairs, selected = self._pairs_and_metrics(R, S, notes)
@@ -357,22 +378,11 @@ class Evaluator:
         return pairs, selected
 
     def _train_view(self, names, R: SetView, selected) -> SetView | None:
-        """The training set in compute order, its classes in report order
-        (``None`` when no selected metric needs it); refused when it is the
-        real set (the real set is the held-out one)."""
+        """The checked training set (:func:`topofd.set_checks.train_view`);
+        ``None`` when no selected metric needs it."""
         if not any("train" in registry.get(n).needs for n in selected):
             return None
-        t = self._train
-        assert t.classes is not None, "a training set with layouts has class names"
-        T = t.view(synthetic=False).reordered(
-            match_train(names, (t.classes, t.origin), self.state(True).shapes, t.shapes)
-        )
-        if sorted(T.keys) == sorted(R.keys):
-            raise ValueError(
-                "the training set is the real set (same layouts): memorisation compares training layouts with "
-                "held-out real ones; give a test set as REAL and the training set as --train"
-            )
-        return T
+        return train_view(self._train, names, R, self.state(True).shapes)
 
 
 Evaluator.__init__.__signature__ = signature_with_options(["self"], {n: d for n, _, d in all_specs()})  # type: ignore[attr-defined]

@@ -57,6 +57,9 @@ class Spec:
     api_only: str | None = None
 
 
+SEED_MAX = 2**32 - 1
+
+
 def parse_list(value: Any, name: str = "list") -> tuple[str, ...] | None:
     """A comma-separated string or a sequence of strings as a tuple (no empty or repeated entry)."""
     if value is None:
@@ -65,11 +68,17 @@ def parse_list(value: Any, name: str = "list") -> tuple[str, ...] | None:
         items = tuple(s.strip() for s in value.split(",") if s.strip())
     else:
         try:
-            items = tuple(str(s).strip() for s in value)
+            raw = list(value)
         except TypeError:
             raise OptionError(
                 name, f"expected a list or a comma-separated string, not {type(value).__name__}"
             ) from None
+        bad = [s for s in raw if not isinstance(s, str)]
+        if bad:  # str(None) would name a class 'None'
+            raise OptionError(name, f"entries must be strings, got {bad[0]!r}")
+        items = tuple(s.strip() for s in raw)
+        if not all(items):
+            raise OptionError(name, "empty entry")
     if not items:
         raise OptionError(name, f"no {name} given (empty list)")
     if len(set(items)) != len(items):
@@ -112,6 +121,10 @@ def check_value(name: str, spec: Spec, v: Any, none_ok: bool) -> Any:
         if not isinstance(v, bool) and type(v).__name__ != "bool_":
             raise OptionError(name, f"must be True or False, got {v!r}")
         return bool(v)
+    if k == "seed":  # what numpy and scikit-learn take: 0 <= seed < 2**32
+        if isinstance(v, bool) or not hasattr(v, "__index__") or not 0 <= int(v) <= SEED_MAX:
+            raise OptionError(name, f"must be an integer from 0 to {SEED_MAX}, got {v!r}")
+        return int(v)
     if k == "int":
         if isinstance(v, bool) or not hasattr(v, "__index__"):
             raise OptionError(name, f"must be an integer, got {v!r}")

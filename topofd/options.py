@@ -118,7 +118,7 @@ class Options:
         ),
     )
     seed: int = _opt(
-        0, Spec("Seed of every random choice (subsets, resampling groups, permutations).", "int", "--seed")
+        0, Spec("Seed of every random choice (subsets, resampling groups, permutations).", "seed", "--seed")
     )
     mmd_sigma: float | None = _opt(
         None,

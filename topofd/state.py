@@ -5,30 +5,16 @@ order (:class:`SetView`, what the metric plug-ins read)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from topofd.layouts.layout import Layout, default_class_names
+from topofd.layouts.layout import default_class_names, extent_of, max_extent
 from topofd.storage.keys import diagrams_key
 
 __all__ = ["SetState", "SetView", "max_extent", "extent_of"]
 
 ORIGIN_RANK = ("content", "positional", "default")  # where class names come from, most trusted first
-
-
-def max_extent(a, b):
-    """The larger of two ``(row, col)`` extents (``None``: unknown)."""
-    if a is None or b is None:
-        return a if b is None else b
-    return (max(a[0], b[0]), max(a[1], b[1]))
-
-
-def extent_of(layouts: Sequence[Layout]):
-    """Largest ``(row, col)`` of any cell of ``layouts`` (``None``: no cell)."""
-    pts = [p for l in layouts for p in l.points if len(p)]
-    return tuple(float(x) for x in np.max([p.max(axis=0) for p in pts], axis=0)) if pts else None
 
 
 @dataclass
@@ -113,7 +99,7 @@ class SetState:
             self.points.extend(l.points for l in layouts)
             self.canvases.extend(l.shape for l in layouts)
 
-    def add_diagrams(self, diagrams, counts, *, names=None, keys=None, classes=None, shape=None) -> None:
+    def add_diagrams(self, diagrams, counts, *, names=None, keys=None, classes=None, shape=None, points=None) -> None:
         """Append layouts known by their H1 diagrams ``[layout][class]`` and
         per-class ``counts`` ``(n, C)``; ``keys`` default to digests of the
         diagrams, ``classes`` to ``class1..classC``."""
@@ -138,6 +124,9 @@ class SetState:
         self.counts.extend(counts)
         self.diagrams.extend(dgms)
         self.sources.extend(list(names) if names is not None else [""] * len(dgms))
+        if points is not None:
+            self.points.extend(points)
+            self.canvases.extend([tuple(shape) if shape is not None else None] * len(dgms))
 
     def view(self, synthetic: bool) -> SetView:
         """The set in compute order: sorted by name (stable), unnamed layouts

@@ -26,7 +26,9 @@ import numpy as np
 
 from topofd import metrics as metric_registry
 from topofd.errors import one_line
+from topofd.option_spec import SEED_MAX
 from topofd.options import OptionError, Options, Spec, all_specs
+from topofd.output.report import section_tables
 from topofd.storage.atomic import atomic_write_bytes, check_writable_dir, check_writable_file
 
 __all__ = [
@@ -132,6 +134,8 @@ def _click_option(name: str, spec: Spec, default: Any, command: str) -> Callable
         kw["type"] = int if spec.low is None else click.IntRange(min=int(spec.low))
         if spec.nonzero:
             kw["callback"] = _nonzero
+    elif spec.kind == "seed":
+        kw["type"] = click.IntRange(0, SEED_MAX)
     elif spec.kind == "float":
         kw["type"] = click.FloatRange(min=spec.low, min_open=spec.low_open) if spec.low is not None else float
     elif spec.kind == "path":
@@ -198,7 +202,11 @@ def quiet_option(f: Callable) -> Callable:
 
 _OUTPUTS = {
     "json": (False, "Write the full report (table with se/lo/hi, metadata) as JSON."),
-    "csv": (False, "Write the table (with se/lo/hi columns) as CSV."),
+    "csv": (
+        False,
+        "Write the table (with se/lo/hi columns) as CSV; a metric's explanation table goes beside it "
+        "(report.csv -> report.<metric>.csv).",
+    ),
     "plots": (True, "Write PNG figures per class: barycenter diagrams, mean landscapes, count scatter (paired)."),
     "html": (False, "Write a one-file HTML report: table, figures and provenance, viewable offline."),
 }
@@ -271,6 +279,11 @@ def write_outputs(report, json_path=None, csv_path=None, plots_dir=None, html_pa
     if csv_path is not None:
         atomic_write_bytes(csv_path, report.table.to_csv(index_label="class").encode())
         written.append(csv_path)
+        # a metric's explanation table beside it: report.csv -> report.<metric>.csv
+        for name, df in section_tables(report.meta or {}).items():
+            p = Path(csv_path).with_suffix(f".{name}.csv")
+            atomic_write_bytes(p, df.to_csv(index=False).encode())
+            written.append(p)
     if plots_dir is not None:
         written.extend(_write_plots_atomically(report, Path(plots_dir)))
     if html_path is not None:

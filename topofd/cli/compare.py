@@ -67,9 +67,15 @@ def _dask_backend(scheduler: str | None, jobs: int):
     help="Run the per-patch work on a Dask distributed cluster at ADDRESS (needs topofd[dask]; every "
     "worker needs topofd installed). Results are the same as on one machine.",
 )
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Under the table, the sentences in which metrics say what differs (e.g. --metrics spatial); they are "
+    "in --json and --html in any case.",
+)
 @quiet_option
 @data_errors
-def compare(real, synth, json_path, csv_path, plots_dir, html_path, scheduler, quiet, **kw):
+def compare(real, synth, json_path, csv_path, plots_dir, html_path, scheduler, explain, quiet, **kw):
     """Score the synthetic layouts in SYNTH against the real ones in REAL.
 
     REAL is a folder of layout files (or a single file), a reference file
@@ -106,7 +112,7 @@ def compare(real, synth, json_path, csv_path, plots_dir, html_path, scheduler, q
     elapsed = time.perf_counter() - t0
     skipped = (report.meta or {}).get("skipped") or []
     warn_skipped(list(skipped))
-    click.echo(format_report(report, elapsed))
+    click.echo(format_report(report, elapsed, explain=explain))
     sys.stdout.flush()  # the table before the 'wrote' lines when both streams share a terminal
     for p in write_outputs(report, json_path, csv_path, plots_dir, html_path):
         click.echo(f"wrote {p}", err=True)

@@ -24,6 +24,7 @@ from topofd.cli.common import (
     warn_skipped,
     write_outputs,
 )
+from topofd.option_spec import SEED_MAX
 from topofd.options import parse_list
 from topofd.output.report import format_report
 from topofd.storage.atomic import atomic_save_npy, check_writable_dir
@@ -178,7 +179,7 @@ def _map(fn, arg_tuples, jobs):
 )
 @click.option(
     "--seed",
-    type=int,
+    type=click.IntRange(0, SEED_MAX),
     default=0,
     show_default=True,
     help="Seed; each layout's generator is derived from (seed, its name).",
@@ -269,7 +270,9 @@ def _write_baselines(layouts, kind, sigma, seed, cell, out_dir) -> tuple[int, in
     show_default=True,
     help="Layouts per set drawn for the MMD estimate (keeps the demo under a minute).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random baseline and sampling.")
+@click.option(
+    "--seed", type=click.IntRange(0, SEED_MAX), default=0, show_default=True, help="Seed of the baseline and sampling."
+)
 @jobs_option(-1, "Worker processes (-1: all cores); the numbers do not depend on it.")
 @output_options("json", "plots", "html")
 @quiet_option

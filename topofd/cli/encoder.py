@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 
 from topofd.cli.common import CliError, data_errors, options_from, quiet_option, table_options, warn_skipped
+from topofd.option_spec import SEED_MAX
+from topofd.storage.atomic import check_writable_file
 
 __all__ = ["train_encoder_command"]
 
@@ -26,7 +28,9 @@ __all__ = ["train_encoder_command"]
 )
 @click.option("--epochs", type=click.IntRange(min=1), default=5, show_default=True, help="Passes over the layouts.")
 @click.option("--batch", type=click.IntRange(min=2), default=64, show_default=True, help="Layouts per step.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the initial weights and batches.")
+@click.option(
+    "--seed", type=click.IntRange(0, SEED_MAX), default=0, show_default=True, help="Seed of the weights and batches."
+)
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="torch CPU threads (default: torch's).")
 @table_options("train-encoder")
 @quiet_option
@@ -63,7 +67,11 @@ def train_encoder_command(train_dir, out, objective, epochs, batch, seed, thread
         raise CliError(f"{missing[0]}: no canvas size in this format; pass --canvas HxW")
     if len({l.n_classes for l in layouts}) > 1:
         raise CliError(f"{train_dir}: layouts with different numbers of classes")
+    if not any(l.counts.sum() for l in layouts):
+        raise CliError(f"{train_dir}: all {len(layouts)} layouts are empty (no cell): nothing to learn from")
     out.parent.mkdir(parents=True, exist_ok=True)
+    for f in (out, out.with_suffix(".json"), out.with_suffix(out.suffix + ".ckpt")):
+        check_writable_file(f, "the encoder")  # before training, not after the first epoch
     log = (lambda m: None) if quiet else (lambda m: click.echo(m, err=True))
     rec = train_encoder(
         [l.points for l in layouts],

@@ -56,7 +56,10 @@ class Extractor:
             y = np.asarray(y.detach().cpu().numpy() if hasattr(y, "detach") else y, np.float64)
         except Exception as e:  # noqa: BLE001 - any failure of foreign code is the model's
             C = batch.shape[1]
-            raise _fail(self.name, f"fails on a {C}-channel batch {tuple(batch.shape)} ({C} classes): {e}") from None
+            # TorchScript puts its interpreter traceback first; the cause is the last line
+            lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()] or [type(e).__name__]
+            why = f"fails on a {C}-channel batch {tuple(batch.shape)} ({C} classes): {lines[-1]}"
+            raise _fail(self.name, why) from None
         if y.ndim != 2 or len(y) != len(batch):
             raise _fail(self.name, f"returned shape {y.shape} for a batch of {len(batch)}; expected (B, D)")
         if not np.isfinite(y).all():
@@ -67,8 +70,8 @@ class Extractor:
 def _torchscript(path: Path, name: str) -> Callable:
     try:
         import torch
-    except ImportError:
-        raise _fail(name, "a TorchScript extractor needs torch: pip install 'topofd[fid]'") from None
+    except ImportError:  # not the file's fault, nor the option's: the extra is missing
+        raise ValueError("FID and KID need torch to run a TorchScript extractor: pip install 'topofd[fid]'") from None
     try:
         model = torch.jit.load(str(path), map_location="cpu").eval()
     except Exception as e:  # noqa: BLE001
@@ -128,6 +131,9 @@ def encode(ex: Extractor, points: Sequence, canvases: Sequence | None, keys: Seq
     if memo is not None and memo in _FEATURES:
         return _FEATURES[memo]
     out = [ex(rasterise_set(points[a : a + _BATCH], cs[a : a + _BATCH], SIZE)) for a in range(0, len(points), _BATCH)]
+    widths = sorted({f.shape[1] for f in out})
+    if len(widths) > 1:
+        raise _fail(ex.name, f"returned {widths[0]} features for one batch and {widths[-1]} for another; expected one")
     F = np.concatenate(out) if out else np.zeros((0, 0))
     if memo is not None:
         _FEATURES[memo] = F

@@ -52,6 +52,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from topofd.encoders.raster import SIZE, rasterise
+from topofd.storage.atomic import atomic_write
 
 __all__ = [
     "targets",
@@ -246,18 +247,40 @@ def _record(out: Path, points, canvases, *, objective, epochs, batch, lr, seed, 
 
 
 def _resume(ckpt: Path, parts: dict, tag: dict, log) -> int:
-    """Load the checkpoint ``ckpt`` into ``parts`` when it exists; the epochs already done."""
+    """Load the checkpoint ``ckpt`` into ``parts`` when it exists; the epochs
+    already done.  Tensors and plain values only (``weights_only``): a
+    checkpoint someone hands over cannot run code."""
     import torch
 
     if not ckpt.exists():
         return 0
-    st = torch.load(ckpt, weights_only=False)
+    try:
+        st = torch.load(ckpt, weights_only=True)
+        if not isinstance(st, dict) or not all(k in st for k in (*parts, "epoch")):
+            raise ValueError("entries missing")
+    except Exception:  # torch raises many kinds, with long messages, on a truncated or foreign file
+        raise ValueError(
+            f"{ckpt}: not a readable train-encoder checkpoint (truncated, damaged or another kind of file); "
+            "remove it to start afresh"
+        ) from None
     if any(st.get(k, "supervised" if k == "objective" else None) != v for k, v in tag.items()):
-        raise ValueError(f"{ckpt}: a checkpoint of other layouts, epochs or objective; remove it to start afresh")
-    for k, v in parts.items():
-        v.load_state_dict(st[k])
+        raise ValueError(
+            f"{ckpt}: a checkpoint of other layouts, epochs, batch size or objective; remove it to start afresh"
+        )
+    try:
+        for k, v in parts.items():
+            v.load_state_dict(st[k])
+    except Exception as e:
+        raise ValueError(f"{ckpt}: does not fit this encoder ({type(e).__name__}); remove it to start afresh") from None
     log(f"resumed from {ckpt} after epoch {st['epoch']}")
     return int(st["epoch"])
+
+
+def _checkpoint(parts: dict, extra: dict, ckpt: Path) -> None:
+    """The checkpoint, written aside and renamed: an interrupted write never leaves half a file."""
+    import torch
+
+    atomic_write(ckpt, lambda f: torch.save({**{k: v.state_dict() for k, v in parts.items()}, **extra}, f))
 
 
 def _save(trunk, out: Path) -> None:
@@ -302,7 +325,7 @@ def train_encoder(
     opt = torch.optim.AdamW(list(trunk.parameters()) + list(head.parameters()), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * ((n + batch - 1) // batch))
     ckpt = out.with_suffix(out.suffix + ".ckpt")
-    tag = {"data": data_hash(points, canvases), "epochs": epochs, "objective": objective}
+    tag = {"data": data_hash(points, canvases), "epochs": epochs, "objective": objective, "batch": batch}
     parts = {"trunk": trunk, "head": head, "opt": opt, "sched": sched}
     start = _resume(ckpt, parts, tag, log)
     g = torch.Generator().manual_seed(seed)
@@ -321,7 +344,7 @@ def train_encoder(
             sched.step()
             tot += float(loss.detach()) * len(idx)
         losses.append(tot / n)
-        torch.save({**{k: v.state_dict() for k, v in parts.items()}, "epoch": ep + 1, **tag}, ckpt)
+        _checkpoint(parts, {"epoch": ep + 1, **tag}, ckpt)
         log(f"epoch {ep + 1}/{epochs}: loss {losses[-1]:.4f} ({time.time() - te:.0f} s)")
     _save(trunk, out)
     ckpt.unlink(missing_ok=True)

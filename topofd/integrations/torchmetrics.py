@@ -51,7 +51,10 @@ number of classes, name length, canvas height and width (-1: none);
 ``diagram_points`` ``(P, 2)`` float64, every H1 diagram's points, layout
 major, class minor; ``class_stats`` ``(n·C, 2)`` int64, per layout and class
 the diagram's length and the cell count; ``layout_keys`` ``(n, 32)`` uint8,
-the content keys (:func:`topofd.storage.keys.layout_key`); ``layout_names``
+the content keys (:func:`topofd.storage.keys.layout_key`); ``cell_points``
+``(Q, 2)`` float64, the cells of every layout, layout major, class minor
+(``class_stats``' counts say where each ends), kept only when a selected
+metric needs the cells (fidelity, memorisation, FID/KID); ``layout_names``
 (UTF-8 bytes); ``batch_info`` / ``batch_info_len``, one JSON record per
 ``update`` (classes, where their names come from, threshold).  Do not
 ``set_dtype`` this metric: its states are not all floating point.
@@ -73,7 +76,7 @@ except ImportError as e:  # pragma: no cover - exercised only without torchmetri
 
 from topofd.evaluator import Evaluator
 from topofd.layouts.layout import Layout, default_class_names
-from topofd.options import EVALUATOR
+from topofd.options import EVALUATOR, option_owner
 from topofd.output.report import Report
 
 __all__ = ["TopoMetrics"]
@@ -90,6 +93,7 @@ _STATES = {
     "layout_names": (torch.uint8, ()),
     "batch_info": (torch.uint8, ()),
     "batch_info_len": (torch.int64, ()),
+    "cell_points": (torch.float64, (2,)),
 }
 _ORIGIN_RANK = {"content": 0, "positional": 1, "default": 2}
 
@@ -103,7 +107,8 @@ class TopoMetrics(Metric):
     full_state_update = False
 
     def __init__(self, metrics=None, protocol: str = "paper", *, reference=None, **kwargs):
-        ev_options = {k: kwargs.pop(k) for k in list(kwargs) if k in _EVALUATOR_OPTIONS}
+        # the Evaluator's options, metric plug-ins' own included; the rest are torchmetrics'
+        ev_options = {k: kwargs.pop(k) for k in list(kwargs) if k in _EVALUATOR_OPTIONS or option_owner(k)}
         super().__init__(**kwargs)
         self._topofd_options = dict(metrics=metrics, protocol=protocol, **ev_options)
         self._topofd_reference = reference
@@ -200,6 +205,9 @@ class TopoMetrics(Metric):
             "batch_info": np.frombuffer(info, np.uint8),
             "batch_info_len": np.array([len(info)], np.int64),
         }
+        if ev.needs_points():  # fidelity, memorisation, FID/KID score the cells, not the diagrams
+            cells = [np.asarray(p, np.float64).reshape(-1, 2) for lay in side.points[n0:] for p in lay]
+            arrays["cell_points"] = np.concatenate(cells) if cells else np.zeros((0, 2))
         new = {k: self._tensor(v, k) for k, v in arrays.items()}
         for k, v in new.items():
             getattr(self, k).append(v)
@@ -240,6 +248,7 @@ class TopoMetrics(Metric):
             or len(points) != stats[:, 0].sum()
             or len(s["layout_names"]) != meta[:, _NAMELEN].sum()
             or len(s["batch_info"]) != s["batch_info_len"].sum()
+            or len(s["cell_points"]) not in (0, stats[:, 1].sum())
         ):
             raise ValueError(
                 "inconsistent TopoMetrics state (array lengths differ): were states edited or "
@@ -258,6 +267,7 @@ class TopoMetrics(Metric):
 
         cls_end = np.cumsum(ncls)
         pt_end = np.cumsum(stats[:, 0])
+        cells, cell_end = (s["cell_points"], np.cumsum(stats[:, 1])) if len(s["cell_points"]) else (None, None)
         names = [b.decode("utf-8") for b in _split_bytes(s["layout_names"], meta[:, _NAMELEN])]
         world = max(self._world_size(), int(meta[:, _RANK].max()) + 1 if n else 1)
         for code, real in ((0, True), (1, False)):
@@ -283,7 +293,8 @@ class TopoMetrics(Metric):
                 for q in range(c0, cls_end[i]):
                     row.append(points[pt_end[q] - stats[q, 0] : pt_end[q]])
                 shape = None if meta[i, _H] < 0 else (int(meta[i, _H]), int(meta[i, _W]))
-                rows.append((full[j], s["layout_keys"][i].tobytes().hex(), stats[c0 : cls_end[i], 1], row, shape))
+                pts = _cells_of(cells, cell_end, stats[:, 1], range(c0, cls_end[i]))
+                rows.append((full[j], s["layout_keys"][i].tobytes().hex(), stats[c0 : cls_end[i], 1], row, shape, pts))
             # one update_diagrams per run of equal canvases keeps the name order and the canvas counts
             start = 0
             while start < len(rows):
@@ -299,6 +310,7 @@ class TopoMetrics(Metric):
                     keys=[r[1] for r in run],
                     classes=classes,
                     shape=run[0][4],
+                    points=[r[5] for r in run] if cells is not None else None,
                 )
                 start = stop
         return ev
@@ -323,6 +335,13 @@ def _batch_shapes(x, added: dict, n: int) -> list:
     if len(added) != 1:
         raise ValueError(f"batch of {n} layouts with {len(added)} canvas sizes")
     return [next(iter(added))] * n
+
+
+def _cells_of(cells, ends, counts, rows) -> tuple | None:
+    """One layout's cells per class from the gathered ``cell_points`` (``None``: not carried)."""
+    if cells is None or ends is None:
+        return None
+    return tuple(cells[ends[q] - counts[q] : ends[q]] for q in rows)
 
 
 def _split_bytes(flat: np.ndarray, lengths) -> list[bytes]:

@@ -69,7 +69,7 @@ def maps_to_layouts(
     channels: str,
     threshold: float | None,
     fixed_threshold: float | None,
-) -> tuple[list[Layout], float | None, tuple[int, int]]:
+) -> tuple[list[Layout], float | None, tuple[int, int] | None]:
     """Layouts of a ``(B, C, H, W)`` / ``(B, H, W, C)`` array of maps.
 
     Binary (0/1, bool) maps are used as they are; other values are
@@ -83,6 +83,8 @@ def maps_to_layouts(
         raise ValueError(f"{what} batch: non-numeric dtype {a.dtype}")
     if a.dtype.kind == "f" and not np.isfinite(a).all():
         raise ValueError(f"{what} batch: NaN or infinite values")
+    if a.shape[0] == 0:  # an empty batch adds nothing (and fixes no threshold)
+        return [], None, None
     ch = channels if channels != "auto" else ("first" if a.shape[1] < a.shape[-1] else "last")
     if ch == "last":
         a = np.moveaxis(a, -1, 1)

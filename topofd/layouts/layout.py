@@ -14,7 +14,16 @@ import numpy as np
 
 from topofd.layouts.masks import centres_from_mask, mask_centres
 
-__all__ = ["Layout", "default_class_names", "centres_from_mask", "mask_centres", "CLASS_ORIGINS", "LABELS"]
+__all__ = [
+    "Layout",
+    "default_class_names",
+    "centres_from_mask",
+    "mask_centres",
+    "extent_of",
+    "max_extent",
+    "CLASS_ORIGINS",
+    "LABELS",
+]
 
 # Where a layout's class names come from, which decides how two sets can be
 # matched (:func:`topofd.layouts.sets.match_sets`):
@@ -272,3 +281,16 @@ class Layout:
     def __repr__(self) -> str:
         cnt = ", ".join(f"{c}={n}" for c, n in zip(self.classes, self.counts))
         return f"Layout({self.name!r}, shape={self.shape}, {cnt})"
+
+
+def max_extent(a, b):
+    """The larger of two ``(row, col)`` extents (``None``: unknown)."""
+    if a is None or b is None:
+        return a if b is None else b
+    return (max(a[0], b[0]), max(a[1], b[1]))
+
+
+def extent_of(layouts: Sequence[Layout]):
+    """Largest ``(row, col)`` of any cell of ``layouts`` (``None``: no cell)."""
+    pts = [p for l in layouts for p in l.points if len(p)]
+    return tuple(float(x) for x in np.max([p.max(axis=0) for p in pts], axis=0)) if pts else None

@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from topofd.layouts.layout import Layout, default_class_names
-from topofd.state import extent_of
+from topofd.layouts.layout import Layout, default_class_names, extent_of
 
 __all__ = [
     "pair_names",

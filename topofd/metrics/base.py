@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from topofd.option_spec import Spec
+from topofd.options import Options
 from topofd.state import SetView
 from topofd.stats.uncertainty import MIN_LAYOUTS, Estimate, Plan, floored, plan
 
@@ -78,7 +79,7 @@ class Context:
     or a note why none apply (a str instead of the function); ``None``: no reference.
     """
 
-    options: Any
+    options: Options
     names: tuple[str, ...]
     both_empty: list[bool]
     pairs: list[tuple[int, int]] | None

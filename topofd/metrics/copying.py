@@ -1,35 +1,46 @@
 """Memorisation, test 1: the data-copying statistic C_T (Meehan, Chaudhuri
 & Dasgupta, "A non-parametric test to detect data-copying in generative
-models", AISTATS 2020).
+models", AISTATS 2020), computed as the authors' published test does.
 
 Needs the generator's training layouts T (``train``); the comparison's real
-set plays the held-out test set P_n.  In the space of per-layout features
-of the fidelity scores (:func:`topofd.metrics.embedding.fidelity_features`:
-per class, quantiles of the scale-free H0 death times, the minimum-spanning-
-tree edges of its cells; the H1 √landscape vector when a set, e.g. a
-training reference file, has no cells):
+set plays the held-out test set P_n (real layouts that are also training
+layouts — same content — are left out of it, with a note).  In the space of
+per-layout features of the fidelity scores
+(:func:`topofd.metrics.embedding.fidelity_features`: per class, quantiles of
+the scale-free H0 death times, the minimum-spanning-tree edges of its
+cells; the H1 √landscape vector when a set, e.g. a training reference file,
+has no cells):
 
-1. each real and each synthetic layout gets its distance to the nearest
-   training layout;
-2. the training features are partitioned into cells by k-means (``n`` cells,
-   ``n = clip(N_real // 40, 1, 10)``: about 40 real layouts per cell, so that
-   each cell's rank test is in its normal regime; seeded);
-3. in each cell π, the Mann–Whitney U of the synthetic distances against
-   the real ones, U = #{(gen, test) pairs: d_gen > d_test} (ties ½), becomes
-   Z_U(π) = (U − mn/2) / √(mn(m + n + 1)/12);
-4. C_T = Σ_π P_n(π) Z_U(π) / Σ_π P_n(π), P_n(π) the share of the real
-   layouts in π, over the cells holding at least 5 real and 5 synthetic
-   layouts (the paper's Π_τ drops cells with too few generated samples).
+1. the training features are partitioned into cells π by k-means (``n``
+   cells, ``n = clip(N_real // 40, 1, 10)``: about 40 real layouts per cell;
+   seeded), and every real and synthetic layout is put in the cell of its
+   nearest centre;
+2. each real and synthetic layout gets its distance L to the nearest
+   training layout *of its cell* (the paper's L within π, its Sec. 3);
+3. in each cell, the Mann–Whitney U of the m synthetic distances against
+   the n real ones, U = #{(gen, test): L_gen > L_test} (ties ½), becomes
+   Z_U(π) = (U − mn/2 + ½) / √(mn(m + n + 1)/12) — the ½ is the authors'
+   continuity correction, no tie correction of the variance;
+4. C_T = Σ_π P_n(π) Z_U(π) / Σ_π P_n(π) over Π_τ, the cells whose share
+   of synthetic layouts Q_m(π) exceeds τ = 20/m (more than
+   :data:`MIN_GEN_IN_CELL` synthetic layouts, the τ of all the authors'
+   experiments), P_n(π) the share of the real layouts in π; a cell without
+   a real layout has P_n(π) = 0 and drops out (the authors' code stops on it).
+
+``tests/test_reliability3.py`` checks these numbers against an independent
+derivation with ``scipy.stats.mannwhitneyu`` to 1e-12.
 
 C_T ≪ 0: the synthetic layouts are closer to their training neighbours
 than held-out real layouts are — copying; C_T ≫ 0: farther (under-fitting);
 ≈ 0 for a generator that samples the distribution afresh.  The verdict
-threshold is −3 as in the paper: each Z_U is standard normal under the null
-and their P_n-weighted mean has variance Σ w² / (Σ w)² ≤ 1, so C_T ≤ −3 has
-a one-sided null probability of at most 0.13 %.
+threshold is −3 as in the paper: each Z_U is about standard normal under the
+null and their P_n-weighted mean has variance Σ w² / (Σ w)² ≤ 1, so C_T ≤ −3
+has a one-sided null probability of at most about 0.13 %.
 
 Interval: delete-a-group jackknife over the synthetic set (partition,
-real and training distances fixed).  The column is filled in the ``mean``
+real and training distances fixed).  ``meta["ct"]["cells"]``: per cell the
+real share P_n(π) with its Wilson interval
+(:func:`topofd.stats.shares.wilson`).  The column is filled in the ``mean``
 row only: the test is on whole layouts.
 """
 
@@ -43,12 +54,24 @@ import numpy as np
 from topofd.metrics.base import Column, Context, Metric, MetricResult, no_interval_reason
 from topofd.metrics.embedding import fidelity_features
 from topofd.state import SetView
+from topofd.stats.shares import wilson
 from topofd.stats.uncertainty import MIN_LAYOUTS, Estimate
 
-__all__ = ["THRESHOLD", "MIN_IN_CELL", "n_cells_for", "nn_distances", "ct_statistic", "CopyingTest", "METRIC"]
+__all__ = [
+    "THRESHOLD",
+    "MIN_GEN_IN_CELL",
+    "n_cells_for",
+    "nn_distances",
+    "cell_distances",
+    "z_u",
+    "ct_statistic",
+    "held_out",
+    "CopyingTest",
+    "METRIC",
+]
 
 THRESHOLD = -3.0
-MIN_IN_CELL = 5
+MIN_GEN_IN_CELL = 20  # Π_τ: Q_m(π) > τ = 20/m, the τ of the authors' experiments
 PER_CELL = 40
 MAX_CELLS = 10
 
@@ -66,30 +89,68 @@ def nn_distances(F_train: np.ndarray, F: np.ndarray) -> np.ndarray:
     return NearestNeighbors(n_neighbors=1).fit(F_train).kneighbors(F)[0][:, 0]
 
 
-def _z_u(gen: np.ndarray, test: np.ndarray) -> float:
+def cell_distances(F_train: np.ndarray, cells_train: np.ndarray, F: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """Distance of each row of ``F`` to its nearest training row *in its own
+    cell* (Meehan et al. 2020, Sec. 3: L is taken within π); inf for a row
+    whose cell holds no training row."""
+    out = np.full(len(F), np.inf)
+    for c in np.unique(cells):
+        t, here = F_train[cells_train == c], cells == c
+        if len(t):
+            out[here] = nn_distances(t, F[here])
+    return out
+
+
+def z_u(gen: np.ndarray, test: np.ndarray) -> float:
+    """Z_U of one cell (module docstring, step 3): U counts the pairs with
+    L_gen > L_test (ties ½), the authors' continuity correction of ½."""
     from scipy.stats import mannwhitneyu  # on use: scipy.stats costs ~0.5 s at start-up
 
-    n, m = len(gen), len(test)
-    u = float(mannwhitneyu(gen, test, alternative="two-sided").statistic)
-    return (u - n * m / 2.0) / np.sqrt(n * m * (n + m + 1) / 12.0)
+    m, n = len(gen), len(test)
+    u = float(mannwhitneyu(gen, test, alternative="less").statistic)
+    return (u - (m * n / 2.0 - 0.5)) / np.sqrt(m * n * (m + n + 1) / 12.0)
 
 
 def ct_statistic(cells_real, d_real, cells_synth, d_synth, n_cells: int) -> tuple[float, list[dict]]:
-    """C_T from each layout's cell and nearest-training distance; and per
-    cell ``{"cell", "n_real", "n_synth", "z"}`` (``z`` None: cell dropped)."""
+    """C_T (module docstring, step 4) from each layout's cell and
+    within-cell nearest-training distance; and per cell
+    ``{"cell", "n_real", "n_synth", "share_real", "z"}`` (``z`` None: the
+    cell is not in Π_τ or holds no real layout)."""
     num = den = 0.0
     info = []
     N = len(d_real)
     for c in range(n_cells):
         test, gen = d_real[cells_real == c], d_synth[cells_synth == c]
-        row: dict[str, Any] = {"cell": c, "n_real": int(len(test)), "n_synth": int(len(gen)), "z": None}
-        if len(test) >= MIN_IN_CELL and len(gen) >= MIN_IN_CELL:
-            z = _z_u(gen, test)
+        w = len(test) / N if N else 0.0
+        row: dict[str, Any] = {"cell": c, "n_real": int(len(test)), "n_synth": int(len(gen)), "share_real": w}
+        row["z"] = None
+        if len(gen) > MIN_GEN_IN_CELL and len(test):
+            z = z_u(gen, test)
             row["z"] = float(z)
-            num += len(test) / N * z
-            den += len(test) / N
+            num += w * z
+            den += w
         info.append(row)
     return (num / den if den > 0 else float("nan")), info
+
+
+def held_out(real: SetView, T: SetView, metric: str) -> tuple[SetView, str | None]:
+    """The real set without the layouts that are also training layouts (same
+    content key): a leaked layout is at distance 0 from the training set and
+    is no held-out evidence; a note says how many were left out."""
+    train_keys = set(T.keys)
+    leak = np.array([k in train_keys for k in real.keys], dtype=bool)
+    if not leak.any():
+        return real, None
+    if leak.all():
+        raise ValueError(
+            "every real layout is also in the training set: memorisation compares training layouts with "
+            "held-out real ones; give a test set as REAL"
+        )
+    note = (
+        f"{metric}: {int(leak.sum())} real layouts are also in the training set; left out of the held-out set "
+        "(a training layout is no held-out evidence)"
+    )
+    return real.subset(np.flatnonzero(~leak)), note
 
 
 def _partition(F_train: np.ndarray, n_real: int, seed: int):
@@ -103,7 +164,10 @@ def _partition(F_train: np.ndarray, n_real: int, seed: int):
 
 def verdict(value: float) -> str:
     if not np.isfinite(value):
-        return "C_T not defined (no k-means cell holds enough real and synthetic layouts)"
+        return (
+            f"C_T not defined: no k-means cell holds a real layout and more than {MIN_GEN_IN_CELL} synthetic "
+            "layouts (the τ = 20/m of Meehan et al.)"
+        )
     if value <= THRESHOLD:
         return (
             f"memorisation: C_T = {value:.2f} ≤ {THRESHOLD:g}: synthetic layouts are closer to the training set "
@@ -136,12 +200,17 @@ class CopyingTest(Metric):
             out.notes.append("C_T not measured: it needs a training set of at least 2 layouts (--train)")
             out.cells["ct"] = {**cells, "mean": Estimate(np.nan)}
             return out
+        real, leaked = held_out(real, T, "C_T")
+        out.notes.extend([leaked] if leaked else [])
         (Fr, Fs, Ft), space, note = fidelity_features(real, synth, T)
         out.notes.extend([note] if note else [])
         km, n = _partition(Ft, len(Fr), o.seed)
+        ct_ = km.predict(Ft)
         cr, cs = km.predict(Fr), km.predict(Fs)
-        dr, ds = nn_distances(Ft, Fr), nn_distances(Ft, Fs)
+        dr, ds = cell_distances(Ft, ct_, Fr, cr), cell_distances(Ft, ct_, Fs, cs)
         value, info = ct_statistic(cr, dr, cs, ds, n)
+        for row in info:  # the real share of each cell, with an interval in [0, 1]
+            row["share_real_lo"], row["share_real_hi"] = wilson(row["share_real"], len(Fr))
         want_se = ctx.want_se and len(synth) >= MIN_LAYOUTS and np.isfinite(value)
         est = Estimate(value)
         if want_se:
@@ -156,6 +225,7 @@ class CopyingTest(Metric):
             "n_cells": n,
             "cells": info,
             "features": space,
+            "min_synthetic_in_cell": MIN_GEN_IN_CELL + 1,
             "median_nn_distance": {"real": float(np.median(dr)), "synthetic": float(np.median(ds))},
         }
         if ctx.want_se:

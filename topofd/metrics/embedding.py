@@ -180,5 +180,9 @@ def fidelity_features(real: SetView, *others: SetView) -> tuple[list[np.ndarray]
     views = (real, *others)
     if all(v.points is not None for v in views):
         return layout_features(real, *others, h1=False, h0=True), FIDELITY_SPACE, None
-    note = "no cells in a set (a reference file): fidelity / C_T on the H1 √landscape vector instead of the H0 spacing"
+    which = ", ".join(w for w, v in zip(("real", "synthetic", "training"), views) if v.points is None)
+    note = (
+        f"no cells kept for the {which} set (a reference file keeps diagrams only): fidelity / C_T on the H1 "
+        "√landscape vector instead of the H0 spacing"
+    )
     return layout_features(real, *others), FALLBACK_SPACE, note

@@ -15,12 +15,22 @@ again), with another extractor's the comparison is refused.  Features of one set
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
 
 from topofd.metrics.base import Column, Context, Metric, MetricResult, nonnegative, put_whole_layout
 from topofd.state import SetView
 from topofd.stats.uncertainty import MIN_LAYOUTS
 
-__all__ = ["set_features", "whole_layout_result", "EncodedMetric"]
+__all__ = [
+    "reference_features",
+    "shipped_channels",
+    "set_features",
+    "whole_layout_result",
+    "feature_notes",
+    "EncodedMetric",
+]
 
 
 def set_features(real: SetView, synth: SetView, ctx: Context):
@@ -30,6 +40,15 @@ def set_features(real: SetView, synth: SetView, ctx: Context):
         return None, None, "the synthetic set has no cells"
     from topofd.encoders.extract import encode, load_extractor
 
+    if ctx.options.extractor is None:
+        from topofd.encoders.extract import shipped_record
+
+        reads = int(shipped_record()["input"]["channels"])
+        if reads != len(ctx.names):
+            raise ValueError(
+                f"FID/KID: the shipped encoder reads {reads} classes, these sets have {len(ctx.names)}; give "
+                "--extractor (an encoder trained with topofd train-encoder on layouts of these classes)"
+            )
     ex = load_extractor(ctx.options.extractor)
     if real.points is not None:
         Fr = encode(ex, real.points, real.canvases, real.keys)
@@ -61,6 +80,16 @@ def groups(ctx: Context, nS: int):
     return ctx.plan.groups(ctx.options.se_groups) if ctx.want_se and nS >= MIN_LAYOUTS else None
 
 
+def feature_notes(title: str, Fr, Fs) -> list[str]:
+    """What a score of these features cannot say: too few layouts for a
+    covariance, or an extractor that gives every layout the same features."""
+    if min(len(Fr), len(Fs)) < 2:
+        return [f"{title} not defined: {len(Fr)} real and {len(Fs)} synthetic layouts (at least 2 in each set)"]
+    if not np.ptp(np.vstack([Fr, Fs]), axis=0).any():
+        return [f"{title}: the extractor gives every layout the same features; the score measures nothing"]
+    return []
+
+
 class EncodedMetric(Metric):
     """The plug-in of one whole-layout score of the encoder features:
     ``scores(F_real, F_synth, labels, ctx) -> (value, replicates)``;
@@ -80,6 +109,52 @@ class EncodedMetric(Metric):
         Fr, Fs, info = set_features(real, synth, ctx)
         value, reps = (float("nan"), []) if Fr is None else self.scores(Fr, Fs, lab, ctx)
         out = whole_layout_result(col, col, self.title, value, reps, lab, info, nS, ctx)
+        if Fr is not None:
+            out.notes.extend(feature_notes(self.title, Fr, Fs))
         if self.floor:
             nonnegative(out, (col,), self.title)
         return out
+
+
+def shipped_channels() -> int:
+    from topofd.encoders.extract import shipped_record
+
+    return int(shipped_record()["input"]["channels"])
+
+
+def reference_features(options, view, want: bool | None) -> tuple[dict, list, str]:
+    """``(arrays, records, note)``: the real set's features by the
+    ``extractor`` option's file, for a reference file
+    (:func:`topofd.storage.reference.make_reference` stores them, keyed by
+    the file's SHA-256); ``want`` ``None``: when possible, ``True``:
+    required, ``False``: none."""
+    import importlib.util
+
+    spec = options.extractor
+    if want is False:
+        return {}, [], "no encoder features (--no-features)"
+    why = ""
+    if view.points is None:
+        why = "the real layouts' cells were not kept (Evaluator options without fid/kid)"
+    elif spec is not None and callable(spec) and not isinstance(spec, (str, Path)):
+        why = "a Python callable extractor has no file hash to key them by"
+    elif spec is None and importlib.util.find_spec("torch") is None:
+        why = "the [fid] extra (torch) is not installed"
+    elif spec is None and shipped_channels() != len(view.points[0]):
+        why = f"the shipped encoder reads {shipped_channels()} classes, not {len(view.points[0])}; see --extractor"
+    if why:
+        if want:
+            raise ValueError(f"cannot store encoder features: {why}")
+        return {}, [], f"no encoder features ({why}; FID/KID will need the real layouts)"
+    from topofd.encoders.extract import encode, load_extractor
+
+    ex = load_extractor(spec)
+    assert ex.sha256 is not None  # a file extractor
+    F = encode(ex, view.points, view.canvases, view.keys)
+    rec = {
+        "array": f"features_{ex.sha256[:16]}",
+        "extractor": Path(ex.name).name,
+        "sha256": ex.sha256,
+        "features": int(F.shape[1]),
+    }
+    return {rec["array"]: F}, [rec], f"encoder features of {rec['extractor']} (sha256 {ex.sha256[:12]})"

@@ -185,9 +185,8 @@ def _paper_batch(real: SetView, synth: SetView, ctx: Context, skip, splits) -> d
     # where BLAS runs with the same threads whatever --jobs (a worker's
     # single-threaded BLAS sums in another order: different last bits).
     found = map_tasks(_barycenter, [(d, t, pub) for (d, _, pub), t in zip(sets, threads)], o.n_jobs, costs=costs)
-    kw = dict(n_bins=o.n_bins, n_layers=o.n_layers)
     out = {
-        key: landscape_stats(d, "paper", what=what, barycenter=b, **kw)
+        key: landscape_stats(d, "paper", what=what, barycenter=b, n_bins=o.n_bins, n_layers=o.n_layers)
         for key, (d, what, _), b in zip(keys, sets, found)
     }
     for key, stats in out.items():

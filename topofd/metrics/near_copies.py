@@ -37,7 +37,11 @@ layout: synthetic name, training name, distance); ``artifacts[class]
 ["near_copy_pairs"]``: the cells of the first ``N_GALLERY`` of them and of
 their training layouts, ``(train, synthetic)`` per pair (the HTML report's
 gallery).  Interval: delete-a-group
-jackknife over the synthetic set (τ fixed).  ``mean`` row only.
+jackknife over the synthetic set (τ fixed), its bounds the Wilson interval
+at the jackknife's effective sample size (a share: in [0, 1];
+:mod:`topofd.stats.shares`).  Real layouts that are also training layouts
+are left out of the held-out set (:func:`topofd.metrics.copying.held_out`:
+at distance 0 they would set τ to 0).  ``mean`` row only.
 """
 
 from __future__ import annotations
@@ -46,7 +50,9 @@ import numpy as np
 
 from topofd.layouts.point_distance import cell_spacing, nearest_layouts
 from topofd.metrics.base import Column, Context, Metric, MetricResult, no_interval_reason
+from topofd.metrics.copying import held_out
 from topofd.state import SetView
+from topofd.stats.shares import SHARE_METHOD, share_estimate
 from topofd.stats.uncertainty import MIN_LAYOUTS, Estimate
 
 __all__ = ["QUANTILE", "MARGIN", "P_COPYING", "N_WORST", "N_GALLERY", "copy_threshold", "NearCopies", "METRIC"]
@@ -122,7 +128,10 @@ class NearCopies(Metric):
             out.notes.append(why)
             out.cells["near_copies"] = {**cells, "mean": Estimate(np.nan)}
             return out
-        assert T is not None and T.points is not None and real.points is not None and synth.points is not None
+        assert T is not None
+        real, leaked = held_out(real, T, "near copies")
+        out.notes.extend([leaked] if leaked else [])
+        assert T.points is not None and real.points is not None and synth.points is not None
         tp, rp, sp = T.points, real.points, synth.points
         cap = cell_spacing(tp)
         ext = _extent(tp, rp, sp)
@@ -138,7 +147,7 @@ class NearCopies(Metric):
         if ctx.want_se and len(synth) >= MIN_LAYOUTS and n:
             lab = ctx.plan.groups(o.se_groups)
             reps = [float(flag[s_ok & (lab != g)].mean()) for g in range(lab.max() + 1)]
-            est = ctx.plan.jackknife(value, reps)
+            est = share_estimate(ctx.plan.jackknife(value, reps), n)
         out.cells["near_copies"] = {**cells, "mean": est}
         from scipy.stats import binom  # on use: scipy.stats costs ~0.5 s at start-up
 
@@ -168,8 +177,8 @@ class NearCopies(Metric):
             out.artifacts[c] = {"near_copy_pairs": [(tp[js[j]][k], sp[j][k]) for j in order[:N_GALLERY]]}
         if ctx.want_se:
             out.uncertainty["near_copies"] = (
-                f"delete-a-group jackknife over the synthetic set, {o.se_groups} groups at most, threshold fixed, "
-                "t interval"
+                f"delete-a-group jackknife over the synthetic set, {o.se_groups} groups at most, threshold fixed; "
+                + SHARE_METHOD
                 if est.se is not None
                 else f"none ({no_interval_reason(len(synth))})"
             )

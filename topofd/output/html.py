@@ -16,266 +16,17 @@ appear without a change here.
 
 from __future__ import annotations
 
-import base64
-import html
-import io
-import math
-import numbers
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
-from topofd.output.report import directions, title
+from topofd.output.html_base import esc, legend_html, notes_html, page, png_uri, provenance_html, table_html
+from topofd.output.html_sections import explanations_section
 
 __all__ = ["report_html", "leaderboard_html"]
 
-_SIBLINGS = ("se", "lo", "hi", "p")
-_DASH = "—"
-
-# Small on purpose: the page must read on a 360 px phone (one column of
-# figures, tables scrolling sideways inside their box with the first column
-# pinned) and on a desktop (figures in a grid, page width capped for reading).
-_CSS = """
-:root { color-scheme: light; --fg: #1d2430; --muted: #5b6573; --line: #d8dde4; --head: #f2f4f7;
-  --accent: #1f5fa8; --warn: #8a5a00; --warnbg: #fff6e0; }
-* { box-sizing: border-box; }
-html { -webkit-text-size-adjust: 100%; text-size-adjust: 100%; }
-body { margin: 0; color: var(--fg); background: #fff; line-height: 1.45;
-  font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
-main { max-width: 1180px; margin: 0 auto; padding: 16px 14px 40px; }
-h1 { font-size: 1.45rem; margin: 0.2em 0 0.1em; }
-h2 { font-size: 1.15rem; margin: 1.6em 0 0.5em; padding-bottom: 0.2em; border-bottom: 1px solid var(--line); }
-h3 { font-size: 1rem; margin: 1.2em 0 0.4em; }
-.sub { color: var(--muted); margin: 0; overflow-wrap: anywhere; }
-/* the box hugs its table, and scrolls sideways when the table is wider than the page */
-.scroll { overflow-x: auto; -webkit-overflow-scrolling: touch; width: fit-content; max-width: 100%;
-  border: 1px solid var(--line); border-radius: 6px; }
-.scroll.full { width: auto; }
-/* separate, not collapse: collapsed borders do not follow a sticky cell */
-table { border-collapse: separate; border-spacing: 0; width: max-content; }
-th, td { padding: 6px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
-thead th { background: var(--head); text-align: right; white-space: nowrap; font-weight: 600; }
-tbody tr:last-child td, tbody tr:last-child th { border-bottom: 0; }
-td.num { text-align: right; min-width: 4.5em; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.txt, th.txt { text-align: left; }
-.rowhead { text-align: left; position: sticky; left: 0; background: #fff; z-index: 1;
-  max-width: 14em; overflow-wrap: anywhere; font-weight: 600; box-shadow: 1px 0 0 var(--line); }
-thead .rowhead { background: var(--head); z-index: 2; }
-tr.mean td, tr.mean th { border-top: 2px solid var(--fg); font-weight: 600; }
-tbody tr:nth-last-child(2):has(+ tr.mean) td, tbody tr:nth-last-child(2):has(+ tr.mean) th { border-bottom: 0; }
-.se { color: var(--muted); font-weight: normal; }
-.ci { display: block; color: var(--muted); font-size: 0.85em; font-weight: normal; }
-.legend { color: var(--muted); font-size: 0.9em; margin: 0.5em 0 0; }
-.notes { background: var(--warnbg); color: var(--warn); border-radius: 6px; padding: 8px 12px 8px 28px;
-  margin: 1em 0 0; overflow-wrap: anywhere; }
-.notes li { margin: 0.2em 0; }
-.grid { display: grid; gap: 14px; grid-template-columns: repeat(auto-fill, minmax(min(100%, 300px), 1fr)); }
-figure { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: 6px; background: #fff; }
-figure img { display: block; width: 100%; height: auto; }
-figcaption { color: var(--muted); font-size: 0.85em; padding: 4px 2px 0; }
-table.kv { width: 100%; min-width: 0; }
-table.kv th { text-align: left; white-space: nowrap; color: var(--muted); font-weight: 600; width: 1%; }
-table.kv td { overflow-wrap: anywhere; }
-table.kv table.kv { border: 0; width: auto; }
-/* nested key/value pairs break between words only: short keys never split */
-table.kv table.kv th, table.kv table.kv td { padding: 2px 10px 2px 0; border: 0; overflow-wrap: normal; }
-table.kv table.kv th { white-space: nowrap; }
-code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.92em; }
-details summary { cursor: pointer; color: var(--accent); }
-footer { color: var(--muted); font-size: 0.85em; margin-top: 2.5em; }
-@media (max-width: 600px) {
-  body { font-size: 14px; }
-  main { padding: 10px 8px 30px; }
-  th, td { padding: 5px 7px; }
-  table.kv th { white-space: normal; width: auto; }
-}
-@media print { .scroll { overflow: visible; border: 0; } }
-"""
-
-# No script, nothing fetched: only inline style and data: images may load.
-_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
-
-
-def _e(x) -> str:
-    return html.escape(str(x), quote=True)
-
-
-# ------------------------------------------------------------------ numbers
-def _finite(v) -> float | None:
-    if v is None or isinstance(v, (bool, np.bool_, str)):
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
-class _NumberFormat:
-    """One format for every number of a column (its values, standard errors
-    and interval bounds), so a column never mixes precisions: four
-    significant digits on the column's largest magnitude, no decimals for a
-    column of whole numbers, scientific notation outside [1e-3, 1e6)."""
-
-    def __init__(self, values: Iterable):
-        xs = [f for f in (_finite(v) for v in values) if f is not None]
-        big = max((abs(x) for x in xs), default=0.0)
-        if big == 0.0 or (big < 1e6 and all(x == int(x) for x in xs)):
-            self.spec = ".0f"
-        elif big < 1e-3 or big >= 1e6:
-            self.spec = ".3e"
-        else:
-            self.spec = f".{min(6, max(0, 3 - math.floor(math.log10(big))))}f"
-
-    def __call__(self, v) -> str:
-        f = _finite(v)
-        if f is None:
-            return _DASH
-        s = format(f, self.spec)
-        return s[1:] if s.startswith("-") and float(s) == 0 else s  # no "-0.000"
-
-
-def _fmt_p(v) -> str:
-    f = _finite(v)
-    if f is None:
-        return _DASH
-    return "< 0.001" if f < 0.001 else f"{f:.3f}"
-
-
-def _split(col: str) -> tuple[str, str | None]:
-    base, _, suffix = str(col).rpartition("_")
-    if base and suffix in _SIBLINGS:
-        return base, suffix
-    return str(col), None
-
-
-def _plan(columns) -> list[tuple[str, str, dict]]:
-    """``(kind, column, siblings)`` in display order: ``kind`` is ``"metric"``
-    or ``"p"``; siblings maps ``se``/``lo``/``hi`` to their columns.  A
-    sibling whose base column is absent is shown as a column of its own."""
-    cols = [str(c) for c in columns]
-    present = set(cols)
-    plan, used = [], set()
-    for c in cols:
-        if c in used:
-            continue
-        base, suffix = _split(c)
-        if suffix is not None and base in present:
-            continue  # shown with its base column
-        sib = {s: f"{c}_{s}" for s in ("se", "lo", "hi") if f"{c}_{s}" in present}
-        plan.append(("p" if suffix == "p" else "metric", c, sib))
-        used.add(c)
-        used.update(sib.values())
-        if f"{c}_p" in present:
-            plan.append(("p", f"{c}_p", {}))
-            used.add(f"{c}_p")
-    return plan
-
-
-def _title(col: str) -> str:
-    return title(col)
-
-
-def _is_text_column(values) -> bool:
-    vals = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
-    return bool(vals) and all(isinstance(v, str) for v in vals)
-
-
-def _yes_no(v) -> str:
-    return ("yes" if v else "no") if isinstance(v, (bool, np.bool_)) else _DASH
-
-
-def _is_bool_column(values) -> bool:
-    vals = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
-    return bool(vals) and all(isinstance(v, (bool, np.bool_)) for v in vals)
-
-
-def _cells(df, plan) -> tuple[list[str], list[list[str]]]:
-    """Header cells and body cells (``<td>`` strings) of ``df`` under ``plan``."""
-    heads, columns = [], []
-    for kind, col, sib in plan:
-        values = list(df[col])
-        if kind == "p":
-            heads.append(f'<th scope="col">{_e(_title(col))}</th>')
-            columns.append([f'<td class="num">{_e(_fmt_p(v))}</td>' for v in values])
-            continue
-        if _is_text_column(values):
-            heads.append(f'<th scope="col" class="txt">{_e(_title(col))}</th>')
-            columns.append([f'<td class="txt">{_e(v if isinstance(v, str) else _DASH)}</td>' for v in values])
-            continue
-        if _is_bool_column(values):
-            heads.append(f'<th scope="col" class="txt">{_e(_title(col))}</th>')
-            columns.append([f'<td class="txt">{_yes_no(v)}</td>' for v in values])
-            continue
-        fmt = _NumberFormat(values + [v for s in sib.values() for v in df[s]])
-        se, lo, hi = (list(df[sib[k]]) if k in sib else [None] * len(values) for k in ("se", "lo", "hi"))
-        col_cells = []
-        for v, s, a, b in zip(values, se, lo, hi):
-            text = _e(fmt(v))
-            if _finite(v) is not None:
-                if _finite(s) is not None:
-                    text += f'<span class="se"> ± {_e(fmt(s))}</span>'
-                if _finite(a) is not None or _finite(b) is not None:
-                    # the space keeps copied text and screen readers apart; the block hides it
-                    text += f' <span class="ci">[{_e(fmt(a))}, {_e(fmt(b))}]</span>'
-            col_cells.append(f'<td class="num">{text}</td>')
-        heads.append(f'<th scope="col">{_e(_title(col))}</th>')
-        columns.append(col_cells)
-    rows = [list(r) for r in zip(*columns)] if columns else [[] for _ in range(len(df))]
-    return heads, rows
-
-
-def _table(df, *, row_header: str | None, index: bool, mean_row: str | None = None) -> str:
-    plan = _plan(df.columns)
-    heads, rows = _cells(df, plan)
-    out = ['<div class="scroll"><table>', "<thead><tr>"]
-    if index:
-        out.append(f'<th scope="col" class="rowhead">{_e(row_header or "")}</th>')
-    out += heads
-    out.append("</tr></thead><tbody>")
-    for label, cells in zip(df.index, rows):
-        cls = ' class="mean"' if mean_row is not None and str(label) == mean_row else ""
-        out.append(f"<tr{cls}>")
-        if index:
-            out.append(f'<th scope="row" class="rowhead">{_e(label)}</th>')
-        out += cells
-        out.append("</tr>")
-    out.append("</tbody></table></div>")
-    return "".join(out)
-
-
-def _legend(df, provenance: bool = True) -> str:
-    cols = {str(c) for c in df.columns}
-    parts = []
-    if any(c.endswith("_se") for c in cols):
-        parts.append("value ± standard error")
-    if any(c.endswith("_lo") or c.endswith("_hi") for c in cols):
-        parts.append("[low, high]: interval" + (" (how it was computed: see provenance)" if provenance else ""))
-    if any(c.endswith("_p") for c in cols):
-        parts.append("p: p-value")
-    # leaderboard columns are titled ("TopoFD", "CCE lym"); report columns are keys ("topofd")
-    words = {c.split()[0] for c in cols if c.split()}
-    shown = [(t, b) for k, (t, b) in directions().items() if k in cols or t in words]
-    for way in ("lower", "higher"):
-        titles = [t for t, b in shown if b == way]
-        if titles:
-            parts.append(f"{', '.join(titles)}: {way} is better")
-    parts.append(f"{_DASH}: not computed")
-    return f'<p class="legend">{_e("; ".join(parts))}.</p>'
-
 
 # ------------------------------------------------------------------ figures
-def _png(draw) -> str:
-    from matplotlib.figure import Figure
-
-    # a bare Figure renders with Agg: no pyplot state, no display needed
-    fig = Figure(figsize=(5, 4.5), dpi=100)
-    draw(fig.add_subplot(1, 1, 1))
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=130, bbox_inches="tight")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
 def _figures(report) -> list[tuple[str, list[tuple[str, str]]]]:
     """``[(class, [(caption, data URI)])]``: the figures :mod:`topofd.output.plots`
     writes as files, for the same artifacts."""
@@ -296,7 +47,7 @@ def _figures(report) -> list[tuple[str, list[tuple[str, str]]]]:
             figs[cls].append(
                 (
                     "Wasserstein barycenters of the H1 persistence diagrams, real and synthetic",
-                    _png(
+                    png_uri(
                         lambda ax, a=a, cls=cls: plot_barycenters(ax, a["barycenter_real"], a["barycenter_synth"], cls)
                     ),
                 )
@@ -306,7 +57,7 @@ def _figures(report) -> list[tuple[str, list[tuple[str, str]]]]:
             figs[cls].append(
                 (
                     f"Persistence landscapes ({what}): the μ TopoFD compares",
-                    _png(lambda ax, a=a, cls=cls: plot_class_landscapes(ax, a, cls, protocol)),
+                    png_uri(lambda ax, a=a, cls=cls: plot_class_landscapes(ax, a, cls, protocol)),
                 )
             )
     cr, cs = getattr(report, "counts_real", None), getattr(report, "counts_synth", None)
@@ -317,131 +68,14 @@ def _figures(report) -> list[tuple[str, list[tuple[str, str]]]]:
             figs.setdefault(cls, []).append(
                 (
                     "Per-patch cell counts of the paired layouts, behind CCE and TCE",
-                    _png(lambda ax, k=k, cls=cls: plot_counts(ax, cr[:, k], cs[:, k], cls)),
+                    png_uri(lambda ax, k=k, cls=cls: plot_counts(ax, cr[:, k], cs[:, k], cls)),
                 )
             )
     return [(c, f) for c, f in figs.items() if f]
 
 
-# --------------------------------------------------------------- provenance
-def _value(v, depth: int = 0) -> str:
-    """Any metadata value as escaped HTML: mappings as nested tables, long
-    lists folded away."""
-    if v is None:
-        return _DASH
-    if isinstance(v, Mapping):
-        if not v:
-            return _DASH
-        if depth >= 3:
-            return f'<span class="mono">{_e(v)}</span>'
-        rows = "".join(f'<tr><th scope="row">{_e(k)}</th><td>{_value(x, depth + 1)}</td></tr>' for k, x in v.items())
-        return f'<table class="kv">{rows}</table>'
-    if isinstance(v, np.ndarray):
-        v = v.tolist()
-    if isinstance(v, (list, tuple, set)):
-        items = list(v)
-        if not items:
-            return _DASH
-        if (
-            all(not isinstance(x, (Mapping, list, tuple)) for x in items)
-            and len(items) <= 8
-            and sum(len(str(x)) for x in items) <= 120
-        ):
-            return _e(", ".join(_scalar(x) for x in items))
-        lis = "".join(f"<li>{_value(x, depth + 1)}</li>" for x in items)
-        return f"<details><summary>{len(items)} entries</summary><ul>{lis}</ul></details>"
-    return _e(_scalar(v))
-
-
-def _scalar(v) -> str:
-    if isinstance(v, (bool, np.bool_)):
-        return "yes" if v else "no"
-    if isinstance(v, numbers.Integral):
-        return str(int(v))
-    if isinstance(v, numbers.Real):
-        f = float(v)
-        return _DASH if not math.isfinite(f) else f"{f:.6g}"
-    return str(v)
-
-
-# meta keys shown first, under these labels; the rest follow as they come
-_META = (
-    ("method", "method"),
-    ("protocol", "protocol"),
-    ("complex", "complex"),
-    ("metrics", "metrics"),
-    ("real", "real set"),
-    ("synthetic", "synthetic set"),
-    ("test_set", "test set"),
-    ("dataset", "dataset"),
-    ("n_real", "real layouts"),
-    ("n_synth", "synthetic layouts"),
-    ("n_pairs", "pairs"),
-    ("seed", "seed"),
-    ("bootstrap", "bootstrap resamples"),
-    ("uncertainty", "uncertainty"),
-    ("sigma", "MMD kernel sigma"),
-    ("mmd_samples", "MMD samples per set"),
-    ("mmd_estimator", "MMD estimator"),
-    ("n_bins", "landscape bins"),
-    ("n_layers", "landscape layers"),
-    ("topofd_version", "topofd version"),
-    ("versions", "versions"),
-    ("cache", "cache"),
-    ("skipped", "skipped files"),
-    ("seconds", "elapsed (s)"),
-)
-
-
-def _provenance(meta: Mapping) -> str:
-    rows, seen = [], {"notes"}
-    for key, label in _META:
-        if key in meta:
-            seen.add(key)
-            v = meta[key]
-            if key == "seconds" and _finite(v) is not None:
-                v = f"{float(v):.1f}"
-            rows.append((label, v))
-    rows += [(k, v) for k, v in meta.items() if k not in seen]
-    body = "".join(f'<tr><th scope="row">{_e(label)}</th><td>{_value(v)}</td></tr>' for label, v in rows)
-    return f'<div class="scroll full"><table class="kv">{body}</table></div>'
-
-
-def _notes(notes) -> str:
-    notes = [n for n in (notes or []) if str(n).strip()]
-    if not notes:
-        return ""
-    return '<ul class="notes">' + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>"
-
-
-def _page(title: str, body: str, figures: bool) -> str:
-    from topofd.version import __version__
-
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'  # a constant: single quotes only
-        '<meta name="referrer" content="no-referrer">'
-        f'<meta name="generator" content="topofd {_e(__version__)}">'
-        f"<title>{_e(title)}</title><style>{_CSS}</style></head>\n"
-        f"<body><main>{body}"
-        f"<footer>Written by topofd {_e(__version__)}. Self-contained: "
-        f"{'figures are embedded, ' if figures else ''}nothing is loaded from elsewhere.</footer>"
-        "</main></body></html>\n"
-    )
-
-
 # ---------------------------------------------------------------- public
-def report_html(report) -> str:
-    """The comparison ``report`` (a :class:`topofd.api.Report`) as one
-    self-contained HTML page: the table (with standard errors, intervals and
-    p-values where the table has them), the notes, the figures of :mod:`topofd.output.plots`
-    per class, the fidelity and memorisation section (:mod:`topofd.output.html_fidelity`)
-    when those metrics ran, and the run's provenance."""
-    meta = dict(getattr(report, "meta", None) or {})
-    table = report.table
-    protocol = meta.get("protocol", getattr(report, "protocol", "?"))
+def _header(meta: Mapping, protocol: str) -> str:
     real, synth = meta.get("real"), meta.get("synthetic")
     counts = [f"protocol {protocol}"]
     if meta.get("n_real") is not None:
@@ -452,33 +86,65 @@ def report_html(report) -> str:
         counts.append(f"{meta['n_pairs']} pairs")
     parts = ["<header><h1>topofd report</h1>"]
     if synth is not None:
-        parts.append(f'<p class="sub">synthetic: <span class="mono">{_e(synth)}</span></p>')
+        parts.append(f'<p class="sub">synthetic: <span class="mono">{esc(synth)}</span></p>')
     if real is not None:
-        parts.append(f'<p class="sub">real: <span class="mono">{_e(real)}</span></p>')
-    parts.append(f'<p class="sub">{_e(" · ".join(counts))}</p></header>')
-    parts.append('<section id="scores"><h2>Scores</h2>')
-    parts.append(_table(table, row_header="class", index=True, mean_row="mean"))
-    parts.append(_legend(table))
-    parts.append(_notes(meta.get("notes")))
+        parts.append(f'<p class="sub">real: <span class="mono">{esc(real)}</span></p>')
+    parts.append(f'<p class="sub">{esc(" · ".join(counts))}</p></header>')
+    return "".join(parts)
+
+
+def _scores(table, meta: Mapping) -> str:
+    return (
+        '<section id="scores"><h2>Scores</h2>'
+        + table_html(table, row_header="class", index=True, mean_row="mean")
+        + legend_html(table)
+        + notes_html(meta.get("notes"))
+        + "</section>"
+    )
+
+
+def _figures_section(figs) -> str:
+    if not figs:
+        return ""
+    parts = ['<section id="figures"><h2>Figures</h2>']
+    for cls, items in figs:
+        parts.append(f'<h3>{esc(cls)}</h3><div class="grid">')
+        for caption, uri in items:
+            parts.append(
+                f'<figure><img src="{uri}" alt="{esc(cls)}: {esc(caption)}">'
+                f"<figcaption>{esc(caption)}</figcaption></figure>"
+            )
+        parts.append("</div>")
     parts.append("</section>")
-    figs = _figures(report)
-    if figs:
-        parts.append('<section id="figures"><h2>Figures</h2>')
-        for cls, items in figs:
-            parts.append(f'<h3>{_e(cls)}</h3><div class="grid">')
-            for caption, uri in items:
-                parts.append(
-                    f'<figure><img src="{uri}" alt="{_e(cls)}: {_e(caption)}">'
-                    f"<figcaption>{_e(caption)}</figcaption></figure>"
-                )
-            parts.append("</div>")
-        parts.append("</section>")
+    return "".join(parts)
+
+
+def report_html(report) -> str:
+    """The comparison ``report`` (a :class:`topofd.api.Report`) as one
+    self-contained HTML page, one function per section: header, scores
+    (the table with standard errors, intervals and p-values where it has
+    them, the legend, the notes), the figures of :mod:`topofd.output.plots`
+    per class, the fidelity and memorisation section
+    (:mod:`topofd.output.html_fidelity`) when those metrics ran, the
+    plug-ins' explanations (:mod:`topofd.output.html_sections`) and the
+    run's provenance."""
     from topofd.output.html_fidelity import fidelity_section
 
-    parts.append(fidelity_section(report))
-    parts.append(f'<section id="provenance"><h2>Provenance</h2>{_provenance(meta)}</section>')
-    title = "topofd report" + (f": {synth}" if synth is not None else "")
-    return _page(title, "".join(parts), figures=bool(figs))
+    meta = dict(getattr(report, "meta", None) or {})
+    protocol = meta.get("protocol", getattr(report, "protocol", "?"))
+    figs = _figures(report)
+    body = "".join(
+        [
+            _header(meta, protocol),
+            _scores(report.table, meta),
+            _figures_section(figs),
+            fidelity_section(report),
+            explanations_section(meta),
+            f'<section id="provenance"><h2>Provenance</h2>{provenance_html(meta)}</section>',
+        ]
+    )
+    synth = meta.get("synthetic")
+    return page("topofd report" + (f": {synth}" if synth is not None else ""), body, figures=bool(figs))
 
 
 def _as_tables(tables) -> list:
@@ -511,16 +177,16 @@ def leaderboard_html(tables) -> str:
             head.append(f"test set {attrs['test_set']}")
         if attrs.get("dataset"):
             head.append(f"dataset {attrs['dataset']}")
-        parts.append(f'<section id="table-{k + 1}"><h2>{_e(" · ".join(head) or f"Table {k + 1}")}</h2>')
+        parts.append(f'<section id="table-{k + 1}"><h2>{esc(" · ".join(head) or f"Table {k + 1}")}</h2>')
         df = df.reset_index(drop=True)
         if "method" in df.columns:  # unique per table (build_table refuses duplicates): the pinned row label
-            parts.append(_table(df.set_index("method"), row_header="method", index=True))
+            parts.append(table_html(df.set_index("method"), row_header="method", index=True))
         else:
-            parts.append(_table(df, row_header=None, index=False))
-        parts.append(_legend(df, provenance=False))
-        parts.append(_notes(attrs.get("notes")))
+            parts.append(table_html(df, row_header=None, index=False))
+        parts.append(legend_html(df, provenance=False))
+        parts.append(notes_html(attrs.get("notes")))
         extra = {a: v for a, v in attrs.items() if a not in ("protocol", "test_set", "dataset", "notes")}
         if extra:
-            parts.append(_provenance(extra))
+            parts.append(provenance_html(extra))
         parts.append("</section>")
-    return _page("topofd leaderboard", "".join(parts), figures=False)
+    return page("topofd leaderboard", "".join(parts), figures=False)

@@ -18,21 +18,18 @@ inline SVG: no figure library, nothing fetched, every name escaped.
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Sequence
 
 import numpy as np
+
+from topofd.output.html_base import esc
 
 __all__ = ["fidelity_section", "pr_points", "pr_svg", "layout_svg"]
 
 # colour-blind-safe (Okabe–Ito), one per class in report order
 _PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#f0e442", "#000000")
 _MEMO = "memorisation:"
-
-
-def _e(x) -> str:
-    return html.escape(str(x), quote=True)
 
 
 def _finite(v) -> float | None:
@@ -73,10 +70,10 @@ def pr_svg(points: Sequence[tuple[str, float, float]], size: int = 260) -> str:
     for k, ((label, p, r), cx, cy) in enumerate(zip(points, x, y)):
         colour = _PALETTE[k % len(_PALETTE)]
         out.append(
-            f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="5" fill="{colour}"><title>{_e(label)}: precision {p:.3f}, '
+            f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="5" fill="{colour}"><title>{esc(label)}: precision {p:.3f}, '
             f"recall {r:.3f}</title></circle>"
         )
-        out.append(f'<text x="{cx - 7:.1f}" y="{cy - 8:.1f}" font-size="11" text-anchor="end">{_e(label)}</text>')
+        out.append(f'<text x="{cx - 7:.1f}" y="{cy - 8:.1f}" font-size="11" text-anchor="end">{esc(label)}</text>')
     out.append("</svg>")
     return "".join(out)
 
@@ -87,7 +84,7 @@ def layout_svg(cells: Sequence[np.ndarray], extent: tuple[float, float], label: 
     w, h = max(extent[0], 1.0), max(extent[1], 1.0)
     r = max(w, h) / 90  # a dot of about 1.5 px on a 140 px wide drawing
     out = [
-        f'<svg viewBox="0 0 {w:.0f} {h:.0f}" width="48%" role="img" aria-label="{_e(label)}">',
+        f'<svg viewBox="0 0 {w:.0f} {h:.0f}" width="48%" role="img" aria-label="{esc(label)}">',
         f'<rect width="{w:.0f}" height="{h:.0f}" fill="#fafbfc" stroke="#d8dde4"/>',
     ]
     for k, pts in enumerate(cells):
@@ -110,7 +107,9 @@ def _gallery(report, nc: dict) -> str:
     top = np.max([p.max(axis=0) for p in pts], axis=0) + 1.0 if pts else np.ones(2)
     ext = (float(top[0]), float(top[1]))
     tau = _finite(nc.get("threshold_px"))
-    key = " ".join(f'<span style="color:{_PALETTE[k % len(_PALETTE)]}">●</span> {_e(c)}' for k, c in enumerate(classes))
+    key = " ".join(
+        f'<span style="color:{_PALETTE[k % len(_PALETTE)]}">●</span> {esc(c)}' for k, c in enumerate(classes)
+    )
     out = [f'<h3>Closest synthetic layouts to the training set</h3><p class="legend">{key}</p><div class="grid">']
     for i, pair in enumerate(pairs):
         w = nc["worst"][i]
@@ -123,7 +122,7 @@ def _gallery(report, nc: dict) -> str:
         )
         train_svg = layout_svg([t for t, _ in pair], ext, f"training layout {w.get('train')}")
         synth_svg = layout_svg([s for _, s in pair], ext, f"synthetic layout {w.get('synthetic')}")
-        out.append(f"<figure>{train_svg} {synth_svg}<figcaption>{_e(caption)}</figcaption></figure>")
+        out.append(f"<figure>{train_svg} {synth_svg}<figcaption>{esc(caption)}</figcaption></figure>")
     out.append("</div>")
     return "".join(out)
 
@@ -142,7 +141,7 @@ def fidelity_section(report) -> str:
         )
     verdicts = [str(n) for n in meta.get("notes") or [] if str(n).startswith(_MEMO)]
     if verdicts:
-        parts.append('<ul class="notes verdict">' + "".join(f"<li>{_e(v)}</li>" for v in verdicts) + "</ul>")
+        parts.append('<ul class="notes verdict">' + "".join(f"<li>{esc(v)}</li>" for v in verdicts) + "</ul>")
     nc = meta.get("near_copies")
     if isinstance(nc, dict) and nc.get("worst"):
         parts.append(_gallery(report, nc))

@@ -41,16 +41,15 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from topofd.output.leaderboard_columns import mmd_column, side_columns, side_notes
+from topofd.output.leaderboard_columns import as_number, mmd_column, side_columns, side_notes
+from topofd.output.leaderboard_published import PUBLISHED, QUOTED, load_published, published_block
 
 __all__ = [
     "PUBLISHED",
@@ -66,23 +65,8 @@ __all__ = [
 ]
 
 RECOMPUTED = "recomputed"
-QUOTED = "published, not recomputed"
 
 PUBLISHED_METHODS = ("ADM", "TMCCG", "Spatial Diffusion", "TopoCellGen")
-
-
-def _bundled_published() -> dict[str, list[dict]]:
-    # Table 1 of Xu et al., "TopoCellGen", CVPR 2025, as printed (both datasets)
-    text = (resources.files("topofd") / "data" / "published" / "topocellgen_cvpr2025_table1.json").read_text()
-    out: dict[str, list[dict]] = {}
-    for r in json.loads(text):
-        out.setdefault(str(r["dataset"]).lower(), []).append(r)
-    return out
-
-
-# The TopoCellGen paper's Table 1 rows per dataset ({dataset: [row]}, keys as
-# in :func:`load_published`): quoted, never recomputed.
-PUBLISHED: dict[str, list[dict]] = _bundled_published()
 
 
 # --------------------------------------------------------------------- input
@@ -117,27 +101,6 @@ def load_reports(paths: Iterable[str | Path]) -> list[dict]:
     return out
 
 
-def load_published(path: str | Path) -> dict[str, list[dict]]:
-    """Published rows from a JSON file: a list of objects
-    ``{"dataset", "method", "cce": {class: value}, "tce", "topofd", "mmd",
-    "fid", "reference"}`` (numbers optional) → ``{dataset: [rows]}``."""
-    path = Path(path)
-    try:
-        rows = json.loads(path.read_text())
-    except OSError as e:
-        raise ValueError(f"{path}: cannot read ({e.strerror or e.__class__.__name__})") from None
-    except json.JSONDecodeError:
-        raise ValueError(f"{path}: not a JSON file") from None
-    if not isinstance(rows, list):
-        raise ValueError(f"{path}: expected a list of published rows")
-    out: dict[str, list[dict]] = {}
-    for i, r in enumerate(rows):
-        if not isinstance(r, dict) or "dataset" not in r or "method" not in r:
-            raise ValueError(f"{path}: row {i} needs 'dataset' and 'method'")
-        out.setdefault(str(r["dataset"]).lower(), []).append(r)
-    return out
-
-
 def method_name(report: dict) -> str:
     m = report.get("meta", {}).get("method")
     return str(m) if m else Path(report.get("_file", "report")).stem
@@ -156,22 +119,13 @@ def report_group(report: dict) -> tuple[str, str]:
 
 
 # --------------------------------------------------------------------- table
-def _num(v):
-    if v is None:
-        return math.nan
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return math.nan
-
-
 def _row(report: dict, classes: Sequence[str]) -> dict:
     per = {str(r.get("class")): r for r in report["per_class"]}
     mean = report["mean"]
     meta = report.get("meta", {})
     row: dict[str, Any] = {"method": method_name(report), "source": RECOMPUTED}
     for c in classes:
-        row[f"CCE {c}"] = _num(per.get(c, {}).get("cce"))
+        row[f"CCE {c}"] = as_number(per.get(c, {}).get("cce"))
     dfs = meta.get("se_df") or {}
     cols = [("TCE", "tce"), ("TopoFD", "topofd"), ("TopoKD", "topokd")]
     if mean.get("mmd") is not None:
@@ -180,87 +134,24 @@ def _row(report: dict, classes: Sequence[str]) -> dict:
     for col, key in cols:
         if key == "topokd" and mean.get(key) is None:
             continue
-        row[col] = _num(mean.get(key))
+        row[col] = as_number(mean.get(key))
         if mean.get(f"{key}_se") is not None:
-            row[f"{col} se"] = _num(mean.get(f"{key}_se"))
-            row[f"{col} lo"], row[f"{col} hi"] = _num(mean.get(f"{key}_lo")), _num(mean.get(f"{key}_hi"))
+            row[f"{col} se"] = as_number(mean.get(f"{key}_se"))
+            row[f"{col} lo"], row[f"{col} hi"] = as_number(mean.get(f"{key}_lo")), as_number(mean.get(f"{key}_hi"))
             row[f"{col} df"] = dfs.get(key)
     for c in classes:
-        row[f"TopoFD {c}"] = _num(per.get(c, {}).get("topofd"))
+        row[f"TopoFD {c}"] = as_number(per.get(c, {}).get("topofd"))
     fid = mean.get("fid", meta.get("fid"))
     if fid is not None:
-        row["FID"] = _num(fid)
+        row["FID"] = as_number(fid)
     row["n_real"] = meta.get("n_real")
     row["n_synth"] = meta.get("n_synth")
     row["mmd_samples"] = meta.get("mmd_samples")
     return row
 
 
-_PLACEHOLDER = re.compile(r"class\d+")
-
-
-def _published_cce_map(rows: list[dict], classes: Sequence[str], notes: list[str]) -> dict[str, str]:
-    """Report class → published class of the CCE columns: by name when the
-    names agree, by position when the report's classes are the default
-    placeholders ``class1..classC`` and the published table has C classes;
-    else none, with a note saying why."""
-    pub = list(dict.fromkeys(str(c) for r in rows for c in (r.get("cce") or {})))
-    if not pub:
-        return {}
-    if set(classes) & set(pub):
-        return {c: c for c in classes if c in pub}
-    if all(_PLACEHOLDER.fullmatch(c) for c in classes) and len(pub) == len(classes):
-        notes.append(
-            "published per-class CCE: "
-            + ", ".join(f"{p} under {c}" for c, p in zip(classes, pub))
-            + " (by position: the reports' classes are unnamed placeholders)"
-        )
-        return dict(zip(classes, pub))
-    notes.append(
-        f"published per-class CCE not shown: the reports' classes {list(classes)} are not the published "
-        f"ones {pub}"
-        + (
-            " and not placeholders of the same number"
-            if len(pub) != len(classes) or not all(_PLACEHOLDER.fullmatch(c) for c in classes)
-            else ""
-        )
-    )
-    return {}
-
-
-def _published_rows(rows: list[dict], classes: Sequence[str], cce_map: dict[str, str] | None = None) -> list[dict]:
-    out = []
-    cce_map = {c: c for c in classes} if cce_map is None else cce_map
-    for r in rows:
-        cce = r.get("cce") or {}
-        row: dict[str, Any] = {"method": str(r["method"]), "source": QUOTED}
-        for c in classes:
-            row[f"CCE {c}"] = _num(cce.get(cce_map[c])) if c in cce_map else math.nan
-        row["TCE"] = _num(r.get("tce"))
-        row["TopoFD"] = _num(r.get("topofd"))
-        row["MMD"] = _num(r.get("mmd"))
-        if r.get("fid") is not None:
-            row["FID"] = _num(r.get("fid"))
-        out.append(row)
-    return out
-
-
-def build_table(
-    reports: Sequence[dict],
-    published: bool | dict = True,
-    *,
-    dataset: str | None = None,
-    per_class_topofd: bool = False,
-) -> pd.DataFrame:
-    """One leaderboard (rows sorted by mean TopoFD, missing values last).
-
-    All reports must share protocol, test set and class names, else
-    ``ValueError`` (use :func:`build_tables` to group them).  ``published``:
-    ``True`` adds :data:`PUBLISHED`'s rows for ``dataset`` (default: the
-    reports' ``meta["dataset"]``) under the ``paper`` protocol; a dict
-    ``{dataset: rows}`` (see :func:`load_published`) adds those instead.
-    ``df.attrs`` holds ``protocol``, ``test_set``, ``dataset`` and ``notes``.
-    """
+def _common_group(reports: Sequence[dict]) -> tuple[str, str, list[str]]:
+    """``(protocol, test set, classes)`` the reports share; ``ValueError`` otherwise."""
     if not reports:
         raise ValueError("no reports")
     groups = {report_group(r) for r in reports}
@@ -279,67 +170,34 @@ def build_table(
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise ValueError(f"duplicate method names {dup}: set meta['method'] or rename the files")
-    if dataset is None:
-        ds = {str(r.get("meta", {}).get("dataset", "")).lower() for r in reports}
-        dataset = ds.pop() if len(ds) == 1 else ""
-    dataset = (dataset or "").lower()
+    return protocol, test_set, classes
 
-    rows = [_row(r, classes) for r in reports]
-    notes: list[str] = side_notes(rows)
-    # the score ranked: TopoKD (the recommended score, N-free in expectation)
-    # when the reports have it, else TopoFD
-    key = "TopoKD" if any(math.isfinite(_num(r.get("TopoKD"))) for r in rows) else "TopoFD"
-    # sample sizes: TopoFD is N-biased, so rows at another n_synth are marked
+
+def _mark_sample_sizes(rows: list[dict], key: str, notes: list[str]) -> bool:
+    """Mark rows at another ``n_synth`` than most (TopoFD is N-biased); ``True`` when sizes differ."""
     ns = [r.get("n_synth") for r in rows]
-    mixed_n = len({n for n in ns if n is not None}) > 1
-    if mixed_n:
-        common = max(Counter(n for n in ns if n is not None).items(), key=lambda x: (x[1], x[0]))[0]
-        for r in rows:
-            r["N"] = "" if r.get("n_synth") == common else "† n_synth differs"
-        sizes = "/".join(str(n) for n in sorted({n for n in ns if n is not None}))
-        notes.append(
-            f"† reports made at different sample sizes (n_synth {sizes}): TopoFD falls with N (biased), "
-            "so TopoFD values of rows at different n_synth are not comparable and get no '≈'/'>' mark "
-            "against each other"
-            + (
-                "; TopoKD (N-free in expectation) is ranked across N"
-                if key == "TopoKD"
-                else "; rank them by TopoKD (compare --metrics topokd) or recompute at one N"
-            )
+    if len({n for n in ns if n is not None}) <= 1:
+        return False
+    common = max(Counter(n for n in ns if n is not None).items(), key=lambda x: (x[1], x[0]))[0]
+    for r in rows:
+        r["N"] = "" if r.get("n_synth") == common else "† n_synth differs"
+    sizes = "/".join(str(n) for n in sorted({n for n in ns if n is not None}))
+    notes.append(
+        f"† reports made at different sample sizes (n_synth {sizes}): TopoFD falls with N (biased), "
+        "so TopoFD values of rows at different n_synth are not comparable and get no '≈'/'>' mark "
+        "against each other"
+        + (
+            "; TopoKD (N-free in expectation) is ranked across N"
+            if key == "TopoKD"
+            else "; rank them by TopoKD (compare --metrics topokd) or recompute at one N"
         )
-    quoted_rows: list[dict] = []
-    ranked_with_published = False
-    if published is not False and protocol == "paper" and dataset:
-        table = published if isinstance(published, dict) else PUBLISHED
-        quoted = table.get(dataset)
-        if quoted:
-            quoted_rows = _published_rows(quoted, classes, _published_cce_map(quoted, classes, notes))
-            notes.append(
-                "published rows: as printed in their paper (TopoCellGen, CVPR 2025, Table 1 for the "
-                "bundled ones), not recomputed, no intervals published; their MMD is the paper's own "
-                "(σ not published): recomputed MMD stands in its own column"
-            )
-            on_test = all(r.get("meta", {}).get("test_set") == f"{dataset}:test" for r in reports)
-            if not on_test:
-                notes.append(
-                    f"published rows in their own block, not ranked against recomputed rows: the real set "
-                    f"is not the published test set ({dataset}:test)"
-                )
-            elif key != "TopoFD":
-                notes.append(
-                    "published rows in their own block: they have no TopoKD (the ranking score); on the "
-                    f"published test set ({dataset}:test) compare them with recomputed rows on TopoFD"
-                )
-            else:
-                ranked_with_published = True
-        elif not isinstance(published, dict):
-            notes.append(f"no published rows for dataset {dataset!r}")
-    elif published is not False and protocol != "paper":
-        notes.append(f"published rows are shown only under the paper protocol (this table: {protocol})")
-    if ranked_with_published:
-        rows, quoted_rows = rows + quoted_rows, []
-    df = pd.DataFrame(rows)
-    df = df.sort_values(key, na_position="last", kind="stable").reset_index(drop=True)
+    )
+    return True
+
+
+def _ranked(rows: list[dict], quoted: list[dict], key: str, mixed_n: bool, notes: list[str]) -> pd.DataFrame:
+    """The rows sorted by ``key`` with the '≈'/'>' marks, then the published block (if any)."""
+    df = pd.DataFrame(rows).sort_values(key, na_position="last", kind="stable").reset_index(drop=True)
     if f"{key} se" in df:
         df["vs above"] = _ties(df, key, n_matters=(key == "TopoFD"))
         notes.append(
@@ -352,17 +210,54 @@ def build_table(
             "ranked by TopoKD (the recommended score); TopoFD is the paper's score, the column comparable "
             "to published tables"
         )
-    if quoted_rows:
-        q = pd.DataFrame(quoted_rows).sort_values("TopoFD", na_position="last", kind="stable")
+    if quoted:
+        q = pd.DataFrame(quoted).sort_values("TopoFD", na_position="last", kind="stable")
         df = pd.concat([df, q], ignore_index=True)
         df["block"] = [RECOMPUTED] * (len(df) - len(q)) + ["published (own block)"] * len(q)
+    return df
+
+
+def _tidy(df: pd.DataFrame, classes: Sequence[str], per_class_topofd: bool) -> pd.DataFrame:
     if not per_class_topofd:
         df = df.drop(columns=[f"TopoFD {c}" for c in classes if f"TopoFD {c}" in df])
     for col in ("n_real", "n_synth", "mmd_samples"):
         if col in df and df[col].isna().all():
             df = df.drop(columns=col)
     tail = [c for c in ("n_real", "n_synth", "mmd_samples", "N", "vs above", "block") if c in df]
-    df = df[[c for c in df.columns if c not in tail] + tail]
+    return df[[c for c in df.columns if c not in tail] + tail]
+
+
+def build_table(
+    reports: Sequence[dict],
+    published: bool | dict = True,
+    *,
+    dataset: str | None = None,
+    per_class_topofd: bool = False,
+) -> pd.DataFrame:
+    """One leaderboard (rows sorted by mean TopoKD when the reports have it,
+    else TopoFD; missing values last).
+
+    All reports must share protocol, test set and class names, else
+    ``ValueError`` (use :func:`build_tables` to group them).  ``published``:
+    ``True`` adds :data:`PUBLISHED`'s rows for ``dataset`` (default: the
+    reports' ``meta["dataset"]``) under the ``paper`` protocol; a dict
+    ``{dataset: rows}`` (see :func:`load_published`) adds those instead.
+    ``df.attrs`` holds ``protocol``, ``test_set``, ``dataset`` and ``notes``.
+    """
+    protocol, test_set, classes = _common_group(reports)
+    if dataset is None:
+        ds = {str(r.get("meta", {}).get("dataset", "")).lower() for r in reports}
+        dataset = ds.pop() if len(ds) == 1 else ""
+    dataset = (dataset or "").lower()
+    rows = [_row(r, classes) for r in reports]
+    notes: list[str] = side_notes(rows)
+    # the score ranked: TopoKD (the recommended score, N-free in expectation) when the reports have it
+    key = _rank_key(rows, notes)
+    mixed_n = _mark_sample_sizes(rows, key, notes)
+    quoted, ranked_with = published_block(published, protocol, dataset, classes, reports, key, notes)
+    if ranked_with:
+        rows, quoted = rows + quoted, []
+    df = _tidy(_ranked(rows, quoted, key, mixed_n, notes), classes, per_class_topofd)
     mmd_n = {r.get("meta", {}).get("mmd_samples") for r in reports}
     if mmd_n - {None}:
         notes.append(
@@ -370,6 +265,14 @@ def build_table(
         )
     df.attrs.update(protocol=protocol, test_set=test_set, dataset=dataset, notes=notes, rank_by=key)
     return df
+
+
+def _rank_key(rows: list[dict], notes: list[str]) -> str:
+    """The ranked score (TopoKD when a report has it, else TopoFD); notes the reports without it."""
+    key = "TopoKD" if any(math.isfinite(as_number(r.get("TopoKD"))) for r in rows) else "TopoFD"
+    if unranked := [r["method"] for r in rows if not math.isfinite(as_number(r.get(key)))]:
+        notes.append(f"not ranked, listed last: no {key} in the report of {', '.join(unranked)}")
+    return key
 
 
 def _ties(df: pd.DataFrame, key: str = "TopoFD", n_matters: bool = False) -> list[str]:
@@ -385,13 +288,13 @@ def _ties(df: pd.DataFrame, key: str = "TopoFD", n_matters: bool = False) -> lis
         ):
             out.append("n≠")
             continue
-        sa, sb = _num(a.get(f"{key} se")), _num(b.get(f"{key} se"))
+        sa, sb = as_number(a.get(f"{key} se")), as_number(b.get(f"{key} se"))
         if not (math.isfinite(sa) and math.isfinite(sb)) or sa + sb == 0:
             out.append("")
             continue
         da, db = a.get(f"{key} df"), b.get(f"{key} df")
         va, vb = sa**2, sb**2
-        if da and db and math.isfinite(_num(da)) and math.isfinite(_num(db)):
+        if da and db and math.isfinite(as_number(da)) and math.isfinite(as_number(db)):
             dof = (va + vb) ** 2 / (va**2 / float(da) + vb**2 / float(db))
         else:
             dof = math.inf

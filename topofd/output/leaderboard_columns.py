@@ -11,12 +11,13 @@ A report without them leaves its cells blank.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from topofd import metrics as metric_registry
 from topofd.output.report import title
 
-__all__ = ["TABLE1", "side_column_keys", "mmd_column", "side_columns", "side_notes"]
+__all__ = ["as_number", "TABLE1", "side_column_keys", "mmd_column", "side_columns", "side_notes"]
 
 
 # the columns of the TopoCellGen paper's Table 1, which the leaderboard places itself
@@ -61,3 +62,13 @@ def side_notes(rows: Sequence[dict]) -> list[str]:
         + (f" ({how})" if how else "")
         + "; '—' where a report did not compute them (compare --metrics NAME)"
     ]
+
+
+def as_number(v) -> float:
+    """A cell value as a float (``nan``: missing or not a number)."""
+    if v is None:
+        return math.nan
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan

@@ -37,6 +37,8 @@ __all__ = [
     "base_column",
     "assemble_table",
     "provenance",
+    "explanations",
+    "section_tables",
 ]
 
 _SUFFIXES = ("_se", "_lo", "_hi")
@@ -279,9 +281,30 @@ def format_table(table: pd.DataFrame, protocol: str | None = None) -> str:
     return "\n".join(out)
 
 
-def format_report(report, elapsed: float | None = None) -> str:
+def explanations(meta: Mapping) -> list[str]:
+    """The plug-ins' explanation sentences (``meta["sections"]``), one
+    ``title: sentence`` line each, in report order."""
+    out = []
+    for sections in (meta.get("sections") or {}).values():
+        for sec in sections:
+            out += [f"{sec.get('title', '')}: {s}" for s in sec.get("sentences") or []]
+    return out
+
+
+def section_tables(meta: Mapping) -> dict[str, pd.DataFrame]:
+    """Metric name -> the rows of its explanation tables, one frame per
+    metric (a ``section`` column says which of its sections a row is from)."""
+    out = {}
+    for name, sections in (meta.get("sections") or {}).items():
+        rows = [{"section": sec.get("title", ""), **r} for sec in sections for r in sec.get("table") or []]
+        if rows:
+            out[name] = pd.DataFrame(rows)
+    return out
+
+
+def format_report(report, elapsed: float | None = None, explain: bool = False) -> str:
     """Table plus the run's protocol, sigma, file counts, intervals, elapsed
-    time and notes."""
+    time and notes; ``explain``: then the plug-ins' explanations."""
     meta = getattr(report, "meta", {}) or {}
     proto = meta.get("protocol", getattr(report, "protocol", None))
     lines = [format_table(report.table, proto), ""]
@@ -314,4 +337,7 @@ def format_report(report, elapsed: float | None = None) -> str:
         lines.append(f"elapsed: {float(secs):.1f} s")
     for n in meta.get("notes") or []:
         lines.append(f"note: {n}")
+    if explain:
+        said = explanations(meta)
+        lines += ["", "what differs:", *(f"  {x}" for x in said)] if said else ["", "what differs: no explanations"]
     return "\n".join(lines)

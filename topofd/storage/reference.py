@@ -142,48 +142,6 @@ class Reference:
             )
 
 
-def _shipped_channels() -> int:
-    from topofd.encoders.extract import shipped_record
-
-    return int(shipped_record()["input"]["channels"])
-
-
-def _encoder_features(evaluator, view, want: bool | None) -> tuple[dict, list, str]:
-    """``(arrays, records, note)``: the real set's features by the
-    ``extractor`` option's file (see the module docstring); ``want`` ``None``:
-    when possible, ``True``: required, ``False``: none."""
-    import importlib.util
-
-    spec = evaluator.options.extractor
-    if want is False:
-        return {}, [], "no encoder features (--no-features)"
-    why = ""
-    if view.points is None:
-        why = "the real layouts' cells were not kept (Evaluator options without fid/kid)"
-    elif spec is not None and callable(spec) and not isinstance(spec, (str, Path)):
-        why = "a Python callable extractor has no file hash to key them by"
-    elif spec is None and importlib.util.find_spec("torch") is None:
-        why = "the [fid] extra (torch) is not installed"
-    elif spec is None and _shipped_channels() != len(view.points[0]):
-        why = f"the shipped encoder reads {_shipped_channels()} classes, not {len(view.points[0])}; see --extractor"
-    if why:
-        if want:
-            raise ValueError(f"cannot store encoder features: {why}")
-        return {}, [], f"no encoder features ({why}; FID/KID will need the real layouts)"
-    from topofd.encoders.extract import encode, load_extractor
-
-    ex = load_extractor(spec)
-    assert ex.sha256 is not None  # a file extractor
-    F = encode(ex, view.points, view.canvases, view.keys)
-    rec = {
-        "array": f"features_{ex.sha256[:16]}",
-        "extractor": Path(ex.name).name,
-        "sha256": ex.sha256,
-        "features": int(F.shape[1]),
-    }
-    return {rec["array"]: F}, [rec], f"encoder features of {rec['extractor']} (sha256 {ex.sha256[:12]})"
-
-
 def make_reference(
     evaluator,
     path,
@@ -223,7 +181,8 @@ def make_reference(
                 {f"{p}_mu": s.mu, f"{p}_sigma": s.sigma, f"{p}_barycenter": s.barycenter, f"{p}_mu_x": s.mu_x}
             )
             stored.append(p)
-    feats, records, note = _encoder_features(evaluator, view, features)
+    # the Evaluator runs the encoder (a layer above this one); storage only keeps what it is handed
+    feats, records, note = evaluator.reference_features(view, features)
     arrays.update(feats)
     meta = {
         "format": FORMAT,
