@@ -16,7 +16,7 @@ arrays, misses it).
 Writes ``benchmarks/results/barycenter_cycles.json`` and prints a Markdown
 table.  Usage::
 
-    python benchmarks/barycenter_cycles.py [--shared ../shared/datasets/brca-m2c]
+    python -m benchmarks.barycenter_cycles [--shared ../shared/datasets/brca-m2c]
         [--sizes 10,30,100,300] [--reps 4] [--full-reps 0] [--seed 0]
 """
 from __future__ import annotations
@@ -31,13 +31,13 @@ from pathlib import Path
 import click
 import numpy as np
 
-from topofd.tda.barycenter import DEFAULT_MAX_ITER, lagrangian_barycenter
+from benchmarks.common import RESULTS, ROOT
 from topofd.layouts.brca_m2c import label_file, read_back
 from topofd.layouts.patches import read_sizes, read_split, window_layouts
-from topofd.tda.persistence import diagrams
 from topofd.layouts.readers import brca
+from topofd.tda.barycenter import DEFAULT_MAX_ITER, lagrangian_barycenter
+from topofd.tda.persistence import diagrams
 
-ROOT = Path(__file__).resolve().parents[1]
 FULL = 1550  # the size of the paper's test protocol
 
 
@@ -132,7 +132,7 @@ def to_markdown(rows: list[dict]) -> str:
 @click.option("--complexes", default="rips,alpha", show_default=True)
 @click.option("--seed", default=0, show_default=True)
 @click.option("--max-iter", default=DEFAULT_MAX_ITER, show_default=True)
-@click.option("--out", type=click.Path(path_type=Path), default=ROOT / "benchmarks" / "results" / "barycenter_cycles.json",
+@click.option("--out", type=click.Path(path_type=Path), default=RESULTS / "barycenter_cycles.json",
               show_default=True)
 def main(shared, sizes, reps, full_reps, complexes, seed, max_iter, out):
     t0 = time.perf_counter()
@@ -164,7 +164,7 @@ def main(shared, sizes, reps, full_reps, complexes, seed, max_iter, out):
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({
         "what": "stopping of lagrangian_barycenter(init=0) on random subsets of BRCA-M2C train windows' H1 diagrams",
-        "command": "python benchmarks/barycenter_cycles.py " + " ".join(
+        "command": "python -m benchmarks.barycenter_cycles " + " ".join(
             f"--{k.replace('_', '-')} {v}" for k, v in (("sizes", sizes), ("reps", reps), ("full_reps", full_reps),
                                                       ("complexes", complexes), ("seed", seed),
                                                       ("max_iter", max_iter))),

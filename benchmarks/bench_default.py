@@ -1,9 +1,9 @@
 """The default ``topofd compare real/ synth/`` (every default metric,
 intervals on) against the reference computation, in one run, stage by stage.
 
-    python benchmarks/bench_default.py --n 580 --out benchmarks/results/bench_default_580.json
-    python benchmarks/bench_default.py --n 200 --repeat 2 --out benchmarks/results/bench_default_200x2.json
-    python benchmarks/bench_default.py --bundled --dask --out benchmarks/results/bench_default_1550_bundled.json
+    python -m benchmarks.bench_default --n 580 --out benchmarks/results/bench_default_580.json
+    python -m benchmarks.bench_default --n 200 --repeat 2 --out benchmarks/results/bench_default_200x2.json
+    python -m benchmarks.bench_default --bundled --dask --out benchmarks/results/bench_default_1550_bundled.json
 
 N bundled BRCA-M2C windows and their matched-count random layouts are written
 as ``.npy`` files (the published ``(H, W, 3)`` uint8 format) to two folders;
@@ -32,7 +32,6 @@ runs it: say how loaded it was (the load average is recorded).
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -41,10 +40,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
+import click
 import numpy as np
 
 import topofd
+from benchmarks.identity import diff
 from topofd import metrics as registry
 from topofd.layouts import layout as layout_mod
 from topofd.layouts import masks
@@ -232,20 +234,10 @@ def _dask_backend():
             yield
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--n", type=int, default=300, help="bundled windows per set")
-    ap.add_argument("--out")
-    ap.add_argument("--no-jobs2", action="store_true")
-    ap.add_argument("--bundled", action="store_true", help="the 1,550 windows against the bundled real statistics")
-    ap.add_argument("--repeat", type=int, default=1, help="interleaved repeats (fastest kept), for a loaded machine")
-    ap.add_argument("--dask", action="store_true", help="with --bundled: also 2 jobs on a 2-worker Dask LocalCluster")
-    a = ap.parse_args(argv)
+def run(a) -> int:
+    """The benchmark, given the options of :func:`main`."""
     if a.bundled:
         return bundled_run(a.out, a.dask)
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from report_identity import diff
-
     with tempfile.TemporaryDirectory() as tmp:
         real, synth = write_sets(a.n, Path(tmp))
         # warm-up on 8 windows (imports, first-call costs), both code paths
@@ -299,5 +291,17 @@ def main(argv=None) -> int:
     return 0
 
 
+@click.command(help=__doc__.split("\n\n")[0])
+@click.option("--n", type=int, default=300, show_default=True, help="bundled windows per set")
+@click.option("--out")
+@click.option("--no-jobs2", is_flag=True)
+@click.option("--bundled", is_flag=True, help="the 1,550 windows against the bundled real statistics")
+@click.option("--repeat", type=int, default=1, show_default=True,
+              help="interleaved repeats (fastest kept), for a loaded machine")
+@click.option("--dask", is_flag=True, help="with --bundled: also 2 jobs on a 2-worker Dask LocalCluster")
+def main(**options):
+    sys.exit(run(SimpleNamespace(**options)))
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -1,6 +1,6 @@
 """Speed and parity of TopoFD: topofd vs the published computation, one run.
 
-    python benchmarks/bench_topofd.py REAL_DIR SYNTH_DIR \
+    python -m benchmarks.bench_topofd REAL_DIR SYNTH_DIR \
         [--ref-python .venv-reference/bin/python] [--n-patches N] [--jobs 2]
 
 Runs ``benchmarks/reference/published_topofd.py`` (gudhi Rips → gudhi
@@ -19,7 +19,6 @@ the BRCA-M2C test protocol).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -27,8 +26,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
-HERE = Path(__file__).resolve().parent
+import click
+
+from benchmarks.common import ROOT
 
 
 def subset(real: Path, synths: list[Path], n: int | None, tmp: Path) -> tuple[Path, list[Path]]:
@@ -54,18 +56,8 @@ def subset(real: Path, synths: list[Path], n: int | None, tmp: Path) -> tuple[Pa
     return r, out
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("real", type=Path)
-    ap.add_argument("synth", type=Path)
-    ap.add_argument("--ref-python", default=".venv-reference/bin/python")
-    ap.add_argument("--n-patches", type=int)
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--classes", default="lym,epi,stro")
-    ap.add_argument("--skip-reference", action="store_true", help="time topofd only")
-    ap.add_argument("--cache-study", type=Path, metavar="SYNTH2", help="time cold / cached re-run / new set")
-    ap.add_argument("--bundled", action="store_true", help="use the bundled real-side statistics")
-    args = ap.parse_args(argv)
+def run(args) -> int:
+    """The benchmark, given the options of :func:`main`."""
 
     import topofd
 
@@ -94,7 +86,7 @@ def main(argv=None) -> int:
         out = Path(tmp) / "ref.json"
         t = time.perf_counter()
         subprocess.run(
-            [args.ref_python, str(HERE / "reference" / "published_topofd.py"), str(real), str(synth),
+            [args.ref_python, str(ROOT / "benchmarks" / "reference" / "published_topofd.py"), str(real), str(synth),
              "--classes", str(len(classes)), "--out", str(out)],
             check=True,
         )
@@ -107,5 +99,20 @@ def main(argv=None) -> int:
     return 0
 
 
+@click.command(help=__doc__, context_settings={"max_content_width": 100})
+@click.argument("real", type=click.Path(path_type=Path))
+@click.argument("synth", type=click.Path(path_type=Path))
+@click.option("--ref-python", default=".venv-reference/bin/python", show_default=True)
+@click.option("--n-patches", type=int)
+@click.option("--jobs", type=int, default=2, show_default=True)
+@click.option("--classes", default="lym,epi,stro", show_default=True)
+@click.option("--skip-reference", is_flag=True, help="time topofd only")
+@click.option("--cache-study", type=click.Path(path_type=Path), metavar="SYNTH2",
+              help="time cold / cached re-run / new set")
+@click.option("--bundled", is_flag=True, help="use the bundled real-side statistics")
+def main(**options):
+    sys.exit(run(SimpleNamespace(**options)))
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -30,8 +30,8 @@ of a previous run (``--out``) without recomputing the other columns.
 
 Usage::
 
-    python benchmarks/brca_m2c.py [--n-patches N] [--jobs J] [--mmd-samples M]
-    python benchmarks/brca_m2c.py --fid-only        # add Layout FID / KID to the stored rows
+    python -m benchmarks.brca_m2c [--n-patches N] [--jobs J] [--mmd-samples M]
+    python -m benchmarks.brca_m2c --fid-only        # add Layout FID / KID to the stored rows
 """
 from __future__ import annotations
 
@@ -45,16 +45,15 @@ from pathlib import Path
 import click
 import numpy as np
 
+from benchmarks.common import RESULTS, ROOT
 from topofd import compare
 from topofd.layouts.baselines import perturb
 from topofd.layouts.brca_m2c import bundled_root, label_file, read_back, real_patches
-from topofd.layouts.patches import window_layouts
 from topofd.layouts.layout import Layout
-from topofd.output.leaderboard import build_tables, load_reports, to_markdown
-from topofd.layouts.patches import read_sizes, read_split
+from topofd.layouts.patches import read_sizes, read_split, window_layouts
 from topofd.layouts.readers import brca
+from topofd.output.leaderboard import build_tables, load_reports, to_markdown
 
-ROOT = Path(__file__).resolve().parents[1]
 START, END = "<!-- leaderboard:start -->", "<!-- leaderboard:end -->"
 FID_START, FID_END = "<!-- layout-fid:start -->", "<!-- layout-fid:end -->"
 JITTERS = (1, 2, 4, 8)
@@ -175,7 +174,8 @@ def write_leaderboard(paths: list[Path], readme: Path, command: str, test_set: s
         START,
         "",
         f"Produced by `{command}`"
-        + (" — **an evenly spread subset of the test patches, not the full 1,550-patch protocol**" if subset else "") + ".",
+        + (" — **an evenly spread subset of the test patches, not the full 1,550-patch protocol**" if subset else "")
+        + ".",
         "Versions: topofd " + str(reports[0]["meta"].get("topofd_version", "?")) + ", "
         + ", ".join(f"{k} {x}" for k, x in v.items()) + ".",
         "Lower is better for every column; `—`: not defined (unpaired sets have no count errors).",
@@ -188,7 +188,8 @@ def write_leaderboard(paths: list[Path], readme: Path, command: str, test_set: s
 
 
 @click.command()
-@click.option("--n-patches", type=int, default=None, help="Evenly spread subset of the 1,550 test patches (quick runs).")
+@click.option("--n-patches", type=int, default=None,
+              help="Evenly spread subset of the 1,550 test patches (quick runs).")
 @click.option("--jobs", type=int, default=1, show_default=True)
 @click.option("--mmd-samples", type=int, default=300, show_default=True,
               help="MMD on a seeded subset of this many layouts per set (its cost is quadratic).")
@@ -197,7 +198,7 @@ def write_leaderboard(paths: list[Path], readme: Path, command: str, test_set: s
               default=ROOT.parent / "shared" / "datasets" / "brca-m2c", show_default=True,
               help="BRCA-M2C with the train split (skipped with a note if absent).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              default=ROOT / "benchmarks" / "results" / "brca_m2c", show_default=True)
+              default=RESULTS / "brca_m2c", show_default=True)
 @click.option("--readme", type=click.Path(dir_okay=False, path_type=Path),
               default=ROOT / "benchmarks" / "README.md", show_default=True)
 @click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -248,7 +249,7 @@ def main(n_patches, jobs, mmd_samples, protocols, shared, out, readme, cache, se
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
-    command = " ".join(["python benchmarks/brca_m2c.py", *sys.argv[1:]])
+    command = " ".join(["python -m benchmarks.brca_m2c", *sys.argv[1:]])
     if not fid_only:
         click.echo(write_leaderboard(written, readme, command, test_set, subset))
     click.echo(write_fid_table(written, readme, command, test_set))

@@ -13,7 +13,7 @@ across draws (1 = right on average).
 Stored sets come from ``draws.py``; results are checkpointed per draw in
 ``--out``/calibration_rows.json, so a rerun resumes.  Usage::
 
-    python benchmarks/calibration.py --draws /tmp/topofd_draws --jobs 2 [--paper-draws 20] [--draws-per-generator 30]
+    python -m benchmarks.calibration --draws /tmp/topofd_draws --jobs 2 [--paper-draws 20] [--draws-per-generator 30]
 """
 from __future__ import annotations
 
@@ -25,14 +25,10 @@ from pathlib import Path
 import click
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from families import GENERATORS, load_set, set_path  # noqa: E402
-from draws import tag_of  # noqa: E402
+import topofd
+from benchmarks.common import CLASSES, RESULTS, tag_of
+from benchmarks.families import GENERATORS, load_set, set_path
 
-import topofd  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-CLASSES = ("lym", "epi", "stro")
 MMD_SAMPLES = 300
 # (label, Evaluator options): what is calibrated
 SETTINGS = {
@@ -106,7 +102,7 @@ def markdown(cov: list[dict], cmd: str) -> str:
 @click.command()
 @click.option("--draws", "draws_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              default=ROOT / "benchmarks" / "results" / "calibration", show_default=True)
+              default=RESULTS / "calibration", show_default=True)
 @click.option("--jobs", type=int, default=2, show_default=True)
 @click.option("--draws-per-generator", type=int, default=30, show_default=True)
 @click.option("--paper-draws", type=int, default=20, show_default=True)
@@ -143,7 +139,7 @@ def main(draws_dir, out, jobs, draws_per_generator, paper_draws, settings, gener
                     + f"  ({time.perf_counter() - t:.0f} s, total {time.perf_counter() - t0:.0f} s)", err=True)
     cov = coverage(rows)
     (out / "coverage.json").write_text(json.dumps(cov, indent=1))
-    md = markdown(cov, "python benchmarks/calibration.py " + " ".join(sys.argv[1:]))
+    md = markdown(cov, "python -m benchmarks.calibration " + " ".join(sys.argv[1:]))
     (out / "coverage.md").write_text(md)
     click.echo(md)
 

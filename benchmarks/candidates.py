@@ -38,10 +38,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtr
 
+from topofd.metrics.diagram_mmd import mmd2, pair_mask
 from topofd.stats.extrapolate import FRACTIONS, extrapolated
 from topofd.tda.frechet import FrechetTo, frechet_distance
 from topofd.tda.landscapes import landscapes_on, shared_sampling
-from topofd.metrics.diagram_mmd import mmd2, pair_mask
 
 CANDIDATES = ("grid", "grid20", "grid_inf", "pca10", "gridq", "gridq20", "gridq20_inf", "kid_land", "rbf_land",
               "rbf_sqrtland", "kid_pi")

@@ -8,25 +8,19 @@ an interrupted run resumes where it stopped.
 
 Usage::
 
-    python benchmarks/draws.py --out /tmp/topofd_draws --jobs 2 \
+    python -m benchmarks.draws --out /tmp/topofd_draws --jobs 2 \
         [--calibration-draws 30] [--family-draws 4] [--families jitter,replace,...]
 """
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
 import click
 
-sys.path.insert(0, str(Path(__file__).parent))
-from families import FAMILIES, GENERATORS, SHARED, save_set, set_path, synthetic_set, test_windows, train_windows  # noqa: E402
-
-from topofd.diagrams import compute_diagrams  # noqa: E402
-
-
-def tag_of(family: str, s: float, draw: int) -> str:
-    return f"{family}_{s:g}_d{draw:02d}"
+from benchmarks.common import SHARED, tag_of
+from benchmarks.families import FAMILIES, GENERATORS, save_set, set_path, synthetic_set, test_windows, train_windows
+from topofd.diagrams import compute_diagrams
 
 
 def ensure(out: Path, tag: str, build, jobs: int) -> bool:
@@ -47,7 +41,8 @@ def ensure(out: Path, tag: str, build, jobs: int) -> bool:
 @click.option("--calibration-draws", type=int, default=30, show_default=True)
 @click.option("--family-draws", type=int, default=4, show_default=True)
 @click.option("--families", default=",".join(FAMILIES), show_default=True)
-@click.option("--train/--no-train", default=True, show_default=True, help="Also the train-split windows (memorisation).")
+@click.option("--train/--no-train", default=True, show_default=True,
+              help="Also the train-split windows (memorisation).")
 def main(out, jobs, calibration_draws, family_draws, families, train):
     out.mkdir(parents=True, exist_ok=True)
     real = test_windows()
@@ -55,12 +50,12 @@ def main(out, jobs, calibration_draws, family_draws, families, train):
     if train and SHARED.is_dir():
         ensure(out, "train", lambda: train_windows(len(real)), jobs)
     for d in range(calibration_draws):
-        for g, (fam, s) in GENERATORS.items():
-            ensure(out, tag_of(fam, s, d), lambda: synthetic_set(real, fam, s, d), jobs)
+        for fam, s in GENERATORS.values():
+            ensure(out, tag_of(fam, s, d), lambda fam=fam, s=s, d=d: synthetic_set(real, fam, s, d), jobs)
     for fam in [f.strip() for f in families.split(",") if f.strip()]:
         for d in range(family_draws):
             for s in FAMILIES[fam]:
-                ensure(out, tag_of(fam, s, d), lambda: synthetic_set(real, fam, s, d), jobs)
+                ensure(out, tag_of(fam, s, d), lambda fam=fam, s=s, d=d: synthetic_set(real, fam, s, d), jobs)
 
 
 if __name__ == "__main__":

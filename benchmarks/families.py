@@ -43,14 +43,13 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from benchmarks.common import SHARED
 from topofd.layouts.baselines import perturb
 from topofd.layouts.brca_m2c import bundled_root, label_file, read_back, real_patches
 from topofd.layouts.layout import Layout
 from topofd.layouts.patches import read_sizes, read_split, window_layouts
 from topofd.layouts.readers import brca
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "datasets" / "brca-m2c"
 LINK = 20.0  # px: single-linkage radius of a cluster (median nearest-neighbour distance is ~17 px)
 LYM, EPI = 0, 1
 

@@ -24,29 +24,25 @@ jackknife standard errors (20 groups).  The encoder never saw a test image
 
 Usage::
 
-    nice python benchmarks/fid.py [--n 400] [--out benchmarks/results/fid]
+    nice python -m benchmarks.fid [--n 400] [--out benchmarks/results/fid]
 """
 
 from __future__ import annotations
 
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import click
 
-sys.path.insert(0, str(Path(__file__).parent))
-from families import image_of, perturbed, test_windows  # noqa: E402
-from fidelity import named, spread  # noqa: E402
+import topofd
+from benchmarks.common import RESULTS, named, spread
+from benchmarks.families import image_of, perturbed, test_windows
+from topofd.encoders.extract import shipped_record
+from topofd.layouts.baselines import perturb
+from topofd.layouts.brca_m2c import read_back
 
-import topofd  # noqa: E402
-from topofd.encoders.extract import shipped_record  # noqa: E402
-from topofd.layouts.baselines import perturb  # noqa: E402
-from topofd.layouts.brca_m2c import read_back  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
 COLUMNS = ("layout_fid", "layout_kid", "topokd")
 SIGMAS = (1, 2, 4, 8)
 
@@ -99,7 +95,7 @@ def markdown(rows: dict, n_real: int) -> str:
 
 @click.command()
 @click.option("--n", default=400, show_default=True)
-@click.option("--out", default=str(ROOT / "benchmarks/results/fid"), show_default=True)
+@click.option("--out", default=str(RESULTS / "/fid"), show_default=True)
 def main(n, out):
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

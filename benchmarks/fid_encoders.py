@@ -22,13 +22,12 @@ data should score far below a random one).
 
 Usage::
 
-    nice python benchmarks/fid_encoders.py ENC.pt [ENC.pt ...] [--n 775] [--draws 3]
+    nice python -m benchmarks.fid_encoders ENC.pt [ENC.pt ...] [--n 775] [--draws 3]
 """
 
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -36,15 +35,12 @@ import click
 import numpy as np
 from scipy.stats import spearmanr
 
-sys.path.insert(0, str(Path(__file__).parent))
-from families import FAMILIES, image_of, synthetic_set, test_windows  # noqa: E402
-from fidelity import spread  # noqa: E402
+from benchmarks.common import RESULTS, spread
+from benchmarks.families import FAMILIES, image_of, synthetic_set, test_windows
+from topofd.encoders.extract import SHIPPED, encode, load_extractor
+from topofd.metrics.fid import fid_scores
+from topofd.metrics.kid import kid_scores
 
-from topofd.encoders.extract import SHIPPED, encode, load_extractor  # noqa: E402
-from topofd.metrics.fid import fid_scores  # noqa: E402
-from topofd.metrics.kid import kid_scores  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
 USED = ("jitter", "replace", "swap", "dissolve", "mixture")
 SCORES = ("fid", "kid")
 
@@ -104,7 +100,7 @@ def markdown(res: dict) -> str:
 @click.argument("encoders", nargs=-1, type=click.Path(exists=True, dir_okay=False))
 @click.option("--n", default=775, show_default=True, help="Real windows (set A; every set has as many).")
 @click.option("--draws", default=3, show_default=True)
-@click.option("--out", default=str(ROOT / "benchmarks/results/fid"), show_default=True)
+@click.option("--out", default=str(RESULTS / "/fid"), show_default=True)
 def main(encoders, n, draws, out):
     import torch
 

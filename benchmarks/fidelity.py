@@ -37,14 +37,13 @@ the synthetic set (20 groups, layout index modulo 20); writes
 
 Usage::
 
-    python benchmarks/fidelity.py [--n 400] [--n-train 1000] [--features-only] [--out benchmarks/results/fidelity]
+    python -m benchmarks.fidelity [--n 400] [--n-train 1000] [--features-only] [--out benchmarks/results/fidelity]
 """
 
 from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -52,30 +51,16 @@ from pathlib import Path
 import click
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from families import SHARED, image_of, perturbed, test_windows, train_windows  # noqa: E402
+import topofd
+from benchmarks.common import RESULTS, SHARED, named, spread
+from benchmarks.families import image_of, perturbed, test_windows, train_windows
+from benchmarks.fidelity_views import FEATURE_SPACES, cell_view, k_sweep, space_features
+from topofd.layouts.baselines import perturb
+from topofd.layouts.brca_m2c import read_back
+from topofd.metrics.manifold import STATS, manifold_scores
 
-import topofd  # noqa: E402
-from topofd.layouts.baselines import perturb  # noqa: E402
-from topofd.layouts.brca_m2c import read_back  # noqa: E402
-from topofd.layouts.layout import Layout  # noqa: E402
-from topofd.metrics.embedding import fidelity_features, layout_features  # noqa: E402
-from topofd.metrics.manifold import STATS, manifold_scores  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
 SWEEP = ("fresh", "same images, other windows", "modedrop (3 images)", "jitter σ=8", "random", "copies")
 COLUMNS = ("precision", "recall", "density", "coverage", "ct", "near_copies", "topokd")
-
-
-def spread(xs, n):
-    xs = list(xs)
-    if n >= len(xs):
-        return xs
-    return [xs[i] for i in np.unique(np.linspace(0, len(xs) - 1, n).round().astype(int))]
-
-
-def named(layouts, prefix=""):
-    return [Layout(l.points, l.classes, l.shape, f"{prefix}{l.name}_gen") for l in layouts]
 
 
 def build_sets(n: int, n_train: int, shared: Path):
@@ -123,33 +108,6 @@ def score(real, train, synth, cache: str, jobs: int) -> dict:
     row["ct_cells"] = r.meta["ct"]["n_cells"]
     row["notes"] = [x for x in r.meta["notes"] if x.startswith("memorisation")]
     return row
-
-
-def cell_view(S, cache):
-    """``S`` as a real set's view with its cells kept (a fidelity plug-in selected)."""
-    ev = topofd.Evaluator(metrics="topokd,precision", pairing="none", cache_dir=cache)
-    ev.update(S, real=True)
-    return ev.real_view()
-
-
-def k_sweep(real, synth: dict, names, ks=(5, 10, 20, 50), cache=None) -> dict:
-    """Precision / recall / density / coverage at several k (no intervals),
-    through the public per-layout features of the plug-ins (:func:`fidelity_features`)."""
-    out = {}
-    R = cell_view(real, cache)
-    for name in names:
-        (Fr, Fs), _, _ = fidelity_features(R, cell_view(synth[name], cache))
-        out[name] = {k: {s: v[0] for s, v in manifold_scores(Fr, Fs, k).items()} for k in ks}
-    return out
-
-
-FEATURE_SPACES = ("H1 (before)", "H1 + H0", "H0 only (default)")
-
-
-def space_features(R, V, space: str, *more):
-    """The rows of ``R``, ``V`` (and ``more``) in one of :data:`FEATURE_SPACES`."""
-    h1, h0 = space != "H0 only (default)", space != "H1 (before)"
-    return layout_features(R, V, *more, h1=h1, h0=h0)
 
 
 def feature_compare(real, synth: dict, cache, ks=(5, 20), groups=20) -> dict:
@@ -209,7 +167,8 @@ def markdown(rows: dict, meta: dict) -> str:
         "",
         f"Real (held-out) set: {meta['n_real']} test windows of 15 test images; training set: {meta['n_train']} "
         f"windows of the 80 train images; k = 5; C_T on {any_row['ct_cells']} k-means cells; near-copy "
-        f"threshold {any_row['threshold_px']:.2f} px (half the 1st percentile of the real windows' matching distance to "
+        f"threshold {any_row['threshold_px']:.2f} px (half the 1st percentile of the real windows' matching distance "
+        "to "
         f"their nearest training window; cap {any_row['cap_px']:.1f} px). ± one jackknife standard error over "
         f"the synthetic set (20 groups). Total {meta['seconds']:.0f} s on the shared 2-core machine, under load.",
     ]
@@ -220,7 +179,7 @@ def markdown(rows: dict, meta: dict) -> str:
 @click.option("--n", default=400, show_default=True, help="Windows per real / synthetic set.")
 @click.option("--n-train", default=1000, show_default=True, help="Training windows.")
 @click.option("--jobs", default=1, show_default=True)
-@click.option("--out", default=str(ROOT / "benchmarks" / "results" / "fidelity"), show_default=True)
+@click.option("--out", default=str(RESULTS / "fidelity"), show_default=True)
 @click.option("--shared", default=os.environ.get("TOPOFD_SHARED_BRCA", str(SHARED)), show_default=True)
 @click.option(
     "--sweep/--no-sweep", "with_sweep", default=True, show_default=True, help="Also precision … coverage at k = 5 … 50."

@@ -47,38 +47,34 @@
 
 Usage::
 
-    python benchmarks/fidelity_draws.py [--draws 20] [--near-draws 5] [--n 300] [--n-train 800] \\
+    python -m benchmarks.fidelity_draws [--draws 20] [--near-draws 5] [--n 300] [--n-train 800] \\
         [--parts draws,k,cost,wsplit,copies] [--copies-at 1550] [--copies-train 3100] [--mmd-samples N] \\
         [--out benchmarks/results/fidelity]
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib.util
 import json
 import os
 import re
-import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
+import click
 import numpy as np
+from sklearn.cluster import KMeans
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-_spec = importlib.util.spec_from_file_location("fidelity_bench", HERE / "fidelity.py")
-fb = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fb)  # type: ignore[union-attr]
-
-from sklearn.cluster import KMeans  # noqa: E402
-
-import topofd  # noqa: E402
-from topofd.layouts.baselines import perturb  # noqa: E402
-from topofd.layouts.brca_m2c import demo_sets, read_back  # noqa: E402
-from topofd.metrics.copying import THRESHOLD, cell_distances, ct_statistic, n_cells_for  # noqa: E402
-from topofd.metrics.near_copies import P_COPYING  # noqa: E402
+import topofd
+from benchmarks.common import RESULTS, SHARED, named, spread
+from benchmarks.families import image_of, perturbed, test_windows, train_windows
+from benchmarks.fidelity_views import FEATURE_SPACES, cell_view, k_sweep, space_features
+from topofd.layouts.baselines import perturb
+from topofd.layouts.brca_m2c import demo_sets, read_back
+from topofd.metrics.copying import THRESHOLD, cell_distances, ct_statistic, n_cells_for
+from topofd.metrics.manifold import STATS
+from topofd.metrics.near_copies import P_COPYING
 
 HEAD = (
     "| synthetic set | should be flagged | C_T flagged | C_T mean [min, max] | near copies flagged "
@@ -102,17 +98,17 @@ def pick(xs, n, g):
 
 def draw_sets(wins, train, n, d):
     g = np.random.default_rng(1000 + d)
-    images = sorted({fb.image_of(l.name) for l in wins})
+    images = sorted({image_of(l.name) for l in wins})
     perm = g.permutation(len(images))
     A = {images[i] for i in perm[: len(images) // 2]}
-    real = pick([l for l in wins if fb.image_of(l.name) in A], n, g)
-    held = pick([l for l in wins if fb.image_of(l.name) not in A], n, g)
+    real = pick([l for l in wins if image_of(l.name) in A], n, g)
+    held = pick([l for l in wins if image_of(l.name) not in A], n, g)
     copies = pick(train, n, g)
     synth = {
-        "held-out real": fb.named(held),
-        "random": fb.named(read_back([perturb(l, "random", seed=7000 + d) for l in held]), "rand_"),
-        "copies": fb.named(copies, "copy_"),
-        "copies+1px": fb.named(read_back([fb.perturbed(l, "jitter", 1, draw=d) for l in copies]), "copy_"),
+        "held-out real": named(held),
+        "random": named(read_back([perturb(l, "random", seed=7000 + d) for l in held]), "rand_"),
+        "copies": named(copies, "copy_"),
+        "copies+1px": named(read_back([perturbed(l, "jitter", 1, draw=d) for l in copies]), "copy_"),
     }
     return real, synth
 
@@ -184,7 +180,7 @@ def part_wsplit(a, wins, train, cache):
         g = np.random.default_rng(5000 + d)
         perm = g.permutation(len(wins))
         real = [wins[i] for i in sorted(perm[: a.n])]
-        held = fb.named([wins[i] for i in sorted(perm[a.n : 2 * a.n])])
+        held = named([wins[i] for i in sorted(perm[a.n : 2 * a.n])])
         metrics = ("ct", "near_copies") if d < a.near_draws else ("ct",)
         rows.append({"draw": d, **mem_scores(real, train, held, cache, metrics)})
         print(f"window split draw {d}: {rows[-1]}", flush=True)
@@ -193,15 +189,15 @@ def part_wsplit(a, wins, train, cache):
 
 def part_spaces(a, wins, train, cache):
     """C_T over draws in each of ``fidelity.FEATURE_SPACES`` (module docstring, 5.)."""
-    T = fb.cell_view(train, cache)
-    ct = {sp: {k: [] for k in SETS} for sp in fb.FEATURE_SPACES}
+    T = cell_view(train, cache)
+    ct = {sp: {k: [] for k in SETS} for sp in FEATURE_SPACES}
     for d in range(a.draws):
         real, synth = draw_sets(wins, train, a.n, d)
-        R = fb.cell_view(real, cache)
+        R = cell_view(real, cache)
         for k, S in synth.items():
-            V = fb.cell_view(S, cache)
-            for sp in fb.FEATURE_SPACES:
-                Fr, Fs, Ft = fb.space_features(R, V, sp, T)
+            V = cell_view(S, cache)
+            for sp in FEATURE_SPACES:
+                Fr, Fs, Ft = space_features(R, V, sp, T)
                 n = n_cells_for(len(Fr), len(np.unique(Ft, axis=0)))
                 km = KMeans(n_clusters=n, n_init=10, random_state=0).fit(Ft)
                 ct_, cr, cs = km.predict(Ft), km.predict(Fr), km.predict(Fs)
@@ -216,18 +212,18 @@ def part_spaces(a, wins, train, cache):
 
 def part_copies(a, wins, cache):
     """Copies and matched-count controls at ``--copies-at`` layouts (module docstring, 5.)."""
-    train = fb.train_windows(a.copies_train, Path(a.shared))
-    copied = fb.spread(train[0::2], a.copies_at)
+    train = train_windows(a.copies_train, Path(a.shared))
+    copied = spread(train[0::2], a.copies_at)
     taken = {l.name for l in copied}
-    others = fb.spread([l for l in train if l.name not in taken], a.copies_at)
+    others = spread([l for l in train if l.name not in taken], a.copies_at)
     real = list(wins)
     synth = {
-        "copies": fb.named(copied, "copy_"),
-        "copies+1px": fb.named(read_back([fb.perturbed(l, "jitter", 1) for l in copied]), "copy_"),
-        "random (train windows not copied, re-placed)": fb.named(
+        "copies": named(copied, "copy_"),
+        "copies+1px": named(read_back([perturbed(l, "jitter", 1) for l in copied]), "copy_"),
+        "random (train windows not copied, re-placed)": named(
             read_back([perturb(l, "random", seed=11) for l in others]), "rand_"
         ),
-        "random (test windows re-placed)": fb.named(read_back([perturb(l, "random", seed=13) for l in real]), "rand_"),
+        "random (test windows re-placed)": named(read_back([perturb(l, "random", seed=13) for l in real]), "rand_"),
     }
     rows = {}
     for name, S in synth.items():
@@ -264,13 +260,13 @@ def part_k(a, wins, train_all, cache, ks=(5, 20, 50)):
     out["stride 32 (overlapping)"] = {
         "n_real": len(real),
         "n_synth": len(sets["random"]),
-        "scores": fb.k_sweep(real, sets, list(sets), ks=ks, cache=cache),
+        "scores": k_sweep(real, sets, list(sets), ks=ks, cache=cache),
     }
 
     def corners(ws):
         by = {}
         for l in ws:
-            by.setdefault(fb.image_of(l.name), []).append(l)
+            by.setdefault(image_of(l.name), []).append(l)
         keep = []
         for ls in by.values():
             rs = {origin(l.name)[0] for l in ls}
@@ -282,14 +278,14 @@ def part_k(a, wins, train_all, cache, ks=(5, 20, 50)):
     real_t = train_corners(corners, Path(a.shared))
     held_t = corners(wins)
     sets_t = {
-        "held-out real": fb.named(held_t),
-        "random": fb.named(read_back([perturb(l, "random", seed=7000) for l in held_t]), "rand_"),
+        "held-out real": named(held_t),
+        "random": named(read_back([perturb(l, "random", seed=7000) for l in held_t]), "rand_"),
     }
     out["corner windows (≤ 32 px overlap)"] = {
         "n_real": len(real_t),
         "n_synth": len(held_t),
         "real_from": "80 train images",
-        "scores": fb.k_sweep(real_t, sets_t, list(sets_t), ks=ks, cache=cache),
+        "scores": k_sweep(real_t, sets_t, list(sets_t), ks=ks, cache=cache),
     }
     return out
 
@@ -380,7 +376,7 @@ def markdown(doc) -> str:
             for name, row in v["scores"].items():
                 out.append(
                     f"| {setting} ({v['n_real']} real / {v['n_synth']} synth) | {name} | "
-                    + " | ".join(" / ".join(f"{row[k][s]:.2f}" for s in fb.STATS) for k in ks)
+                    + " | ".join(" / ".join(f"{row[k][s]:.2f}" for s in STATS) for k in ks)
                     + " |"
                 )
         out.append("")
@@ -404,7 +400,8 @@ def markdown(doc) -> str:
             f"Copying at the full protocol size ({c['n_real']} real test windows, {c['n_train']} training windows; "
             "± one jackknife standard error):",
             "",
-            "| synthetic set | n | should be flagged | C_T | C_T flagged | near copies | near copies flagged | seconds |",
+            "| synthetic set | n | should be flagged | C_T | C_T flagged | near copies | near copies flagged "
+            "| seconds |",
             "|---|---|---|---|---|---|---|---|",
         ]
         for k, v in c["rows"].items():
@@ -435,34 +432,16 @@ def markdown(doc) -> str:
     return "\n".join(out)
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--draws", type=int, default=20)
-    p.add_argument("--near-draws", type=int, default=5, help="Draws that also run near_copies (slow).")
-    p.add_argument("--n", type=int, default=300, help="Real and synthetic windows per set.")
-    p.add_argument("--n-train", type=int, default=800)
-    p.add_argument("--parts", default="draws,k,cost")
-    p.add_argument("--copies-at", type=int, default=1550, help="Synthetic layouts per set of the copies part.")
-    p.add_argument("--copies-train", type=int, default=3100, help="Training windows of the copies part.")
-    p.add_argument("--jobs", type=int, default=2, help="n_jobs of the cost runs.")
-    p.add_argument("--reps", type=int, default=1, help="Interleaved repetitions of the cost runs.")
-    p.add_argument("--mmd-samples", type=int, default=None, help="mmd_samples of both cost runs.")
-    p.add_argument("--out", default=str(HERE / "results" / "fidelity"))
-    p.add_argument(
-        "--shared",
-        default=os.environ.get("TOPOFD_SHARED_BRCA", str(fb.SHARED)),
-        help="BRCA-M2C dataset folder (image_sizes.tsv, labels/, splits).",
-    )
-    p.add_argument("--tag", default="fidelity_draws")
-    a = p.parse_args(argv)
+def run(a):
+    """The benchmark, given the options of :func:`main`."""
     parts = set(a.parts.split(","))
     t0 = time.perf_counter()
     doc = {"meta": {k: v for k, v in vars(a).items()}}
     with tempfile.TemporaryDirectory() as cache:
         if parts & {"draws", "k", "wsplit", "copies", "spaces"}:
-            wins = list(fb.test_windows())
+            wins = list(test_windows())
         if parts & {"draws", "k", "wsplit", "spaces"}:
-            train = fb.train_windows(a.n_train, Path(a.shared))
+            train = train_windows(a.n_train, Path(a.shared))
             print(f"sets read in {time.perf_counter() - t0:.0f} s", flush=True)
         if "draws" in parts:
             doc["draws"] = part_draws(a, wins, train, cache)
@@ -482,6 +461,26 @@ def main(argv=None):
     md = markdown(doc)
     (Path(a.out) / f"{a.tag}.md").write_text(md + f"\nTotal {doc['meta']['seconds']:.0f} s.\n")
     print(md)
+
+
+@click.command(help=__doc__.splitlines()[0])
+@click.option("--draws", type=int, default=20, show_default=True)
+@click.option("--near-draws", type=int, default=5, show_default=True, help="Draws that also run near_copies (slow).")
+@click.option("--n", type=int, default=300, show_default=True, help="Real and synthetic windows per set.")
+@click.option("--n-train", type=int, default=800, show_default=True)
+@click.option("--parts", default="draws,k,cost", show_default=True)
+@click.option("--copies-at", type=int, default=1550, show_default=True,
+              help="Synthetic layouts per set of the copies part.")
+@click.option("--copies-train", type=int, default=3100, show_default=True, help="Training windows of the copies part.")
+@click.option("--jobs", type=int, default=2, show_default=True, help="n_jobs of the cost runs.")
+@click.option("--reps", type=int, default=1, show_default=True, help="Interleaved repetitions of the cost runs.")
+@click.option("--mmd-samples", type=int, default=None, help="mmd_samples of both cost runs.")
+@click.option("--out", default=str(RESULTS / "fidelity"), show_default=True)
+@click.option("--shared", default=os.environ.get("TOPOFD_SHARED_BRCA", str(SHARED)), show_default=True,
+              help="BRCA-M2C dataset folder (image_sizes.tsv, labels/, splits).")
+@click.option("--tag", default="fidelity_draws", show_default=True)
+def main(**options):
+    run(SimpleNamespace(**options))
 
 
 if __name__ == "__main__":

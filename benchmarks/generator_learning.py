@@ -27,12 +27,11 @@ Phases (each resumable; ``all`` runs them in order):
 Wall time, torch threads and the machine's load average are recorded for
 every training segment and every scored row.
 
-    python benchmarks/generator_learning.py --out runs/learning --jobs 1
-    python benchmarks/generator_learning.py --out runs/learning --phase ship
+    python -m benchmarks.generator_learning --out runs/learning --jobs 1
+    python -m benchmarks.generator_learning --out runs/learning --phase ship
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import os
@@ -41,19 +40,29 @@ import sys
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
+import click
 import numpy as np
 import torch
 import yaml
-
-from topofd.layouts.baselines import perturb
 from topofd.generator.config import load_config
-from topofd.generator.evaluate import (average_count_row, evenly, random_set, read_back, real_vs_real_set, score,
-                                       split_windows, synthesize)
+from topofd.generator.evaluate import (
+    average_count_row,
+    evenly,
+    random_set,
+    read_back,
+    real_vs_real_set,
+    score,
+    split_windows,
+    synthesize,
+)
 from topofd.generator.sample import file_digest, load_generator
 from topofd.generator.train import config_hash, load_checkpoint, save_atomic, train
 
-REPO = Path(__file__).resolve().parents[1]
+from benchmarks.common import RESULTS, ROOT, SHARED
+from topofd.layouts.baselines import perturb
+
 RUNS = ("mini", "stage1_only", "no_topo")
 ABLATIONS = RUNS[1:]
 LABELS = {"mini": "mini (topological losses in stage 2)", "stage1_only": "stage 1 only (lr 5e-4 to the end)",
@@ -412,7 +421,7 @@ def phase_ship(args, cfgs):
     steps = cfg["train"]["steps"]
     src = args.out / "mini" / f"ema_{steps:07d}.pt"
     state = load_checkpoint(src, ("ema", "config", "step"))
-    dest = REPO / "generator" / "checkpoints" / "mini.pt"
+    dest = ROOT / "generator" / "checkpoints" / "mini.pt"
     dest.parent.mkdir(exist_ok=True)
     shipped_cfg = copy.deepcopy(state["config"])
     shipped_cfg["data"]["root"] = "../shared/datasets/brca-m2c"  # as in the bundled config, not this machine's path
@@ -442,28 +451,8 @@ def phase_ship(args, cfgs):
     print(f"ship: {dest} ({rec['bytes'] / 2**20:.2f} MiB, sha256 {rec['sha256']}, config {rec['config_hash']})")
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    p.add_argument("--out", type=Path, default=Path("runs/learning"), help="work folder (runs, samples, scores)")
-    p.add_argument("--config", default="mini")
-    p.add_argument("--data", type=Path, default=REPO.parent / "shared" / "datasets" / "brca-m2c")
-    p.add_argument("--phase", choices=["all", "train", "ablation", "score", "report", "ship"], default="all")
-    p.add_argument("--runs", nargs="+", choices=RUNS, default=list(RUNS), help="runs the score phase covers")
-    p.add_argument("--eval-steps", type=lambda s: [int(x) for x in s.split(",")], default=None,
-                   help="comma-separated checkpoint steps to score (default: 0, thirds of stage 1, "
-                        "middle and end of stage 2)")
-    p.add_argument("--ddim", type=int, default=None, help="DDIM steps (default: sample.steps)")
-    p.add_argument("--jobs", type=int, default=1, help="topofd worker processes")
-    p.add_argument("--step0-windows", type=int, default=50, help="windows the untrained step-0 checkpoint is scored on")
-    p.add_argument("--cells-cap", type=float, default=3.0,
-                   help="score without the paper protocol a checkpoint whose layouts have more than CAP x the real "
-                        "cells (and on --step0-windows windows above 3 x CAP)")
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default: train.threads, else torch's)")
-    p.add_argument("--wait", type=float, default=0,
-                   help="ablation / score: poll every WAIT s for the branch point / checkpoints not written yet")
-    p.add_argument("--results", default=str(REPO / "benchmarks" / "results" / "generator"))
-    args = p.parse_args(argv)
+def run(args):
+    """The benchmark, given the options of :func:`main`."""
     if not (args.data / "brca_ds_train.txt").is_file():
         raise SystemExit(f"{args.data}: not a BRCA-M2C folder (brca_ds_train.txt missing); pass --data")
     cfgs = configs(args)
@@ -475,12 +464,56 @@ def main(argv=None):
         args.eval_steps = sorted({0, s1 // 3, 2 * s1 // 3, s1, s1 + (n - s1) // 2, n})
     args.out.mkdir(parents=True, exist_ok=True)
     cmds = _read_json(args.out / "commands.json", [])
-    cmd = "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(__file__, REPO), *(argv or sys.argv[1:])])
+    cmd = "python -m benchmarks.generator_learning " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     if cmd not in cmds:
         _write_json(args.out / "commands.json", cmds + [cmd])
     phases = ["train", "ablation", "score", "report"] if args.phase == "all" else [args.phase]
     for ph in phases:
         globals()[f"phase_{ph}"](args, cfgs)
+
+
+def _runs(ctx, param, value):
+    runs = [r.strip() for r in value.split(",") if r.strip()]
+    bad = [r for r in runs if r not in RUNS]
+    if bad:
+        raise click.BadParameter(f"unknown run(s) {', '.join(bad)}; choose from {', '.join(RUNS)}")
+    return runs
+
+
+def _steps(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return [int(x) for x in value.split(",")]
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of steps") from None
+
+
+@click.command(help=__doc__, context_settings={"max_content_width": 100})
+@click.option("--out", type=click.Path(path_type=Path), default=Path("runs/learning"), show_default=True,
+              help="work folder (runs, samples, scores)")
+@click.option("--config", default="mini", show_default=True)
+@click.option("--data", type=click.Path(path_type=Path), default=SHARED, show_default=True)
+@click.option("--phase", type=click.Choice(["all", "train", "ablation", "score", "report", "ship"]), default="all",
+              show_default=True)
+@click.option("--runs", default=",".join(RUNS), show_default=True, callback=_runs,
+              help="comma-separated runs the score phase covers")
+@click.option("--eval-steps", default=None, callback=_steps,
+              help="comma-separated checkpoint steps to score (default: 0, thirds of stage 1, "
+                   "middle and end of stage 2)")
+@click.option("--ddim", type=int, default=None, help="DDIM steps (default: sample.steps)")
+@click.option("--jobs", type=int, default=1, show_default=True, help="topofd worker processes")
+@click.option("--step0-windows", type=int, default=50, show_default=True,
+              help="windows the untrained step-0 checkpoint is scored on")
+@click.option("--cells-cap", type=float, default=3.0, show_default=True,
+              help="score without the paper protocol a checkpoint whose layouts have more than CAP x the real "
+                   "cells (and on --step0-windows windows above 3 x CAP)")
+@click.option("--threads", type=int, default=None, help="torch threads (default: train.threads, else torch's)")
+@click.option("--wait", type=float, default=0, show_default=True,
+              help="ablation / score: poll every WAIT s for the branch point / checkpoints not written yet")
+@click.option("--results", default=str(RESULTS / "generator"), show_default=True)
+def main(**options):
+    run(SimpleNamespace(**options))
 
 
 if __name__ == "__main__":

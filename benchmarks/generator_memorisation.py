@@ -15,39 +15,32 @@ training set (what ``topofd compare real/ synth/ --metrics memorisation
 --train train/`` runs): C_T (Meehan et al. 2020) and the near-copy share
 (:mod:`topofd.metrics.near_copies`).
 
-    python benchmarks/generator_memorisation.py --n 100 [--train-stride 64] [--out benchmarks/results/generator]
+    python -m benchmarks.generator_memorisation --n 100 [--train-stride 64] [--out benchmarks/results/generator]
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
+import click
 import numpy as np
 import torch
-
-import topofd
 from topofd.generator.evaluate import evenly, read_back, split_windows, synthesize
 from topofd.generator.sample import file_digest, load_generator
+
+import topofd
+from benchmarks.common import RESULTS, ROOT, SHARED
 from topofd.layouts.layout import Layout
 
-REPO = Path(__file__).resolve().parents[1]
-CKPT = REPO / "generator" / "checkpoints" / "mini.pt"
+CKPT = ROOT / "generator" / "checkpoints" / "mini.pt"
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--n", type=int, default=100, help="Synthetic layouts (one per evenly chosen test window).")
-    p.add_argument("--train-stride", type=int, default=64)
-    p.add_argument("--steps", type=int, default=20, help="DDIM steps (the learning curve's 20).")
-    shared = os.environ.get("TOPOFD_SHARED_BRCA", str(REPO.parent / "shared/datasets/brca-m2c"))
-    p.add_argument("--data", default=shared)
-    p.add_argument("--synth-dir", default=None, help="Keep the generated layouts here (JSON) and reuse them.")
-    p.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "generator"))
-    a = p.parse_args(argv)
+def run(a):
+    """The benchmark, given the options of :func:`main`."""
     torch.set_num_threads(1)
     t0 = time.perf_counter()
     test = split_windows(a.data, "brca_ds_test.txt", 128)
@@ -99,7 +92,7 @@ def main(argv=None):
     t_score = time.perf_counter() - t1
     nc, ct = r.meta["near_copies"], r.meta["ct"]
     doc = {
-        "checkpoint": str(CKPT.relative_to(REPO)),
+        "checkpoint": str(CKPT.relative_to(ROOT)),
         "checkpoint_sha256_16": file_digest(CKPT),
         "n_real": len(real),
         "n_synth": len(synth),
@@ -136,6 +129,18 @@ def main(argv=None):
     ]
     (out / "memorisation.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
+
+
+@click.command(help=__doc__.splitlines()[0])
+@click.option("--n", type=int, default=100, show_default=True,
+              help="Synthetic layouts (one per evenly chosen test window).")
+@click.option("--train-stride", type=int, default=64, show_default=True)
+@click.option("--steps", type=int, default=20, show_default=True, help="DDIM steps (the learning curve's 20).")
+@click.option("--data", default=os.environ.get("TOPOFD_SHARED_BRCA", str(SHARED)), show_default=True)
+@click.option("--synth-dir", default=None, help="Keep the generated layouts here (JSON) and reuse them.")
+@click.option("--out", default=str(RESULTS / "generator"), show_default=True)
+def main(**options):
+    run(SimpleNamespace(**options))
 
 
 if __name__ == "__main__":

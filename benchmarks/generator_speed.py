@@ -2,35 +2,32 @@
 on CUDA) and DDIM sampling time per layout at batch 1 and at the largest batch
 that fits in GPU memory (found with single denoising steps, capped by --max-batch).
 
-    python benchmarks/generator_speed.py                      # paper config, GPU
-    python benchmarks/generator_speed.py --config tiny --ddim-steps 10   # CPU smoke run
+    python -m benchmarks.generator_speed                      # paper config, GPU
+    python -m benchmarks.generator_speed --config tiny --ddim-steps 10   # CPU smoke run
 """
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import time
+from types import SimpleNamespace
 
+import click
 import torch
-
 from topofd.generator import build
 from topofd.generator.config import load_config
 from topofd.generator.train import compute_losses, resolve_device
 
-
-def _sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+from benchmarks.common import sync
 
 
 def _timed(fn, device, repeats):
     times = []
     for _ in range(repeats):
-        _sync(device)
+        sync(device)
         t0 = time.perf_counter()
         fn()
-        _sync(device)
+        sync(device)
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
 
@@ -42,17 +39,8 @@ def _inputs(cfg, batch, device, gen):
     return x0, counts
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--config", default="brca_m2c")
-    ap.add_argument("--device", default="auto")
-    ap.add_argument("--batch", type=int, help="training batch (default: train.batch_size)")
-    ap.add_argument("--iters", type=int, default=5, help="timed training steps (after 2 warm-up steps)")
-    ap.add_argument("--stage2", action="store_true", help="time stage-2 steps (topological losses on)")
-    ap.add_argument("--ddim-steps", type=int, default=100)
-    ap.add_argument("--max-batch", type=int, help="largest sampling batch tried (default: 256 on CUDA, 4 on CPU)")
-    ap.add_argument("--json", help="also write the results to this file")
-    args = ap.parse_args()
+def run(args):
+    """The benchmark, given the options of :func:`main`."""
 
     cfg = load_config(args.config)
     device = resolve_device(args.device)
@@ -79,7 +67,7 @@ def main():
     res["train_step_s"] = _timed(train_step, device, args.iters)
     if device.type == "cuda":
         res["train_peak_mem_GiB"] = torch.cuda.max_memory_allocated(device) / 2**30
-    del opt
+    opt = None  # the optimiser state freed before sampling (the closure keeps the name)
     model.eval()
     process = diffusion.respaced(f"ddim{args.ddim_steps}")
 
@@ -115,6 +103,19 @@ def main():
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(res, fh, indent=1)
+
+
+@click.command(help=__doc__.splitlines()[0])
+@click.option("--config", default="brca_m2c", show_default=True)
+@click.option("--device", default="auto", show_default=True)
+@click.option("--batch", type=int, help="training batch (default: train.batch_size)")
+@click.option("--iters", type=int, default=5, show_default=True, help="timed training steps (after 2 warm-up steps)")
+@click.option("--stage2", is_flag=True, help="time stage-2 steps (topological losses on)")
+@click.option("--ddim-steps", type=int, default=100, show_default=True)
+@click.option("--max-batch", type=int, help="largest sampling batch tried (default: 256 on CUDA, 4 on CPU)")
+@click.option("--json", help="also write the results to this file")
+def main(**options):
+    run(SimpleNamespace(**options))
 
 
 if __name__ == "__main__":

@@ -27,12 +27,11 @@ state in ``WORK``, which must survive between calls.  Exit status 0 when every
 stage is done.  Budget on one H200 with the defaults: about 5 min of
 measurements, 25 min of training, 5 min of sampling and scoring.
 
-    python benchmarks/gpu_run.py --data ../shared/datasets/brca-m2c      # repeat while it exits 75
-    python benchmarks/gpu_run.py --smoke --work /tmp/gpu_smoke           # CPU, tiny sizes, < 1 minute
+    python -m benchmarks.gpu_run --data ../shared/datasets/brca-m2c      # repeat while it exits 75
+    python -m benchmarks.gpu_run --smoke --work /tmp/gpu_smoke           # CPU, tiny sizes, < 1 minute
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -40,10 +39,13 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
+import click
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
+from benchmarks.common import SHARED, sync
+
 STAGES = ("paper_step", "paper_sample", "small_plan", "small_train", "small_sample", "small_score")
 # seconds a stage needs before it is started in a call (training and sampling are cut to fit instead)
 NEEDS = {"paper_step": 240, "paper_sample": 120, "small_plan": 90, "small_train": 60, "small_sample": 60,
@@ -88,18 +90,10 @@ def _cfg(name, settings, data):
     return cfg
 
 
-def _sync(dev):
-    import torch
-
-    if dev.type == "cuda":
-        torch.cuda.synchronize(dev)
-
-
 def _step_times(cfg, settings, steps_at) -> dict:
     """Median training-step time and peak memory of ``cfg`` at each named
     training step (``{"stage1": 0, "stage2": stage1_steps}``), on real crops."""
     import torch
-
     from topofd.generator import build
     from topofd.generator.data import LayoutCrops
     from topofd.generator.train import compute_losses, resolve_device
@@ -116,14 +110,14 @@ def _step_times(cfg, settings, steps_at) -> dict:
 
     def one(step):
         x0, counts = (torch.from_numpy(a).to(dev) for a in crops.batch(batch))
-        _sync(dev)
+        sync(dev)
         t0 = time.perf_counter()
         with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=bf16):
             terms = compute_losses(model, diffusion, x0, counts, cfg, step)
         opt.zero_grad(set_to_none=True)
         terms["loss"].backward()
         opt.step()
-        _sync(dev)
+        sync(dev)
         return time.perf_counter() - t0
 
     for name, step in steps_at.items():
@@ -140,7 +134,7 @@ def _step_times(cfg, settings, steps_at) -> dict:
             out[name]["peak_reserved_GiB"] = torch.cuda.max_memory_reserved(dev) / 2**30
     if "stage1" in out and "stage2" in out:
         out["topo_overhead"] = out["stage2"]["step_s_median"] / out["stage1"]["step_s_median"] - 1
-    del model, opt
+    model = opt = None  # freed before empty_cache (the closure keeps the names)
     if dev.type == "cuda":
         torch.cuda.empty_cache()
     return out
@@ -153,7 +147,6 @@ def stage_paper_step(args, st, S):
 
 def stage_paper_sample(args, st, S):
     import torch
-
     from topofd.generator import build
     from topofd.generator.data import LayoutCrops
     from topofd.generator.sample import postprocess
@@ -176,10 +169,10 @@ def stage_paper_sample(args, st, S):
             return process.sample(model, noise, counts)
 
     run()  # warm-up: kernels, allocator
-    _sync(dev)
+    sync(dev)
     t0 = time.perf_counter()
     run()
-    _sync(dev)
+    sync(dev)
     dt = time.perf_counter() - t0
     # post-processing (CPU) on real layouts, which have the cells a trained model draws
     x, _ = LayoutCrops.from_config(cfg["data"], seed=1).batch(b)
@@ -241,9 +234,7 @@ def _test_windows(S):
 
 def stage_small_sample(args, st, S, left):
     import torch
-
-    from topofd.generator.sample import generate
-    from topofd.generator.sample import load_generator
+    from topofd.generator.sample import generate, load_generator
     from topofd.generator.train import resolve_device
 
     t_start = time.perf_counter()
@@ -277,8 +268,9 @@ def stage_small_sample(args, st, S, left):
 
 
 def stage_small_score(args, st, S):
-    from topofd import Layout
     from topofd.generator.evaluate import read_back, score
+
+    from topofd import Layout
 
     windows = _test_windows(S)
     real = read_back(windows)
@@ -303,18 +295,8 @@ def _env(S):
     return env
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    p.add_argument("--work", type=Path, default=Path("runs/gpu_run"), help="state, run and samples (kept between calls)")
-    p.add_argument("--json", type=Path, default=None, help="the results file (default WORK/gpu_run.json)")
-    p.add_argument("--data", type=Path, default=REPO.parent / "shared" / "datasets" / "brca-m2c",
-                   help="BRCA-M2C folder with the train split")
-    p.add_argument("--train-minutes", type=float, default=25.0)
-    p.add_argument("--max-seconds", type=float, default=540.0, help="wall time of one call (0: no limit)")
-    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="topofd worker processes for scoring")
-    p.add_argument("--smoke", action="store_true", help="CPU, tiny configs and sizes: checks the whole path")
-    args = p.parse_args(argv)
+def run(args) -> int:
+    """The benchmark, given the options of :func:`main`."""
     S = Settings(args)
     t_call = time.perf_counter()
     limit = args.max_seconds if args.max_seconds > 0 else float("inf")
@@ -379,5 +361,21 @@ def main(argv=None) -> int:
     return 0
 
 
+@click.command(help=__doc__, context_settings={"max_content_width": 100})
+@click.option("--work", type=click.Path(path_type=Path), default=Path("runs/gpu_run"), show_default=True,
+              help="state, run and samples (kept between calls)")
+@click.option("--json", type=click.Path(path_type=Path), default=None,
+              help="the results file (default WORK/gpu_run.json)")
+@click.option("--data", type=click.Path(path_type=Path), default=SHARED, show_default=True,
+              help="BRCA-M2C folder with the train split")
+@click.option("--train-minutes", type=float, default=25.0, show_default=True)
+@click.option("--max-seconds", type=float, default=540.0, show_default=True, help="wall time of one call (0: no limit)")
+@click.option("--jobs", type=int, default=os.cpu_count() or 1, show_default=True,
+              help="topofd worker processes for scoring")
+@click.option("--smoke", is_flag=True, help="CPU, tiny configs and sizes: checks the whole path")
+def main(**options):
+    sys.exit(run(SimpleNamespace(**options)))
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

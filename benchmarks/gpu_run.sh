@@ -15,7 +15,7 @@ for a in "$@"; do
     if [ "$a" = "--once" ]; then once=1; else args+=("$a"); fi
 done
 while :; do
-    python benchmarks/gpu_run.py "${args[@]}"
+    python -m benchmarks.gpu_run "${args[@]}"
     rc=$?
     if [ $rc -ne 75 ] || [ $once -eq 1 ]; then exit $rc; fi
 done

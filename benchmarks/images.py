@@ -18,21 +18,22 @@ at several k, cheap enough for 20 draws.
 
 Usage::
 
-    python benchmarks/images.py [--sizes 3,10,30] [--draws 8] [--out benchmarks/results/images.json]
+    python -m benchmarks.images [--sizes 3,10,30] [--draws 8] [--out benchmarks/results/images.json]
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import click
 import numpy as np
 
 import topofd
+from benchmarks.common import RESULTS
 from topofd.layouts.baselines import perturb
 from topofd.layouts.brca_m2c import label_file
 from topofd.layouts.patches import read_sizes, read_split, window_layouts
@@ -180,32 +181,30 @@ def markdown(summary) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--sizes", default="3,10,30")
-    ap.add_argument("--draws", type=int, default=8)
-    ap.add_argument("--se", action="store_true")
-    ap.add_argument("--out", default="benchmarks/results/images.json")
-    ap.add_argument("--k", default="", help="fidelity scores alone at these k (e.g. 1,2,5,10), no compare runs")
-    a = ap.parse_args(argv)
-    sizes = [int(x) for x in a.sizes.split(",")]
+@click.command(help=__doc__.split("\n")[0])
+@click.option("--sizes", default="3,10,30", show_default=True, help="images per set")
+@click.option("--draws", type=int, default=8, show_default=True)
+@click.option("--se", is_flag=True, help="also the image-level intervals")
+@click.option("--out", default=str(RESULTS / "images.json"), show_default=True)
+@click.option("--k", "ks", default="", help="fidelity scores alone at these k (e.g. 1,2,5,10), no compare runs")
+def main(sizes, draws, se, out, ks):
+    sizes = [int(x) for x in sizes.split(",")]
     t0 = time.perf_counter()
-    if a.k:
-        rows = run_k(sizes, a.draws, [int(x) for x in a.k.split(",")])
-        summary = summarise_k(rows)
-        doc = {"command": "python benchmarks/images.py " + " ".join(argv or sys.argv[1:]), "sizes": sizes,
-               "draws": a.draws, "seconds": time.perf_counter() - t0, "summary": summary, "rows": rows}
-        Path(a.out).write_text(json.dumps(doc, indent=1))
-        print(markdown_k(summary))
-        return
-    with tempfile.TemporaryDirectory() as cache:
-        rows = run(sizes, a.draws, a.se, cache)
-    summary = summarise(rows, sizes)
-    doc = {"command": "python benchmarks/images.py " + " ".join(argv or sys.argv[1:]), "sizes": sizes, "draws": a.draws,
-           "seconds": time.perf_counter() - t0, "summary": summary, "rows": rows}
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text(json.dumps(doc, indent=1))
-    print(markdown(summary))
+    command = "python -m benchmarks.images " + " ".join(sys.argv[1:])
+    if ks:
+        rows = run_k(sizes, draws, [int(x) for x in ks.split(",")])
+        summary, text = summarise_k(rows), None
+        text = markdown_k(summary)
+    else:
+        with tempfile.TemporaryDirectory() as cache:
+            rows = run(sizes, draws, se, cache)
+        summary = summarise(rows, sizes)
+        text = markdown(summary)
+    doc = {"command": command, "sizes": sizes, "draws": draws, "seconds": time.perf_counter() - t0,
+           "summary": summary, "rows": rows}
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(json.dumps(doc, indent=1))
+    print(text)
 
 
 if __name__ == "__main__":

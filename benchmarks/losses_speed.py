@@ -12,22 +12,24 @@ L_simple alone at the paper configuration (``brca_m2c``: the full ADM U-Net,
 bf16 autocast, AdamW): mean wall time of ``compute_losses`` + backward +
 optimiser step with every lambda at 0 and at the config's values, in stage 2.
 
-    python benchmarks/losses_speed.py                    # CPU loss timings
-    python benchmarks/losses_speed.py --device cuda      # + step overhead on a GPU
+    python -m benchmarks.losses_speed                    # CPU loss timings
+    python -m benchmarks.losses_speed --device cuda      # + step overhead on a GPU
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import os
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
+import click
 import numpy as np
 import torch
-
 from topofd.generator import losses as L
+
+from benchmarks.common import sync
 
 
 def _random_layouts(rng, n, C, S, cells):
@@ -82,10 +84,10 @@ def time_losses(pred, target, args, device):
         times = []
         for rep in range(args.repeats + 1):
             x = torch.from_numpy(pred).to(device).requires_grad_()
-            _sync(device)
+            sync(device)
             t0 = time.perf_counter()
             fn(x, t).backward()
-            _sync(device)
+            sync(device)
             if rep:  # the first run warms up the thread pool and allocator
                 times.append(time.perf_counter() - t0)
         out[name] = {"mean_s": float(np.mean(times)), "min_s": float(np.min(times))}
@@ -118,14 +120,14 @@ def step_overhead(target, args, device):
         variants[label] = c
 
     def one(c):
-        _sync(device)
+        sync(device)
         t0 = time.perf_counter()
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
             terms = compute_losses(model, diffusion, x0, counts, c, step)
         opt.zero_grad(set_to_none=True)
         terms["loss"].backward()
         opt.step()
-        _sync(device)
+        sync(device)
         return time.perf_counter() - t0
 
     for c in variants.values():  # warm-up: kernels, allocator, thread pool
@@ -143,30 +145,8 @@ def step_overhead(target, args, device):
     return res
 
 
-def _sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
-    p.add_argument("--batch", type=int, default=5)
-    p.add_argument("--channels", type=int, default=3)
-    p.add_argument("--size", type=int, default=256)
-    p.add_argument("--cells", type=int, default=120, help="cells per channel of random layouts")
-    p.add_argument("--data", default=None,
-                   help="BRCA-M2C root (default: the config's); 'none' for random layouts")
-    p.add_argument("--threshold", default="fixed", choices=["fixed", "median"])
-    p.add_argument("--window", type=int, default=None)
-    p.add_argument("--workers", type=int, default=None, help="persistence threads (default: CPU count, <= 16)")
-    p.add_argument("--torch-threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
-    p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--steps", type=int, default=5, help="timed training steps per variant (cuda)")
-    p.add_argument("--config", default="brca_m2c", help="config for the step-overhead measurement")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", type=Path, default=None, help="also write the numbers here")
-    args = p.parse_args(argv)
+def run(args):
+    """The benchmark, given the options of :func:`main`."""
     device = torch.device(args.device)
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
@@ -183,6 +163,26 @@ def main(argv=None):
         print("step-time overhead over L_simple: run with --device cuda on a GPU machine")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
+
+
+@click.command(help=__doc__, context_settings={"max_content_width": 100})
+@click.option("--device", default="cpu", show_default=True, help="cpu | cuda | cuda:N")
+@click.option("--batch", type=int, default=5, show_default=True)
+@click.option("--channels", type=int, default=3, show_default=True)
+@click.option("--size", type=int, default=256, show_default=True)
+@click.option("--cells", type=int, default=120, show_default=True, help="cells per channel of random layouts")
+@click.option("--data", default=None, help="BRCA-M2C root (default: the config's); 'none' for random layouts")
+@click.option("--threshold", type=click.Choice(["fixed", "median"]), default="fixed", show_default=True)
+@click.option("--window", type=int, default=None)
+@click.option("--workers", type=int, default=None, help="persistence threads (default: CPU count, <= 16)")
+@click.option("--torch-threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+@click.option("--repeats", type=int, default=3, show_default=True)
+@click.option("--steps", type=int, default=5, show_default=True, help="timed training steps per variant (cuda)")
+@click.option("--config", default="brca_m2c", show_default=True, help="config for the step-overhead measurement")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--json", type=click.Path(path_type=Path), default=None, help="also write the numbers here")
+def main(**options):
+    run(SimpleNamespace(**options))
 
 
 if __name__ == "__main__":

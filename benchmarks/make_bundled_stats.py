@@ -9,9 +9,11 @@ folder holding exactly these windows use instead of recomputing.
 ``tests/test_parity_brca.py`` checks the stored statistics against the
 published computation's golden values.
 
-    python benchmarks/make_bundled_stats.py   # ~3-10 min on 2 cores
+    python -m benchmarks.make_bundled_stats   # ~3-10 min on 2 cores
 """
 from pathlib import Path
+
+import click
 
 import topofd
 from topofd.layouts.brca_m2c import bundled_root, real_patches
@@ -19,11 +21,23 @@ from topofd.storage.reference import NAMED, make_reference
 
 DST = Path(topofd.__file__).parent / "data" / "refs" / NAMED["brca-m2c:test"][0]
 
-with bundled_root() as root:
-    real = real_patches(root)
-ev = topofd.Evaluator(metrics=("topofd",), n_jobs=2, use_bundled=False)
-ev.update(real, real=True)
-DST.parent.mkdir(parents=True, exist_ok=True)
-meta = make_reference(ev, DST, name="brca-m2c:test", description=topofd.storage.reference.names()["brca-m2c:test"],
-                      source="topofd.layouts.brca_m2c.real_patches (bundled BRCA-M2C test split, 30 images)")
-print(f"wrote {DST}: {meta['n']} layouts, sha256 {meta['content_sha256'][:16]}…")
+
+@click.command(help=__doc__.split("\n\n")[0])
+def main():
+    with bundled_root() as root:
+        real = real_patches(root)
+    ev = topofd.Evaluator(metrics=("topofd",), n_jobs=2, use_bundled=False)
+    ev.update(real, real=True)
+    DST.parent.mkdir(parents=True, exist_ok=True)
+    meta = make_reference(
+        ev,
+        DST,
+        name="brca-m2c:test",
+        description=topofd.storage.reference.names()["brca-m2c:test"],
+        source="topofd.layouts.brca_m2c.real_patches (bundled BRCA-M2C test split, 30 images)",
+    )
+    print(f"wrote {DST}: {meta['n']} layouts, sha256 {meta['content_sha256'][:16]}…")
+
+
+if __name__ == "__main__":
+    main()

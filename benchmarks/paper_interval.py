@@ -25,18 +25,20 @@ each draw's 95 % t interval around the mean over draws, and mean se over the
 across-draw sd.  The draws' exact values come from part ``jackknife`` (the
 published barycenters); the draws run on ``--jobs`` processes.
 
-    python benchmarks/paper_interval.py --draws 20 --jobs 2 --out benchmarks/results/paper_interval.json
-    python benchmarks/paper_interval.py --part subsamples --draws 20 --jobs 2 \
+    python -m benchmarks.paper_interval --draws 20 --jobs 2 --out benchmarks/results/paper_interval.json
+    python -m benchmarks.paper_interval --part subsamples --draws 20 --jobs 2 \
         --values benchmarks/results/paper_interval.json --out benchmarks/results/paper_interval_subsamples.json
 """
 
 from __future__ import annotations
 
-import argparse
 import json
+import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
+import click
 import numpy as np
 
 G = 20
@@ -189,14 +191,8 @@ def jackknife_se(reps) -> float:
     return float(np.sqrt((len(r) - 1) / len(r) * ((r - r.mean()) ** 2).sum()))
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--draws", type=int, default=20)
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--out")
-    ap.add_argument("--part", choices=("jackknife", "subsamples"), default="jackknife")
-    ap.add_argument("--values", help="part subsamples: the JSON of part jackknife (exact values per draw)")
-    a = ap.parse_args(argv)
+def run(a) -> int:
+    """The benchmark, given the options of :func:`main`."""
     from joblib import Parallel, delayed
 
     if a.part == "subsamples":
@@ -204,7 +200,7 @@ def main(argv=None) -> int:
         values = {d["seed"]: d["value"] for d in ref["draws"]}
         sub = Parallel(n_jobs=a.jobs)(delayed(subsample_draw)(s) for s in range(a.draws) if s in values)
         res = {
-            "command": f"python benchmarks/paper_interval.py --part subsamples --draws {a.draws} --jobs {a.jobs}",
+            "command": f"python -m benchmarks.paper_interval --part subsamples --draws {a.draws} --jobs {a.jobs}",
             "barycenter_s_per_draw": ref["cost"]["barycenter_s_per_draw"],
             "rows": subsample_rows(sub, values, ref["cost"]["barycenter_s_per_draw"]),
             "draws": sub,
@@ -225,7 +221,7 @@ def jackknife_part(n_draws: int, jobs: int) -> dict:
 
     draws = Parallel(n_jobs=jobs)(delayed(one_draw)(s) for s in range(n_draws))
     tq = stats.t.ppf(0.975, G - 1)
-    res: dict = {"command": f"python benchmarks/paper_interval.py --draws {n_draws} --jobs {jobs}", "rows": {}}
+    res: dict = {"command": f"python -m benchmarks.paper_interval --draws {n_draws} --jobs {jobs}", "rows": {}}
     for k, name in enumerate(("lym", "epi", "stro", "mean")):
         if k < 3:
             v = np.array([d["value"][k] for d in draws])
@@ -253,5 +249,15 @@ def jackknife_part(n_draws: int, jobs: int) -> dict:
     return res
 
 
+@click.command(help=__doc__.split("\n\n")[0])
+@click.option("--draws", type=int, default=20, show_default=True)
+@click.option("--jobs", type=int, default=2, show_default=True)
+@click.option("--out")
+@click.option("--part", type=click.Choice(("jackknife", "subsamples")), default="jackknife", show_default=True)
+@click.option("--values", help="part subsamples: the JSON of part jackknife (exact values per draw)")
+def main(**options):
+    sys.exit(run(SimpleNamespace(**options)))
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

@@ -12,7 +12,7 @@ free of sample-size bias keeps it flat.
 Reported: the value at each N and how much each varies over N (range / value
 at 1,550).
 
-    python benchmarks/sample_size.py --draws /tmp/topofd_draws --jobs 2
+    python -m benchmarks.sample_size --draws /tmp/topofd_draws --jobs 2
 """
 from __future__ import annotations
 
@@ -24,15 +24,11 @@ from pathlib import Path
 import click
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from candidates import score as candidate  # noqa: E402
-from families import GENERATORS, load_set, set_path  # noqa: E402
-from draws import tag_of  # noqa: E402
+import topofd
+from benchmarks.candidates import score as candidate
+from benchmarks.common import CLASSES, RESULTS, tag_of
+from benchmarks.families import GENERATORS, load_set, set_path
 
-import topofd  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-CLASSES = ("lym", "epi", "stro")
 SIZES = (100, 200, 400, 800, 1550)
 CANDIDATES = ("grid", "grid_inf", "gridq20", "gridq20_inf", "rbf_land", "kid_pi")
 # per class, then the signed square root, then the mean over classes (as the
@@ -58,7 +54,7 @@ def scores(real, synth, protocol, metrics, jobs, extrapolate) -> dict:
 @click.command()
 @click.option("--draws", "draws_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              default=ROOT / "benchmarks" / "results" / "sample_size", show_default=True)
+              default=RESULTS / "sample_size", show_default=True)
 @click.option("--jobs", type=int, default=2, show_default=True)
 @click.option("--grid-draws", type=int, default=5, show_default=True)
 @click.option("--paper-draws", type=int, default=1, show_default=True)
@@ -104,7 +100,7 @@ def main(draws_dir, out, jobs, grid_draws, paper_draws, generators):
                     rows_path.write_text(json.dumps(rows, indent=0))
                     click.echo(f"{key}: {rows[key]}  ({time.perf_counter() - t:.0f} s, total "
                                f"{time.perf_counter() - t0:.0f} s)", err=True)
-    md = markdown(rows, "python benchmarks/sample_size.py " + " ".join(sys.argv[1:]))
+    md = markdown(rows, "python -m benchmarks.sample_size " + " ".join(sys.argv[1:]))
     (out / "summary.md").write_text(md)
     click.echo(md)
 

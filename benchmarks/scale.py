@@ -17,8 +17,8 @@ the subsampled MMD's error against the full MMD on a small set.
 
 Usage::
 
-    python benchmarks/scale.py [--sizes 1000,10000] [--jobs 1,2] [--paper-max 2000] [--mmd-error 600]
-    python benchmarks/scale.py --sizes 100000        # the target: < 10 min, < 4 GB on 2 cores
+    python -m benchmarks.scale [--sizes 1000,10000] [--jobs 1,2] [--paper-max 2000] [--mmd-error 600]
+    python -m benchmarks.scale --sizes 100000        # the target: < 10 min, < 4 GB on 2 cores
 """
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ from pathlib import Path
 import click
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-CLASSES = ("lym", "epi", "stro")
+from benchmarks.common import CLASSES, RESULTS
+
 SIZE = 256
 
 
@@ -157,16 +157,19 @@ def mmd_error(n: int, samples: list[int], seed: int, reps: int = 3) -> list[dict
 # -------------------------------------------------------------------- driver
 @click.command()
 @click.option("--sizes", default="1000,10000", show_default=True, help="Patches per set.")
-@click.option("--jobs", "jobs_list", default="1,2", show_default=True, help="Job counts (each size runs with the first; the largest size with all).")
+@click.option("--jobs", "jobs_list", default="1,2", show_default=True,
+              help="Job counts (each size runs with the first; the largest size with all).")
 @click.option("--mmd-samples", type=int, default=300, show_default=True)
-@click.option("--paper-max", type=int, default=2000, show_default=True, help="Largest size that times the paper barycenter.")
-@click.option("--mmd-error", "mmd_err_n", type=int, default=300, show_default=True, help="Set size of the MMD error study (0 = skip).")
+@click.option("--paper-max", type=int, default=2000, show_default=True,
+              help="Largest size that times the paper barycenter.")
+@click.option("--mmd-error", "mmd_err_n", type=int, default=300, show_default=True,
+              help="Set size of the MMD error study (0 = skip).")
 @click.option("--mmd-error-samples", "mmd_err_samples", default="50,100,150", show_default=True)
 @click.option("--metrics", default="topofd,mmd", show_default=True,
               help="topofd,mmd (grid TopoFD + subsampled MMD) or topokd (exact TopoKD with its interval).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              default=ROOT / "benchmarks" / "results" / "scale.json", show_default=True)
+              default=RESULTS / "scale.json", show_default=True)
 @click.option("--child", type=str, default=None, hidden=True)
 def main(sizes, jobs_list, mmd_samples, paper_max, mmd_err_n, mmd_err_samples, metrics, seed, out, child):
     """Time and memory of TopoFD/MMD versus the number of patches."""
@@ -190,7 +193,7 @@ def main(sizes, jobs_list, mmd_samples, paper_max, mmd_err_n, mmd_err_samples, m
     err = _child(f"err:{mmd_err_n}:{mmd_err_samples}", mmd_samples, paper_max, seed, metrics) if mmd_err_n else []
     fit = extrapolate(runs, jobs_l[0]) if metrics != "topokd" else {}
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(dict(command=" ".join(["python benchmarks/scale.py", *sys.argv[1:]]), runs=runs,
+    out.write_text(json.dumps(dict(command=" ".join(["python -m benchmarks.scale", *sys.argv[1:]]), runs=runs,
                                    mmd_error=err, extrapolation=fit), indent=1))
     click.echo(report(runs, err, fit))
 
@@ -227,22 +230,27 @@ def extrapolate(runs, jobs):
 
 
 def report(runs, err, fit) -> str:
-    lines = ["| patches per set | jobs | simulate s | compare (grid, TopoFD + MMD) s | paper barycenter (real set) s | peak MB |",
+    lines = ["| patches per set | jobs | simulate s | compare (grid, TopoFD + MMD) s "
+             "| paper barycenter (real set) s | peak MB |",
              "|---:|---:|---:|---:|---:|---:|"]
     if runs and "compare_topokd_s" in runs[0]:
-        lines = ["| patches per set | jobs | simulate s | compare (TopoKD + interval) s | of which TopoKD s | TopoKD (mean) | se | peak MB |",
+        lines = ["| patches per set | jobs | simulate s | compare (TopoKD + interval) s | of which TopoKD s "
+                 "| TopoKD (mean) | se | peak MB |",
                  "|---:|---:|---:|---:|---:|---:|---:|---:|"]
-        lines += [f"| {r['n']} | {r['jobs']} | {r['simulate_s']:.1f} | {r['compare_topokd_s']:.1f} | {r['topokd_plugin_s']:.1f} "
+        lines += [f"| {r['n']} | {r['jobs']} | {r['simulate_s']:.1f} | {r['compare_topokd_s']:.1f} "
+                  f"| {r['topokd_plugin_s']:.1f} "
                   f"| {r['topokd']:.4f} | {r['topokd_se']:.4f} | {r['peak_mb']:.0f} |" for r in runs]
         return "\n".join(lines) + "\n"
     for r in runs:
         bar = f"{r['barycenter_real_s']:.1f}" if "barycenter_real_s" in r else "—"
-        lines.append(f"| {r['n']} | {r['jobs']} | {r['simulate_s']:.1f} | {r['compare_grid_s']:.1f} | {bar} | {r['peak_mb']:.0f} |")
+        lines.append(f"| {r['n']} | {r['jobs']} | {r['simulate_s']:.1f} | {r['compare_grid_s']:.1f} | {bar} "
+                     f"| {r['peak_mb']:.0f} |")
     if err:
         lines += ["", "| set size | MMD samples per set | mean MMD² | mean abs. error vs full | relative | seconds |",
                   "|---:|---:|---:|---:|---:|---:|"]
         for e in err:
-            lines.append(f"| {e['n']} | {e['samples']} | {e['mmd']:.5f} | {e['abs_err']:.5f} | {e['rel_err']:.1%} | {e['seconds']:.1f} |")
+            lines.append(f"| {e['n']} | {e['samples']} | {e['mmd']:.5f} | {e['abs_err']:.5f} | {e['rel_err']:.1%} "
+                         f"| {e['seconds']:.1f} |")
     if fit:
         lines += ["", "Extrapolation (linear in patches): " + ", ".join(f"{k} = {v:.4g}" for k, v in fit.items())]
     return "\n".join(lines) + "\n"

@@ -14,17 +14,18 @@ score with the default options of ``topofd compare``; the scaled values by
 
 Usage::
 
-    python benchmarks/scale_evidence.py --data /work/shared/datasets/brca-m2c --n 300 [--jobs 2]
+    python -m benchmarks.scale_evidence --data /work/shared/datasets/brca-m2c --n 300 [--jobs 2]
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
+import click
 import numpy as np
 
 from topofd import compare
@@ -32,8 +33,7 @@ from topofd.layouts.baselines import perturb, rng_for
 from topofd.layouts.brca_m2c import TRAIN_SPLIT, bundled_root, read_back, real_patches
 from topofd.layouts.layout import Layout
 from topofd.options import Options
-from topofd.scale_rows import make_scale
-from topofd.scale_rows import scaled_metrics
+from topofd.scale_rows import make_scale, scaled_metrics
 from topofd.stats.scale import add_scaled
 
 SCALED = scaled_metrics()
@@ -66,12 +66,12 @@ def row(table, m: str) -> dict:
                                         ("scaled_se", f"{m}_scaled_se"))} for r in table.index}
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, required=True)
-    ap.add_argument("--n", type=int, default=300)
-    ap.add_argument("--jobs", type=int, default=2)
-    a = ap.parse_args(argv)
+@click.command(help=__doc__.splitlines()[0])
+@click.option("--data", type=click.Path(exists=True, path_type=Path), required=True, help="BRCA-M2C, train split")
+@click.option("--n", type=int, default=300, show_default=True)
+@click.option("--jobs", type=int, default=2, show_default=True)
+def main(data: Path, n: int, jobs: int) -> int:
+    a = SimpleNamespace(data=data, n=n, jobs=jobs)
     t0 = time.perf_counter()
     with bundled_root() as root:
         real = real_patches(root, a.n, n_jobs=a.jobs)
@@ -85,7 +85,8 @@ def main(argv=None) -> int:
             for m in SCALED:
                 add_scaled(t, m, rows["metrics"][m][0], list(range(len(t.index) - 1)))
             res["generators"][name] = {m: row(t, m) for m in SCALED}
-            print(name, {m: round(res["generators"][name][m]["mean"]["scaled"] or np.nan, 3) for m in SCALED}, flush=True)
+            means = {m: round(res["generators"][name][m]["mean"]["scaled"] or np.nan, 3) for m in SCALED}
+            print(name, means, flush=True)
     res["seconds"] = round(time.perf_counter() - t0, 1)
     OUT.mkdir(parents=True, exist_ok=True)
     p = OUT / f"evidence_{len(real)}.json"
@@ -95,4 +96,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

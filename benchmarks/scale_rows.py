@@ -17,32 +17,34 @@ same-size random draw of the pool, both compared as unpaired samples.  The same 
 
 Usage::
 
-    python benchmarks/scale_rows.py --data /work/shared/datasets/brca-m2c [--jobs 2]
+    python -m benchmarks.scale_rows --data /work/shared/datasets/brca-m2c [--jobs 2]
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
+import click
+
+from benchmarks.common import ROOT
 from topofd.layouts.brca_m2c import TRAIN_SPLIT, bundled_root, real_patches
 from topofd.options import Options
 from topofd.scale_rows import make_scale, merge_scale
 
-ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "topofd" / "data" / "refs" / "brca-m2c-test.scale.json"
 DEMO_MMD_SAMPLES = 100  # topofd.cli.datasets.DEMO_MMD_SAMPLES
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, required=True, help="BRCA-M2C folder with the train split")
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--out", type=Path, default=OUT)
-    ap.add_argument("--add-unpaired", action="store_true", help="only add the unpaired rows to the --out file")
-    a = ap.parse_args(argv)
+@click.command(help=__doc__.splitlines()[0])
+@click.option("--data", type=click.Path(exists=True, path_type=Path), required=True, help="BRCA-M2C, train split")
+@click.option("--jobs", type=int, default=2, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=OUT, show_default=True)
+@click.option("--add-unpaired", is_flag=True, help="only add the unpaired rows to the --out file")
+def main(data: Path, jobs: int, out: Path, add_unpaired: bool) -> int:
+    a = SimpleNamespace(data=data, jobs=jobs, out=out, add_unpaired=add_unpaired)
     t0 = time.perf_counter()
     with bundled_root() as root:
         real = real_patches(root, n_jobs=a.jobs)
@@ -70,4 +72,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

@@ -11,17 +11,19 @@ fixed" targets).  Reported per setting and score: the mean score, the share
 of draws whose interval covers the mean over draws, the share of intervals
 with a bound outside [0, 1], and the mean width.
 
-    PYTHONPATH=$PWD python benchmarks/share_intervals.py [--draws 200]
+    python -m benchmarks.share_intervals [--draws 200]
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
+import click
 import numpy as np
 
+from benchmarks.common import RESULTS
 from topofd.metrics.manifold import SHARES, manifold_scores
 from topofd.stats.shares import share_estimate
 from topofd.stats.uncertainty import assign_groups, jackknife
@@ -67,17 +69,17 @@ def run(draws: int, N: int, M: int, d: int, k: int, groups: int, seed: int) -> d
     return out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--draws", type=int, default=200)
-    ap.add_argument("--n", type=int, default=200)
-    ap.add_argument("--m", type=int, default=200)
-    ap.add_argument("--d", type=int, default=5)
-    ap.add_argument("--k", type=int, default=5)
-    ap.add_argument("--groups", type=int, default=20)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "share_intervals.json"))
-    a = ap.parse_args()
+@click.command(help=__doc__.splitlines()[0])
+@click.option("--draws", type=int, default=200, show_default=True)
+@click.option("--n", type=int, default=200, show_default=True)
+@click.option("--m", type=int, default=200, show_default=True)
+@click.option("--d", type=int, default=5, show_default=True)
+@click.option("--k", type=int, default=5, show_default=True)
+@click.option("--groups", type=int, default=20, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", default=str(RESULTS / "share_intervals.json"), show_default=True)
+def main(**options) -> None:
+    a = SimpleNamespace(**options)
     res = run(a.draws, a.n, a.m, a.d, a.k, a.groups, a.seed)
     cfg = {k: v for k, v in vars(a).items() if k != "out"}
     Path(a.out).write_text(json.dumps({"config": cfg, "results": res}, indent=2) + "\n")

@@ -8,24 +8,21 @@ rasters (:func:`families.train_windows`); never a test image.
 
 Usage::
 
-    nice python benchmarks/train_encoder.py [--epochs 5] [--out topofd/data/encoders/brca_m2c.pt]
-    nice python benchmarks/train_encoder.py --objective contrastive --epochs 3 --batch 128 --threads 1 \\
+    nice python -m benchmarks.train_encoder [--epochs 5] [--out topofd/data/encoders/brca_m2c.pt]
+    nice python -m benchmarks.train_encoder --objective contrastive --epochs 3 --batch 128 --threads 1 \\
         --out /tmp/contrastive.pt
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-sys.path.insert(0, str(Path(__file__).parent))
-from families import train_windows  # noqa: E402
+from benchmarks.common import ROOT
+from benchmarks.families import train_windows
+from topofd.encoders.train import train_encoder
 
-from topofd.encoders.train import train_encoder  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path("/work/shared/datasets/brca-m2c")
 
 
@@ -41,7 +38,7 @@ def main(objective, epochs, batch, threads, shared, out):
 
     torch.set_num_threads(threads)
     wins = train_windows(None, Path(shared))
-    cmd = f"python benchmarks/train_encoder.py --epochs {epochs} --threads {threads}"
+    cmd = f"python -m benchmarks.train_encoder --epochs {epochs} --threads {threads}"
     if objective != "supervised" or batch != 64:
         cmd += f" --objective {objective} --batch {batch} --out {Path(out).name}"
     pts, cs = [w.points for w in wins], [w.shape for w in wins]

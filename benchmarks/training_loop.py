@@ -1,7 +1,7 @@
 """``Evaluator`` inside a training loop: the cost of scoring a generator's
 samples every epoch against the bundled BRCA-M2C test reference.
 
-    python benchmarks/training_loop.py --out benchmarks/results/training_loop.json
+    python -m benchmarks.training_loop --out benchmarks/results/training_loop.json
 
 The reference (``brca-m2c:test``: 1,550 windows, their diagrams) is loaded
 once; each "epoch" resets the synthetic side (``reset(keep_real=True)``:
@@ -15,21 +15,20 @@ minimum and the median of the repeats.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
+import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
+import click
 import numpy as np
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--out", default=None)
-    a = ap.parse_args(argv)
+def run(a) -> int:
+    """The benchmark, given the options of :func:`main`."""
     import torch
 
     import topofd
@@ -71,5 +70,12 @@ def main(argv=None) -> int:
     return 0
 
 
+@click.command(help=__doc__.split("\n\n")[0])
+@click.option("--repeats", type=int, default=5, show_default=True)
+@click.option("--out", default=None)
+def main(**options):
+    sys.exit(run(SimpleNamespace(**options)))
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

@@ -7,7 +7,7 @@ layouts, built in memory) are scored twice per protocol, with
 ``grid`` run covers TopoFD, TopoKD, MMD and the count errors; the ``paper``
 run TopoFD alone (its subsample barycenters are the expensive part).
 
-    python benchmarks/uncertainty_cost.py --n-patches 1550 --jobs 2
+    python -m benchmarks.uncertainty_cost --n-patches 1550 --jobs 2
 """
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ from pathlib import Path
 import click
 
 import topofd
+from benchmarks.common import RESULTS
 from topofd.layouts.brca_m2c import demo_sets
 
-ROOT = Path(__file__).resolve().parents[1]
 RUNS = {"grid": ("topofd", "topokd", "mmd", "counts"), "paper": ("topofd",)}
 
 
@@ -34,12 +34,12 @@ RUNS = {"grid": ("topofd", "topokd", "mmd", "counts"), "paper": ("topofd",)}
                    "load from other jobs on the machine hits both settings alike.")
 @click.option("--mmd-samples", type=int, default=None, help="As compare's --mmd-samples (default: all layouts).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              default=ROOT / "benchmarks" / "results" / "uncertainty_cost.json", show_default=True)
+              default=RESULTS / "uncertainty_cost.json", show_default=True)
 def main(n_patches, jobs, protocols, repeats, mmd_samples, out):
     real, synth = demo_sets(n_patches, seed=0)
     # warm-up (imports, worker start-up, first-call costs) outside the timings
     topofd.compare(real[:20], synth[:20], protocol="paper", n_jobs=jobs, progress=False)
-    res = {"command": "python benchmarks/uncertainty_cost.py " + " ".join(sys.argv[1:]), "n_patches": len(real),
+    res = {"command": "python -m benchmarks.uncertainty_cost " + " ".join(sys.argv[1:]), "n_patches": len(real),
            "jobs": jobs, "mmd_samples": mmd_samples, "repeats": repeats, "runs": {}}
     for protocol in [p.strip() for p in protocols.split(",") if p.strip()]:
         times = {"without_se": float("inf"), "with_se": float("inf")}

@@ -25,8 +25,8 @@ order of the input (the barycenter starts from the first diagram).
 Results are checkpointed (``--out``/rows.json) after every set: a rerun
 resumes.  Usage::
 
-    python benchmarks/draws.py --out /tmp/topofd_draws --jobs 2     # phase 1
-    python benchmarks/validity.py --draws /tmp/topofd_draws --jobs 2  # phase 2
+    python -m benchmarks.draws --out /tmp/topofd_draws --jobs 2     # phase 1
+    python -m benchmarks.validity --draws /tmp/topofd_draws --jobs 2  # phase 2
 """
 from __future__ import annotations
 
@@ -39,23 +39,19 @@ import click
 import numpy as np
 from scipy.stats import spearmanr
 
-sys.path.insert(0, str(Path(__file__).parent))
-from candidates import CANDIDATES, derived, score  # noqa: E402
-from families import FAMILIES, GENERATORS, image_of, load_set, set_path  # noqa: E402
-from draws import tag_of  # noqa: E402
+import topofd
+from benchmarks.candidates import CANDIDATES, derived, score
+from benchmarks.common import CLASSES, RESULTS, tag_of
+from benchmarks.families import FAMILIES, GENERATORS, image_of, load_set, set_path
+from topofd.layouts.matching import pair_names
 
-import topofd  # noqa: E402
-from topofd.layouts.matching import pair_names  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-CLASSES = ("lym", "epi", "stro")
 MMD_SAMPLES = 200
 
 
 def evaluator_scores(real, synth, metrics, protocol="paper", jobs=1, seed=0, pairing="prefix"):
     """Per-class and mean values of ``metrics`` through topofd's Evaluator."""
-    ev = topofd.Evaluator(metrics=metrics, protocol=protocol, n_jobs=jobs, seed=seed, uncertainty=False, mmd_samples=MMD_SAMPLES,
-                          pairing=pairing)
+    ev = topofd.Evaluator(metrics=metrics, protocol=protocol, n_jobs=jobs, seed=seed, uncertainty=False,
+                          mmd_samples=MMD_SAMPLES, pairing=pairing)
     for side, is_real in ((real, True), (synth, False)):
         ev.update_diagrams(side["diagrams"], side["counts"], names=side["names"], keys=side["keys"],
                            classes=CLASSES, real=is_real)
@@ -135,7 +131,7 @@ def score_all(draws: Path, out: Path, jobs: int, paper_draws: int, families, see
                     do(tag_of(fam, s, d), stored(tag_of(fam, s, d)),
                        with_paper and d < paper_draws and (paper_families is None or fam in paper_families),
                        with_mmd=d < mmd_draws)
-        for g, (fam, s) in GENERATORS.items():
+        for fam, s in GENERATORS.values():
             for d in range(64):
                 tag = tag_of(fam, s, d)
                 if not set_path(draws, tag).exists():
@@ -317,7 +313,7 @@ def figure(summary: dict, path: Path):
 @click.command()
 @click.option("--draws", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              default=ROOT / "benchmarks" / "results" / "validity", show_default=True)
+              default=RESULTS / "validity", show_default=True)
 @click.option("--jobs", type=int, default=2, show_default=True)
 @click.option("--paper-draws", type=int, default=1, show_default=True, help="Draws per strength scored with paper.")
 @click.option("--mmd-draws", type=int, default=2, show_default=True,
@@ -348,9 +344,9 @@ def main(draws, out, jobs, paper_draws, mmd_draws, families, paper_families, nul
                              for k, v in rows["memorise_train"].items()}
     (out / "summary.json").write_text(json.dumps(dict(summary=summary, extra=extra), indent=1))
     md = markdown(summary, extra)
-    cmd = "python benchmarks/validity.py " + " ".join(sys.argv[1:])
+    cmd = "python -m benchmarks.validity " + " ".join(sys.argv[1:])
     (out / "summary.md").write_text(f"Produced by `{cmd}` ({time.perf_counter() - t0:.0f} s this run; "
-                                    "stored sets from `python benchmarks/draws.py`).\n\n" + md)
+                                    "stored sets from `python -m benchmarks.draws`).\n\n" + md)
     figure(summary, out / "validity.png")
     click.echo(md)
 

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import topofd
+from topofd import Layout
 
 
 def score_diagrams(real, synth, metric: str, column: str | None = None, **options) -> float:
@@ -25,17 +26,50 @@ def scorer():
     return score_diagrams
 
 
+def random_layouts(
+    n, seed, classes=("a", "b"), *, cells=(8, 20), fixed=None, low=0.0, high=60.0, shape=(64, 64),
+    name="l{i:03d}", suffix="",
+) -> list[Layout]:
+    """``n`` layouts of uniform random points, the test sets of many files.
+
+    ``seed``: an int, or a ``numpy`` Generator to go on drawing from.  Each
+    class of each layout draws its cell count from ``rng.integers(*cells)``
+    then its points from ``rng.uniform(low, high)``; ``fixed`` (one count, or
+    one per class) draws no count.  ``name`` is formatted with ``i``; ``suffix``
+    follows it."""
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    if fixed is not None:
+        fixed = [fixed] * len(classes) if np.ndim(fixed) == 0 else list(fixed)
+    out = []
+    for i in range(n):
+        pts = tuple(
+            rng.uniform(low, high, size=(int(rng.integers(*cells)) if fixed is None else fixed[k], 2))
+            for k in range(len(classes))
+        )
+        out.append(Layout(pts, tuple(classes), tuple(shape), name.format(i=i) + suffix))
+    return out
+
+
+def layout_folder(d, layouts):
+    """``layouts`` saved as published-format ``NAME.npy`` files in folder ``d``."""
+    d.mkdir(parents=True, exist_ok=True)
+    for lay in layouts:
+        np.save(d / f"{lay.name}.npy", lay.to_array())
+    return d
+
+
 def benchmark_module(name: str):
-    """A script of ``benchmarks/`` loaded as a module (no ``sys.path`` change)."""
+    """Module ``benchmarks.<name>`` of the repository, imported without
+    changing ``sys.path`` (the package is found by its file)."""
+    import importlib
     import importlib.util
     import sys
     from pathlib import Path
 
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod  # dataclasses and pickling look modules up by name
-    spec.loader.exec_module(mod)
-    return mod
+    if "benchmarks" not in sys.modules:
+        init = Path(__file__).resolve().parents[1] / "benchmarks" / "__init__.py"
+        spec = importlib.util.spec_from_file_location("benchmarks", init, submodule_search_locations=[str(init.parent)])
+        pkg = importlib.util.module_from_spec(spec)
+        sys.modules["benchmarks"] = pkg
+        spec.loader.exec_module(pkg)
+    return importlib.import_module(f"benchmarks.{name}")

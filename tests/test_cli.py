@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from topofd.cli import cli
 from topofd.output.report import format_report
 from topofd.layouts.sets import read_layouts
-from topofd.layouts.layout import Layout
+from conftest import layout_folder, random_layouts
 
 CLASSES = ("lym", "epi", "stro")
 
@@ -35,13 +35,9 @@ def one_error_line(res, code=1):
 
 def _layout_dir(d: Path, n=6, seed=0, suffix="", H=64, W=64, n_cells=25) -> Path:
     """``n`` random 3-class layouts as published-format .npy files."""
-    d.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    for i in range(n):
-        pts = [rng.uniform(2, H - 3, size=(n_cells + 5 * k, 2)) for k in range(3)]
-        arr = Layout(tuple(pts), CLASSES, (H, W)).to_array()
-        np.save(d / f"p{i:02d}{suffix}.npy", arr)
-    return d
+    counts = [n_cells + 5 * k for k in range(3)]
+    lays = random_layouts(n, seed, CLASSES, fixed=counts, low=2, high=H - 3, shape=(H, W), name="p{i:02d}", suffix=suffix)
+    return layout_folder(d, lays)
 
 
 # ------------------------------------------------------------------ help

@@ -12,7 +12,7 @@ from topofd.tda.frechet import frechet_distance
 from topofd.tda.landscapes import landscapes_on, landscapes_own_range, shared_sampling
 from topofd.metrics.diagram_mmd import mmd2
 from topofd.tda.persistence import alpha_diagrams, rips_diagrams
-from conftest import score_diagrams
+from conftest import random_layouts, score_diagrams
 from topofd.tda.wasserstein import pairwise_wasserstein, wasserstein_distance
 
 gudhi = pytest.importorskip("gudhi")
@@ -279,12 +279,7 @@ def test_count_errors():
 
 # ------------------------------------------------------------------ compare
 def _layouts(seed, n, names=("a", "b"), suffix="", prefix="p"):
-    rng = np.random.default_rng(seed)
-    out = []
-    for i in range(n):
-        pts = tuple(rng.uniform(0, 64, (rng.integers(0, 25), 2)) for _ in names)
-        out.append(Layout(pts, names, (64, 64), f"{prefix}{i:03d}{suffix}"))
-    return out
+    return random_layouts(n, seed, names, cells=(0, 25), high=64, name=prefix + "{i:03d}", suffix=suffix)
 
 
 def test_compare_report_and_jobs_independence(tmp_path):

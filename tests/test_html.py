@@ -18,19 +18,18 @@ import pytest
 from click.testing import CliRunner
 
 import topofd
-from topofd import Layout
 from topofd.output import leaderboard as lb
 from topofd import Report
 from topofd.cli import cli
 from topofd.cli.leaderboard import leaderboard as leaderboard_cmd
 from topofd.output.html import leaderboard_html, report_html
+from conftest import random_layouts
 
 HOSTILE = '<img src=x onerror="alert(1)">&'
 
 
 def _layouts(rng, n, tag, classes):
-    return [Layout(tuple(rng.uniform(0, 40, size=(int(rng.integers(8, 14)), 2)) for _ in classes), classes, (40, 40),
-                   name=f"p{i}{tag}") for i in range(n)]
+    return random_layouts(n, rng, classes, cells=(8, 14), high=40, shape=(40, 40), name="p{i}", suffix=tag)
 
 
 @pytest.fixture(scope="module")

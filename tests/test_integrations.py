@@ -17,6 +17,7 @@ import torch.multiprocessing as mp  # noqa: E402
 
 import topofd  # noqa: E402
 from topofd.integrations.torchmetrics import TopoMetrics  # noqa: E402
+from conftest import random_layouts  # noqa: E402
 
 CLASSES = ("lym", "epi", "stro")
 N = 10  # MIN_LAYOUTS: the smallest set that gets intervals
@@ -130,13 +131,9 @@ def test_one_process_state_and_errors():
 
 def test_named_layouts_keep_their_names():
     rng = np.random.default_rng(0)
-
-    def lay(name):
-        return topofd.Layout(tuple(rng.uniform(0, 50, (rng.integers(5, 12), 2)) for _ in range(3)),
-                             ("a", "b", "c"), (50, 50), name)
-
-    R = [lay(f"w{i:02d}") for i in range(6)]
-    S = [lay(f"w{i:02d}_gen") for i in range(6)]
+    kw = dict(classes=("a", "b", "c"), cells=(5, 12), high=50, shape=(50, 50), name="w{i:02d}")
+    R = random_layouts(6, rng, **kw)
+    S = random_layouts(6, rng, **kw, suffix="_gen")
     kw = dict(metrics="topofd,counts", uncertainty=False)
     m = TopoMetrics(**kw)
     m.update(R[::-1], real=True)  # arrival order is irrelevant for named layouts

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from topofd import Layout, compare
+from topofd import compare
 from topofd.output import leaderboard as lb
 from topofd.cli.leaderboard import leaderboard as leaderboard_cmd
+from conftest import random_layouts
 
 
 def _report(path, method=None, protocol="paper", topofd=(1.0, 2.0), mmd=0.01, tce=0.5, test_set="t", dataset=None,
@@ -153,12 +154,8 @@ def test_command(tmp_path):
 def test_real_report_roundtrip(tmp_path):
     """A Report.to_dict() from compare() loads and ranks."""
     rng = np.random.default_rng(0)
-
-    def lay(name):
-        return Layout(tuple(rng.uniform(0, 64, (12, 2)) for _ in range(2)), ("a", "b"), (64, 64), name)
-
-    real = [lay(f"p{i}") for i in range(4)]
-    synth = [lay(f"p{i}_gen") for i in range(4)]
+    real = random_layouts(4, rng, fixed=12, high=64, name="p{i}")
+    synth = random_layouts(4, rng, fixed=12, high=64, name="p{i}", suffix="_gen")
     rep = compare(real, synth, metrics=("topofd", "counts"), protocol="grid")
     d = rep.to_dict()
     d["meta"]["method"] = "toy"

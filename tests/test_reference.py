@@ -10,18 +10,17 @@ import pytest
 from click.testing import CliRunner
 
 import topofd
-from topofd import Evaluator, Layout
+from topofd import Evaluator
 from topofd.cli import cli
 from topofd.storage.reference import load_reference, make_reference, names
 from topofd.storage.arrays import load_npz, save_npz
+from conftest import random_layouts
 
 CLASSES = ("a", "b")
 
 
 def _layouts(n, seed, suffix=""):
-    rng = np.random.default_rng(seed)
-    return [Layout(tuple(rng.uniform(0, 60, size=(rng.integers(6, 15), 2)) for _ in CLASSES), CLASSES, (64, 64),
-                   f"w{i:03d}{suffix}") for i in range(n)]
+    return random_layouts(n, seed, CLASSES, cells=(6, 15), name="w{i:03d}", suffix=suffix)
 
 
 @pytest.fixture()

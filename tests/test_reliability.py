@@ -15,19 +15,14 @@ import pytest
 from click.testing import CliRunner
 
 import topofd
-from topofd import Layout
 from topofd.cli import cli
+from conftest import layout_folder, random_layouts
 
 CLASSES = ("lym", "epi", "stro")
 
 
 def _folder(d: Path, n=12, seed=0, suffix=""):
-    d.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    for i in range(n):
-        pts = tuple(rng.uniform(2, 60, size=(15, 2)) for _ in CLASSES)
-        np.save(d / f"p{i:02d}{suffix}.npy", Layout(pts, CLASSES, (64, 64)).to_array())
-    return d
+    return layout_folder(d, random_layouts(n, seed, CLASSES, fixed=15, low=2, name="p{i:02d}", suffix=suffix))
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 (paper and grid, every metric, TopoFD∞, se/lo/hi, notes, kernel widths) is
 the same as the fingerprint taken before the metric plug-ins replaced
 the Evaluator's own pipelines (``tests/golden/report_identity_40.json``,
-made by ``python benchmarks/report_identity.py --n-patches 40 --mmd-samples
+made by ``python -m benchmarks.report_identity --n-patches 40 --mmd-samples
 30 --out ...`` on commit 17d0db8; regenerated once since, when the paper
 TopoFD interval became disjoint subsamples: only that interval's 12 fields
 changed).  Floats are compared to 1e-12
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # differ by up to 8.7e-8 relative on TopoFD fields (interval bounds near 0
 # amplify it), by <= 4e-15 elsewhere.  So TopoFD fields are held to 1e-6
 # relative across machines; a change of structure is checked byte for byte
-# on one machine with benchmarks/report_identity.py --out / --check.
+# on one machine with python -m benchmarks.report_identity --out / --check.
 CROSS_CPU_TOL = 1e-6
 
 
@@ -41,7 +41,7 @@ def _cross_cpu_close(path: str, line: str) -> bool:
 
 
 def test_bundled_protocol_numbers_are_unchanged():
-    ri = benchmark_module("report_identity")
+    ri = benchmark_module("identity")
     diff, fingerprint = ri.diff, ri.fingerprint
     ref = json.loads((ROOT / "tests" / "golden" / "report_identity_40.json").read_text())
     now = fingerprint(ref["n_patches"], ref["mmd_samples"])
@@ -50,7 +50,7 @@ def test_bundled_protocol_numbers_are_unchanged():
 
 
 def test_diff_tolerates_last_bits_only():
-    diff = benchmark_module("report_identity").diff
+    diff = benchmark_module("identity").diff
     a = {"t": {"x": repr(0.1234567890123), "n": "note 0.5"}, "s": [1.0, 2.0]}
     assert not list(diff(a, {"t": {"x": repr(0.1234567890123 * (1 + 1e-14)), "n": "note 0.5"}, "s": [1.0, 2.0]}))
     assert list(diff(a, {"t": {"x": repr(0.1234567890123 * (1 + 1e-10)), "n": "note 0.5"}, "s": [1.0, 2.0]}))

@@ -18,7 +18,6 @@ LONG_OK = "long on purpose"  # a function's docstring saying why it may be longe
 CEILINGS = {
     "topofd.options": 510,  # a table: one entry (help text, flag, range) per option (+10: extractor, issue 17; +4: paper_se_groups, issue 19; +26: plug-in options join the table, issue 25; +40: group_by, se_by_image, cell_type_col, issue 27)
     "topofd.generator.losses": 523,
-    "topofd.layouts.sets.read_layouts": 110,
     "topofd.generator.sample.sample_folder": 101,
     "topofd.generator.train.train": 176,
 }

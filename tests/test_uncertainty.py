@@ -9,17 +9,13 @@ import topofd
 from topofd import Layout
 from topofd.metrics.diagram_mmd import mmd2, mmd2_replicates, pair_mask
 from topofd.stats.uncertainty import MIN_LAYOUTS, assign_groups, group_splits, interval, jackknife, mean_with_se, subsamples
+from conftest import random_layouts
 
 CLASSES = ("a", "b")
 
 
 def _layouts(n, seed, spread=1.0, prefix="l", suffix=""):
-    rng = np.random.default_rng(seed)
-    out = []
-    for i in range(n):
-        pts = [rng.uniform(0, 60 * spread, size=(rng.integers(8, 20), 2)) for _ in CLASSES]
-        out.append(Layout(tuple(pts), CLASSES, (64, 64), f"{prefix}{i:03d}{suffix}"))
-    return out
+    return random_layouts(n, seed, CLASSES, high=60 * spread, name=prefix + "{i:03d}", suffix=suffix)
 
 
 def test_groups_are_balanced_seeded_and_cover_everything():

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import published_topofd as ref  # noqa: E402
+# run as a script, its own folder is on the import path: the published steps beside it
+import published_topofd as ref
 
 
 def folder_digest(d):

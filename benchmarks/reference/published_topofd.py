@@ -59,13 +59,12 @@ import time
 import warnings
 from pathlib import Path
 
+import gudhi
 import numpy as np
 import scipy
 import scipy.linalg
-from scipy.ndimage import center_of_mass, label
-
-import gudhi
 from gudhi.wasserstein.barycenter import lagrangian_barycenter
+from scipy.ndimage import center_of_mass, label
 
 N_BINS = 100  # giotto-tda PersistenceLandscape() default, fixes len(mu)
 

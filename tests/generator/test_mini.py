@@ -190,12 +190,13 @@ def test_gpu_run_smoke_resumes_to_one_json(tmp_path):
     from shared_data import shared_dataset
 
     data = shared_dataset("brca-m2c")
-    cmd = [sys.executable, str(GPU_RUN), "--smoke", "--work", str(tmp_path / "w"), "--data", str(data),
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": os.pathsep.join(
+        [str(GPU_RUN.parents[1]), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    cmd = [sys.executable, "-m", "benchmarks.gpu_run", "--smoke", "--work", str(tmp_path / "w"), "--data", str(data),
            "--jobs", "1", "--max-seconds", "12"]
     codes = []
     for _ in range(8):  # a short per-call limit: stages resume across calls
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path,
-                           env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
         codes.append(r.returncode)
         if r.returncode != 75:
             break
@@ -206,6 +207,6 @@ def test_gpu_run_smoke_resumes_to_one_json(tmp_path):
         assert k in rep
     assert rep["paper_step"]["stage2"]["step_s_median"] > 0 and rep["paper_sample"]["layouts_per_s"] > 0
     assert rep["small_train"]["steps_done"] >= 1 and np.isfinite(rep["small_score"]["topofd_grid"])
-    r = subprocess.run([sys.executable, str(GPU_RUN), "--work", str(tmp_path / "w2"), "--data", str(tmp_path)],
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run([sys.executable, "-m", "benchmarks.gpu_run", "--work", str(tmp_path / "w2"), "--data",
+                        str(tmp_path)], capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "brca_ds_train.txt" in r.stderr

@@ -184,67 +184,96 @@ def read_layouts(
     arrays), ``group_by`` (:mod:`topofd.layouts.images`); an option no reader takes is an error.
     """
     options, g = image_options(options)
+    _check_arguments(format, options)
+    path = Path(path)
+    single = not _existing(path).is_dir()
+    layouts: list[Layout] = []
+    skipped: list[Skipped] = []
+    inferred = []
+    for f in _listed(path, single):
+        fmt = _format_for(f, format)
+        if fmt is None:
+            if single:
+                raise ValueError(_wrong_suffix(f, format))
+            what = "a layout format" if format == "auto" else f"a {format} file"
+            skipped.append(Skipped(f, f"not {what} (suffix '{f.suffix}')"))
+            continue
+        got = _read_one(f, fmt, format, classes, options, single=single, skip_bad=skip_bad)
+        if isinstance(got, Skipped):
+            skipped.append(got)
+            continue
+        layouts.append(got)
+        inferred.append(classes is None and getattr(READERS[fmt], "INFERS_CLASSES", False))
+    if not layouts and not any(s.unreadable for s in skipped):
+        what = "layout" if format == "auto" else f"{format} ({', '.join(READERS[format].SUFFIXES)}) layout"
+        raise ValueError(f"{path}: no {what} files found" + (f" (skipped {_summary(skipped)})" if skipped else ""))
+    _refuse_same_names(path, layouts)
+    if any(inferred):
+        idx = [i for i, x in enumerate(inferred) if x]
+        for i, lay in zip(idx, align_classes([layouts[i] for i in idx])):
+            layouts[i] = lay
+    _refuse_empty_threshold(path, layouts, options.get("threshold"))
+    return assign_images(layouts, g), skipped
+
+
+def _check_arguments(format: str, options: dict) -> None:
     known = [_accepted(m) for m in READERS.values()]
     unknown = set() if None in known else set(options) - set().union(*(k for k in known if k is not None))
     if unknown:
         raise ValueError(f"unknown reader option(s): {', '.join(sorted(unknown))}")
     if format != "auto" and format not in READERS:
         raise ValueError(f"unknown format {format!r}; choose from {', '.join(READERS)}")
-    path = Path(path)
+
+
+def _existing(path: Path) -> Path:
     if not path.exists():
         if path.is_symlink():
             raise ValueError(f"{path}: {_broken_link(path)}")
         raise ValueError(f"{path}: no such file or folder")
-    single = not path.is_dir()
+    return path
+
+
+def _listed(path: Path, single: bool) -> list[Path]:
     # a dangling symbolic link is a file that cannot be read, like a 0-byte one
-    # at the same place: listed, then refused (or skipped under skip_bad) below
-    files = (
-        [path]
-        if single
-        else sorted(p for p in path.iterdir() if (p.is_file() or _dangling(p)) and not p.name.startswith("."))
-    )
-    layouts: list[Layout] = []
-    skipped: list[Skipped] = []
-    inferred = []
-    for f in files:
-        fmt = _format_for(f, format)
-        if fmt is None:
-            if single:
-                raise ValueError(
-                    f"{f}: unknown layout format '{f.suffix}'"
-                    if format == "auto"
-                    else f"{f}: not a {format} file ({', '.join(READERS[format].SUFFIXES)})"
-                )
-            what = "a layout format" if format == "auto" else f"a {format} file"
-            skipped.append(Skipped(f, f"not {what} (suffix '{f.suffix}')"))
-            continue
-        if _dangling(f):
-            if not skip_bad:
-                raise ValueError(f"{f}: {_broken_link(f)}")
-            skipped.append(Skipped(f, _broken_link(f), unreadable=True))
-            continue
-        try:
-            with np.errstate(all="ignore"):  # readers check values themselves; no warning lines for users
-                lay = _read_file(f, fmt, format, classes, options)
-        except NotLayoutFile as e:
-            if single:
-                raise ValueError(f"{f}: not a layout file: {_reason(f, e)}") from None
-            skipped.append(Skipped(f, f"not a layout file: {_reason(f, e)}"))
-            continue
-        except Exception as e:
-            # a reader's own errors are ValueError/OSError; anything else is a
-            # library failing on hostile content, still one line about the file
-            own = isinstance(e, (ValueError, OSError))
-            reason = _reason(f, e) if own else f"cannot read as {fmt} ({e.__class__.__name__}: {_reason(f, e)})"
-            if not skip_bad:
-                raise ValueError(f"{f}: {reason}") from (None if own else e)
-            skipped.append(Skipped(f, reason, unreadable=True))
-            continue
-        layouts.append(lay)
-        inferred.append(classes is None and getattr(READERS[fmt], "INFERS_CLASSES", False))
-    if not layouts and not any(s.unreadable for s in skipped):
-        what = "layout" if format == "auto" else f"{format} ({', '.join(READERS[format].SUFFIXES)}) layout"
-        raise ValueError(f"{path}: no {what} files found" + (f" (skipped {_summary(skipped)})" if skipped else ""))
+    # at the same place: listed, then refused (or skipped under skip_bad)
+    if single:
+        return [path]
+    return sorted(p for p in path.iterdir() if (p.is_file() or _dangling(p)) and not p.name.startswith("."))
+
+
+def _wrong_suffix(f: Path, format: str) -> str:
+    if format == "auto":
+        return f"{f}: unknown layout format '{f.suffix}'"
+    return f"{f}: not a {format} file ({', '.join(READERS[format].SUFFIXES)})"
+
+
+def _read_one(
+    f: Path, fmt: str, format: str, classes, options: dict, *, single: bool, skip_bad: bool
+) -> Layout | Skipped:
+    """One file read by its format's reader, or why it was skipped; raises
+    ``ValueError`` where :func:`read_layouts` refuses it."""
+    if _dangling(f):
+        if not skip_bad:
+            raise ValueError(f"{f}: {_broken_link(f)}")
+        return Skipped(f, _broken_link(f), unreadable=True)
+    try:
+        with np.errstate(all="ignore"):  # readers check values themselves; no warning lines for users
+            return _read_file(f, fmt, format, classes, options)
+    except NotLayoutFile as e:
+        if single:
+            raise ValueError(f"{f}: not a layout file: {_reason(f, e)}") from None
+        return Skipped(f, f"not a layout file: {_reason(f, e)}")
+    except Exception as e:
+        # a reader's own errors are ValueError/OSError; anything else is a
+        # library failing on hostile content, still one line about the file
+        own = isinstance(e, (ValueError, OSError))
+        reason = _reason(f, e) if own else f"cannot read as {fmt} ({e.__class__.__name__}: {_reason(f, e)})"
+        if not skip_bad:
+            raise ValueError(f"{f}: {reason}") from (None if own else e)
+        return Skipped(f, reason, unreadable=True)
+
+
+def _refuse_same_names(path: Path, layouts: list[Layout]) -> None:
     by_name: dict[str, Layout] = {}
     for lay in layouts:
         if lay.name in by_name:
@@ -254,14 +283,11 @@ def read_layouts(
                 "or read one format with --format"
             )
         by_name[lay.name] = lay
-    if any(inferred):
-        idx = [i for i, x in enumerate(inferred) if x]
-        for i, lay in zip(idx, align_classes([layouts[i] for i in idx])):
-            layouts[i] = lay
-    t = options.get("threshold")
+
+
+def _refuse_empty_threshold(path: Path, layouts: list[Layout], t) -> None:
     arrays = [l for l in layouts if Path(l.source).suffix.lower() in npy.SUFFIXES]
     if t is not None and arrays and not any(l.counts.sum() for l in arrays):
         raise ValueError(
             f"{path}: no cell in any of its {len(arrays)} arrays with threshold {t:g} (foreground is value > threshold)"
         )
-    return assign_images(layouts, g), skipped
