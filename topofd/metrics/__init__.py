@@ -31,6 +31,7 @@ from topofd.metrics import (
     near_copies,
     precision,
     recall,
+    spatial_coloc,
     spatial_l,
 )
 from topofd.metrics.base import Column, Context, Metric, MetricOption, MetricResult
@@ -71,6 +72,7 @@ _MODULES = (
     fid,
     kid,
     spatial_l,
+    spatial_coloc,
 )
 _REGISTRY: dict[str, Metric] = {}
 _discovered = False

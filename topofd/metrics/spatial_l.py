@@ -12,11 +12,15 @@ that involve the class, with a delete-a-group jackknife interval over the
 synthetic layouts (real set fixed).
 
 A global rank envelope test (:mod:`topofd.spatial.envelope`) says whether
-the synthetic curve lies where the real set's own variability puts it: the
-real layouts are dealt into s seeded disjoint groups, each group's pooled L
-is a null curve, and the observed curve is the pooled L of a seeded group
-of the same size from the synthetic set (curves of equal sample size; the
-full synthetic set's curve is the one scored).  Each pair gets a sentence
+the synthetic curve lies where the real set's own variability puts it: each
+of s = 199 null curves is the pooled L of m seeded draws, with replacement,
+from the real layouts (m a tenth of the real set: the m-out-of-n bootstrap,
+so that a null curve varies as a pool of m independent layouts), and the
+observed curve is the pooled L of a seeded group of m synthetic layouts
+(curves of equal sample size; the full synthetic set's curve is the one
+scored and drawn).  A pair is flagged when its p-value is at most
+0.05 / (number of pairs) — Bonferroni over the pairs, so that "some pair
+departs" has a family-wise level of 5 %.  Each pair gets a sentence
 naming its largest departure, its envelope plot and a row of the pair
 table; ``meta["spatial"]`` holds the curves (r, real, synthetic, band) and
 the pooled g and G.
@@ -211,12 +215,15 @@ def _section(cv: _Curves, dist: np.ndarray, ctx: Context, out: MetricResult) -> 
     """The pair table, sentences and envelope plots; ``meta["spatial"]`` into ``out``."""
     names, radii, Lr, Ls = ctx.names, cv.radii, cv.Lr, cv.Ls
     rows, curves, sentences, meta_pairs = [], [], [], {}
+    n_pairs = len(class_pairs(len(names)))
+    level = ALPHA / n_pairs  # Bonferroni over the pairs: a family-wise 5 % for "some pair departs"
     label = f"real envelope ({cv.s} draws of {cv.m} layouts, {1 - ALPHA:.0%})"
     for q, (a, b) in enumerate(class_pairs(len(names))):
         nm = pair_name(names, a, b)
         test = rank_envelope_test(cv.obs_L[q] - radii, cv.null_L[:, q] - radii, ALPHA)
         fn = (cv.Kr[q], cv.Ks[q], Lr[q], Ls[q])
-        row, sentence = _pair_row(nm, names[a], names[b], radii, fn, [L[q] - Lr[q] for L in cv.reps_L], test, ctx)
+        dl_reps = [L[q] - Lr[q] for L in cv.reps_L]
+        row, sentence = _pair_row(nm, names[a], names[b], radii, fn, dl_reps, test, ctx, level)
         row["L_dist_px"] = float(dist[q]) if np.isfinite(dist[q]) else None
         rows.append(row)
         if sentence:
@@ -229,7 +236,13 @@ def _section(cv: _Curves, dist: np.ndarray, ctx: Context, out: MetricResult) -> 
         "edge_correction": "translation",
         "pooling": "ratio estimator: sum of numerators over sum of point-pair-count denominators",
         "radii": json_floats(radii),
-        "envelope": {"test": "global rank envelope, ERL ordering", "null_curves": cv.s, "layouts_per_curve": cv.m},
+        "envelope": {
+            "test": "global rank envelope, ERL ordering",
+            "null_curves": cv.s,
+            "layouts_per_curve": cv.m,
+            "band_level": 1 - ALPHA,
+            "flag_level": level,
+        },
         "pairs": meta_pairs,
     }
     return Section("Class pairs: cross-type L (translation-corrected, pooled)", sentences, rows, curves)
@@ -243,7 +256,7 @@ def _mean_abs(d: np.ndarray) -> np.ndarray:
     return v[None, :]
 
 
-def _pair_row(nm, a, b, radii, curves, dl_reps, test, ctx: Context) -> tuple[dict, str | None]:
+def _pair_row(nm, a, b, radii, curves, dl_reps, test, ctx: Context, level: float) -> tuple[dict, str | None]:
     """A pair-table row and the pair's sentence."""
     Kr, Ks, Lr, Ls = curves
     found = largest_departure(radii, Lr, Ls)
@@ -260,10 +273,11 @@ def _pair_row(nm, a, b, radii, curves, dl_reps, test, ctx: Context) -> tuple[dic
         {
             "envelope_p": float(p) if np.isfinite(p) else None,
             "outside_envelope_at_px": json_floats(radii[test["outside"]]),
-            "flagged": bool(np.isfinite(p) and p <= ALPHA),
+            "flag_level": level,
+            "flagged": bool(np.isfinite(p) and p <= level),
         }
     )
-    return row, pair_sentence(a, b, radii, Kr, Ks, Lr, Ls, se, p, ALPHA)
+    return row, pair_sentence(a, b, radii, Kr, Ks, Lr, Ls, se, p, level)
 
 
 def _pair_meta(radii, curves, band, test, cv: _Curves, a: int, b: int) -> dict:

@@ -31,7 +31,8 @@ def pair_sentence(
     """One sentence on pair (a, b): how much more or less often b-cells lie
     at the distances of the largest departure from a-cells than in real
     tissue — the ratio of the pooled K increments over that annulus — with
-    ΔL at its peak (± its standard error) and the envelope test's verdict."""
+    ΔL at its peak (± its standard error) and the envelope test's verdict
+    at level ``alpha`` (the caller's multiplicity-corrected level)."""
     found = largest_departure(radii, L_real, L_synth)
     if found is None:
         return None
@@ -50,11 +51,12 @@ def pair_sentence(
         how = f"{abs(pct):.0f} % {'less' if pct < 0 else 'more'} frequent"
     else:
         how = "present where real tissue has none" if inc_s > 0 else "as rare as in real tissue"
-    verdict = (
-        f"outside the real envelope (rank test p = {p:.3f})"
-        if np.isfinite(p) and p <= alpha
-        else (f"within the real envelope (p = {p:.2f})" if np.isfinite(p) else "no envelope test")
-    )
+    if not np.isfinite(p):
+        verdict = "no envelope test"
+    elif p <= alpha:
+        verdict = f"outside the real set's variability (rank envelope p = {p:.3f} ≤ {alpha:.3g})"
+    else:
+        verdict = f"within the real set's variability (rank envelope p = {p:.3f} > {alpha:.3g})"
     return (
         f"{a}–{b}: synthetic {b} cells are {how} {where} of {other} than in real tissue "
         f"(L {dL:+.1f} px{se} at r = {float(r[j]):.0f} px); {verdict}."
