@@ -11,14 +11,17 @@ side; L = √(K/π).  The pair's distance is the mean over the grid of
 that involve the class, with a delete-a-group jackknife interval over the
 synthetic layouts (real set fixed).
 
-A global rank envelope test (:mod:`topofd.spatial.envelope`) says whether
-the synthetic curve lies where the real set's own variability puts it: each
-of s = 199 null curves is the pooled L of m seeded draws, with replacement,
-from the real layouts (m a tenth of the real set: the m-out-of-n bootstrap,
-so that a null curve varies as a pool of m independent layouts), and the
-observed curve is the pooled L of a seeded group of m synthetic layouts
-(curves of equal sample size; the full synthetic set's curve is the one
-scored and drawn).  A pair is flagged when its p-value is at most
+A permutation test with a global rank envelope (:mod:`topofd.spatial.envelope`)
+says whether ΔL(r) = L_synth(r) − L_real(r) is larger than two sets drawn
+alike would give: the layouts of both sets are pooled and dealt at random
+into a "real" and a "synthetic" part of the sets' sizes, s = 199 times
+(layouts, not points, are the exchangeable units: the permutation test of
+replicated point patterns, Diggle, Lange & Beneš 1991; Hahn 2012), and
+the observed ΔL curve is ranked among the relabelled ones.  It uses every
+layout of both sets and is exact when the layouts are exchangeable
+(windows cut from one image with overlap are not quite: the test is then
+liberal).  The band drawn is the real curve plus the 95 % envelope of
+ΔL.  A pair is flagged when its p-value is at most
 0.05 / (number of pairs) — Bonferroni over the pairs, so that "some pair
 departs" has a family-wise level of 5 %.  Each pair gets a sentence
 naming its largest departure, its envelope plot and a row of the pair
@@ -54,10 +57,9 @@ from topofd.spatial.ripley import PairSums, accumulate, class_pairs, l_function,
 from topofd.state import SetView
 from topofd.stats.uncertainty import Estimate
 
-__all__ = ["ALPHA", "SUBSET", "real_members", "synth_members", "pooled_curves", "SpatialL", "METRIC"]
+__all__ = ["ALPHA", "members", "pooled_curves", "SpatialL", "METRIC"]
 
 ALPHA = 0.05
-SUBSET = 0.1  # envelope curves pool this fraction of the real set's layouts
 RADII = MetricOption(
     "spatial_radii",
     32,
@@ -73,8 +75,8 @@ NULL = MetricOption(
     "spatial_envelope",
     199,
     Spec(
-        "Null curves of the global rank envelope test of the spatial statistics: pooled L of that many seeded "
-        "draws of a tenth of the real layouts (199: p-values in steps of 1/200).",
+        "Relabellings of the spatial statistics' permutation envelope test: the layouts of both sets dealt "
+        "at random into two sets of their sizes that many times (199: p-values in steps of 1/200).",
         "int",
         "--spatial-envelope",
         low=2,
@@ -83,28 +85,24 @@ NULL = MetricOption(
 )
 
 
-def real_members(n: int, s: int, m: int, seed: int) -> np.ndarray:
-    """``(1 + s, n)`` layout counts: the whole set, then ``s`` seeded draws
-    of ``m`` layouts with replacement (the m-out-of-n bootstrap: a pooled
-    ratio of sums then varies as over m independent layouts, which the
-    synthetic group is)."""
-    M = np.zeros((1 + s, n), dtype=np.int32)
-    M[0] = 1
-    g = np.random.default_rng([int(seed), 0x5BA8])
-    for q in range(s):
-        np.add.at(M[q + 1], g.integers(0, n, m), 1)
-    return M
-
-
-def synth_members(n: int, lab: np.ndarray | None, m: int, seed: int) -> np.ndarray:
-    """``(2 + G, n)``: the whole set, each jackknife group, the envelope test's seeded group of ``m`` layouts."""
+def members(nR: int, nS: int, lab: np.ndarray | None, s: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bins of layouts, ``(rows, n)`` for the real and the synthetic set:
+    row 0 the whole set; then ``s`` seeded relabellings — the layouts of
+    both sets pooled and dealt at random into a "real" part of ``nR``
+    layouts (row ``1 + q`` marks, in each set, the layouts that went to it);
+    the synthetic set then has a row per jackknife group."""
+    g = np.random.default_rng([int(seed), 0x5BA9])
     G = 0 if lab is None else int(lab.max()) + 1
-    M = np.zeros((2 + G, n), dtype=np.int32)
-    M[0] = 1
-    for g in range(G):
-        M[1 + g] = lab == g
-    M[-1, np.random.default_rng([int(seed), 0x5BA7]).permutation(n)[: min(m, n)]] = 1
-    return M
+    MR = np.zeros((1 + s, nR), dtype=np.int8)
+    MS = np.zeros((1 + s + G, nS), dtype=np.int8)
+    MR[0], MS[0] = 1, 1
+    for q in range(s):
+        first = np.zeros(nR + nS, dtype=np.int8)
+        first[g.permutation(nR + nS)[:nR]] = 1
+        MR[1 + q], MS[1 + q] = first[:nR], first[nR:]
+    for j in range(G):
+        MS[1 + s + j] = lab == j
+    return MR, MS
 
 
 @dataclass
@@ -115,12 +113,10 @@ class _Curves:
     Kr: np.ndarray
     Ks: np.ndarray
     reps_L: list  # leave-one-group-out synthetic L
-    null_L: np.ndarray  # (s, pairs, R)
-    obs_L: np.ndarray  # (pairs, R)
+    null_D: np.ndarray  # (s, pairs, R): L(other part) − L("real" part) of each relabelling
     Gr: np.ndarray
     Gs: np.ndarray
     s: int
-    m: int
 
     @property
     def Lr(self):
@@ -131,33 +127,25 @@ class _Curves:
         return l_function(self.Ks)
 
 
+def _rows(sums: PairSums, rows: slice) -> PairSums:
+    return PairSums(sums.radii, sums.k_num[rows], sums.k_den[rows], sums.g_num[rows], sums.g_den[rows])
+
+
 def pooled_curves(real: SetView, synth: SetView, ctx: Context, lab) -> _Curves:
     o = ctx.options
     wr, ws = windows(real)[0], windows(synth)[0]
     radii = radius_grid(wr + ws, int(ctx.option("spatial_radii")))
     nR, nS = len(real), len(synth)
-    s, m = int(ctx.option("spatial_envelope")), max(1, min(round(SUBSET * nR), nS))
-    rs = accumulate(real.points or [], wr, radii, real_members(nR, s, m, o.seed))
-    ss = accumulate(synth.points or [], ws, radii, synth_members(nS, lab, m, o.seed))
-    tot_r, tot_s = rs.select([0]), ss.select([0])
-    G = ss.k_num.shape[0] - 2
-    reps = [tot_s.minus(ss.select([1 + g])).L()[0] for g in range(G)] if lab is not None else []
-    return _Curves(
-        radii,
-        tot_r.K()[0],
-        tot_s.K()[0],
-        reps,
-        l_function(_per_bin_K(rs, slice(1, None))),
-        ss.select([ss.k_num.shape[0] - 1]).L()[0],
-        tot_r.G()[0],
-        tot_s.G()[0],
-        s,
-        m,
-    )
-
-
-def _per_bin_K(sums: PairSums, bins: slice) -> np.ndarray:
-    return PairSums(sums.radii, sums.k_num[bins], sums.k_den[bins], sums.g_num[bins], sums.g_den[bins]).K()
+    s = int(ctx.option("spatial_envelope"))
+    MR, MS = members(nR, nS, lab, s, o.seed)
+    rs = accumulate(real.points or [], wr, radii, MR)
+    ss = accumulate(synth.points or [], ws, radii, MS)
+    tot_r, tot_s = _rows(rs, slice(0, 1)), _rows(ss, slice(0, 1))
+    both = tot_r.plus(tot_s)
+    first = _rows(rs, slice(1, 1 + s)).plus(_rows(ss, slice(1, 1 + s)))
+    null_D = both.minus(first).L() - first.L()
+    reps = [tot_s.minus(_rows(ss, slice(1 + s + g, 2 + s + g))).L()[0] for g in range(ss.k_num.shape[0] - 1 - s)]
+    return _Curves(radii, tot_r.K()[0], tot_s.K()[0], reps, null_D, tot_r.G()[0], tot_s.G()[0], s)
 
 
 class SpatialL(Metric):
@@ -217,10 +205,10 @@ def _section(cv: _Curves, dist: np.ndarray, ctx: Context, out: MetricResult) -> 
     rows, curves, sentences, meta_pairs = [], [], [], {}
     n_pairs = len(class_pairs(len(names)))
     level = ALPHA / n_pairs  # Bonferroni over the pairs: a family-wise 5 % for "some pair departs"
-    label = f"real envelope ({cv.s} draws of {cv.m} layouts, {1 - ALPHA:.0%})"
+    label = f"real ± permutation envelope ({cv.s} relabellings, {1 - ALPHA:.0%})"
     for q, (a, b) in enumerate(class_pairs(len(names))):
         nm = pair_name(names, a, b)
-        test = rank_envelope_test(cv.obs_L[q] - radii, cv.null_L[:, q] - radii, ALPHA)
+        test = rank_envelope_test(Ls[q] - Lr[q], cv.null_D[:, q], ALPHA)
         fn = (cv.Kr[q], cv.Ks[q], Lr[q], Ls[q])
         dl_reps = [L[q] - Lr[q] for L in cv.reps_L]
         row, sentence = _pair_row(nm, names[a], names[b], radii, fn, dl_reps, test, ctx, level)
@@ -228,18 +216,19 @@ def _section(cv: _Curves, dist: np.ndarray, ctx: Context, out: MetricResult) -> 
         rows.append(row)
         if sentence:
             sentences.append(sentence)
-        band = (test["lo"], test["hi"])
-        lines = {"real": Lr[q] - radii, "synthetic": Ls[q] - radii, f"synthetic, {cv.m} layouts": cv.obs_L[q] - radii}
-        curves.append(Curve(nm, radii, lines, band, label, "r (px)", "L(r) − r (px)"))
+        # where the synthetic curve may lie if both sets were drawn alike: the real curve plus the envelope of ΔL
+        band = (Lr[q] - radii + test["lo"], Lr[q] - radii + test["hi"])
+        lines = {"real": Lr[q] - radii, "synthetic": Ls[q] - radii}
+        curves.append(Curve(nm, radii.tolist(), lines, band, label, "r (px)", "L(r) − r (px)"))
         meta_pairs[nm] = _pair_meta(radii, fn, band, test, cv, a, b)
     out.meta["spatial"] = {
         "edge_correction": "translation",
         "pooling": "ratio estimator: sum of numerators over sum of point-pair-count denominators",
         "radii": json_floats(radii),
         "envelope": {
-            "test": "global rank envelope, ERL ordering",
-            "null_curves": cv.s,
-            "layouts_per_curve": cv.m,
+            "test": "global rank envelope (ERL ordering) of the permutation distribution of ΔL over layouts",
+            "curve": "L_synth(r) - L_real(r)",
+            "relabellings": cv.s,
             "band_level": 1 - ALPHA,
             "flag_level": level,
         },

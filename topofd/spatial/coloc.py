@@ -52,7 +52,7 @@ class ColocSums:
 
 def _layout(P: list[np.ndarray], rho: float, out: ColocSums, b: int) -> None:
     C = len(P)
-    trees = [cKDTree(p) if len(p) else None for p in P]
+    trees = [cKDTree(p) for p in P]
     for a in range(C):
         na = len(P[a])
         for c in range(C):

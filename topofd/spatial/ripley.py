@@ -215,6 +215,16 @@ class PairSums:
             self.g_den[b].sum(0, keepdims=True),
         )
 
+    def plus(self, other: PairSums) -> PairSums:
+        """These sums and ``other`` 's (two sets of layouts as one)."""
+        return PairSums(
+            self.radii,
+            self.k_num + other.k_num,
+            self.k_den + other.k_den,
+            self.g_num + other.g_num,
+            self.g_den + other.g_den,
+        )
+
     def minus(self, other: PairSums) -> PairSums:
         """These sums less ``other`` 's (a set without some of its layouts)."""
         return PairSums(
