@@ -22,7 +22,7 @@ import pytest
 import topofd
 from topofd.layouts.layout import Layout
 from topofd.spatial.coloc import coloc_sums, scores
-from topofd.spatial.envelope import erl_order, rank_envelope_test
+from topofd.spatial.envelope import erl_order, rank_envelope_test, studentized_envelope_test
 from topofd.spatial.explain import pair_sentence
 from topofd.spatial.ripley import (
     accumulate,
@@ -146,6 +146,19 @@ def test_erl_and_envelope():
     assert tied["p"] == pytest.approx(2 / 5)
     inside = rank_envelope_test(np.array([0.3, 0.3, 0.3]), null, alpha=0.25)
     assert inside["p"] == pytest.approx(1.0)  # the least extreme of the five
+
+
+def test_studentized_envelope_by_hand():
+    null = np.array([[0.0, 1.0], [2.0, 1.0], [1.0, 3.0], [1.0, -1.0]])
+    # pointwise mean (1, 1), sd (√(2/3), √(8/3)); null measures max |z|: 1.2247, 1.2247, 1.2247, 1.2247
+    obs = np.array([1.0, 6.0])  # z = 5/√(8/3) = 3.06 at the second radius
+    t = studentized_envelope_test(obs, null, alpha=0.2)
+    assert t["p"] == pytest.approx(1 / 5)
+    u = np.sqrt(1.5)  # the 4th smallest of the four equal null measures
+    assert np.allclose(t["lo"], [1 - u * np.sqrt(2 / 3), 1 - u * np.sqrt(8 / 3)])
+    assert np.allclose(t["hi"], [1 + u * np.sqrt(2 / 3), 1 + u * np.sqrt(8 / 3)])
+    assert list(t["outside"]) == [False, True]
+    assert studentized_envelope_test(np.array([1.0, 1.0]), null)["p"] == pytest.approx(1.0)
 
 
 def test_coloc_by_hand():

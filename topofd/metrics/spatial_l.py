@@ -11,13 +11,14 @@ side; L = √(K/π).  The pair's distance is the mean over the grid of
 that involve the class, with a delete-a-group jackknife interval over the
 synthetic layouts (real set fixed).
 
-A permutation test with a global rank envelope (:mod:`topofd.spatial.envelope`)
+A permutation test with a studentized global envelope (:mod:`topofd.spatial.envelope`)
 says whether ΔL(r) = L_synth(r) − L_real(r) is larger than two sets drawn
 alike would give: the layouts of both sets are pooled and dealt at random
 into a "real" and a "synthetic" part of the sets' sizes, s = 199 times
 (layouts, not points, are the exchangeable units: the permutation test of
 replicated point patterns, Diggle, Lange & Beneš 1991; Hahn 2012), and
-the observed ΔL curve is ranked among the relabelled ones.  It uses every
+the observed ΔL curve is ranked among the relabelled ones by its largest
+departure in units of the relabelled curves' pointwise standard deviation.  It uses every
 layout of both sets and is exact when the layouts are exchangeable
 (windows cut from one image with overlap are not quite: the test is then
 liberal).  The band drawn is the real curve plus the 95 % envelope of
@@ -51,7 +52,7 @@ from topofd.metrics.base import (
 )
 from topofd.metrics.spatial_common import class_means, jackknife_labels, json_floats, pair_name, points_missing, windows
 from topofd.option_spec import Spec
-from topofd.spatial.envelope import rank_envelope_test
+from topofd.spatial.envelope import studentized_envelope_test
 from topofd.spatial.explain import largest_departure, pair_sentence
 from topofd.spatial.ripley import PairSums, accumulate, class_pairs, l_function, pcf_from_k, radius_grid
 from topofd.state import SetView
@@ -152,7 +153,7 @@ class SpatialL(Metric):
     name = "spatial_l"
     summary = (
         "cross-type Besag's L of every class pair (translation-corrected, pooled over layouts): mean |ΔL| and a "
-        "global rank envelope test"
+        "permutation test with a studentized global envelope"
     )
     groups = ("spatial",)
     columns = (
@@ -208,7 +209,7 @@ def _section(cv: _Curves, dist: np.ndarray, ctx: Context, out: MetricResult) -> 
     label = f"real ± permutation envelope ({cv.s} relabellings, {1 - ALPHA:.0%})"
     for q, (a, b) in enumerate(class_pairs(len(names))):
         nm = pair_name(names, a, b)
-        test = rank_envelope_test(Ls[q] - Lr[q], cv.null_D[:, q], ALPHA)
+        test = studentized_envelope_test(Ls[q] - Lr[q], cv.null_D[:, q], ALPHA)
         fn = (cv.Kr[q], cv.Ks[q], Lr[q], Ls[q])
         dl_reps = [L[q] - Lr[q] for L in cv.reps_L]
         row, sentence = _pair_row(nm, names[a], names[b], radii, fn, dl_reps, test, ctx, level)
@@ -226,7 +227,7 @@ def _section(cv: _Curves, dist: np.ndarray, ctx: Context, out: MetricResult) -> 
         "pooling": "ratio estimator: sum of numerators over sum of point-pair-count denominators",
         "radii": json_floats(radii),
         "envelope": {
-            "test": "global rank envelope (ERL ordering) of the permutation distribution of ΔL over layouts",
+            "test": "studentized global envelope of the permutation distribution of ΔL over layouts",
             "curve": "L_synth(r) - L_real(r)",
             "relabellings": cv.s,
             "band_level": 1 - ALPHA,

@@ -54,9 +54,9 @@ def pair_sentence(
     if not np.isfinite(p):
         verdict = "no envelope test"
     elif p <= alpha:
-        verdict = f"outside the real set's variability (rank envelope p = {p:.3f} ≤ {alpha:.3g})"
+        verdict = f"outside the real set's variability (envelope test p = {p:.3f} ≤ {alpha:.3g})"
     else:
-        verdict = f"within the real set's variability (rank envelope p = {p:.3f} > {alpha:.3g})"
+        verdict = f"within the real set's variability (envelope test p = {p:.3f} > {alpha:.3g})"
     return (
         f"{a}–{b}: synthetic {b} cells are {how} {where} of {other} than in real tissue "
         f"(L {dL:+.1f} px{se} at r = {float(r[j]):.0f} px); {verdict}."
