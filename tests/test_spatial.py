@@ -164,7 +164,7 @@ def test_studentized_envelope_by_hand():
 def test_coloc_by_hand():
     a = np.array([[0.0, 0.0], [0.0, 3.0], [10.0, 10.0]])
     b = np.array([[0.0, 1.0], [10.0, 12.5]])
-    s = scores(coloc_sums([[a, b]], 2.0, np.zeros(1, np.int64), 1))
+    s = scores(coloc_sums([[a, b]], 2.0, np.ones((1, 1))))
     # close pairs within 2: a-b: (0,0)-(0,1) d=1, (0,3)-(0,1) d=2 -> 2; a-a: none (3 apart) -> 0; b-b: 0
     assert s["cin"][0, 0, 1] == pytest.approx(2 / 3)
     assert s["cin"][0, 1, 0] == pytest.approx(2 / 2)
@@ -172,7 +172,7 @@ def test_coloc_by_hand():
     assert s["amd"][0, 0, 1] == pytest.approx((1 + 2 + 2.5) / 3)
     assert s["amd"][0, 0, 0] == pytest.approx((3 + 3 + np.hypot(10, 7)) / 3)
     a2 = np.array([[0.0, 0.0], [0.0, 1.5], [10.0, 10.0]])
-    s2 = scores(coloc_sums([[a2, b]], 2.0, np.zeros(1, np.int64), 1))
+    s2 = scores(coloc_sums([[a2, b]], 2.0, np.ones((1, 1))))
     # a-b close: (0,0)-(0,1), (0,1.5)-(0,1) -> 2; a-a close: 1 -> MS = 2; NMS = (2/6)/(1/3) = 1
     assert s2["mixing"][0, 0, 1] == pytest.approx(2.0)
     assert s2["nmixing"][0, 0, 1] == pytest.approx(1.0)

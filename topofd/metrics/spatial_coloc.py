@@ -90,9 +90,11 @@ class SpatialColoc(Metric):
         rho = float(ctx.option("spatial_radius"))
         lab = jackknife_labels(ctx, nS)
         G = 0 if lab is None else int(lab.max()) + 1
-        rs = coloc_sums(real.points or [], rho, np.zeros(len(real), np.int64), 1)
+        jobs = ctx.options.n_jobs
+        rs = coloc_sums(real.points or [], rho, np.ones((1, len(real)), np.int8), jobs)
         bins = np.zeros(nS, np.int64) if lab is None else np.asarray(lab, np.int64)
-        ss_bins = coloc_sums(synth.points or [], rho, bins, max(G, 1))
+        one_hot = (bins[None, :] == np.arange(max(G, 1))[:, None]).astype(np.int8)
+        ss_bins = coloc_sums(synth.points or [], rho, one_hot, jobs)
         ss = ss_bins.select(slice(None))
         sr, sc = scores(rs), scores(ss)
         ordered = [(a, b) for a in range(C) for b in range(C)]

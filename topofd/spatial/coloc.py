@@ -23,9 +23,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
-from scipy.spatial import cKDTree
+
+from topofd.spatial.pool import binned_sums
 
 __all__ = ["SCORES", "ColocSums", "coloc_sums", "scores"]
 
@@ -50,38 +52,47 @@ class ColocSums:
         return ColocSums(*(getattr(self, f)[b].sum(0, keepdims=True) for f in self.__dataclass_fields__))
 
 
-def _layout(P: list[np.ndarray], rho: float, out: ColocSums, b: int) -> None:
+def _layout(pts: Sequence, rho: float, rows: int = 1024) -> tuple[np.ndarray, ...]:
+    """One layout's ``(close, pairs, cells, nn_sum, nn_n)`` ``(C, C)``, from
+    its full distance matrix ``rows`` cells at a time."""
+    P = [np.asarray(p, float).reshape(-1, 2) for p in pts]
     C = len(P)
-    trees = [cKDTree(p) for p in P]
-    for a in range(C):
-        na = len(P[a])
-        for c in range(C):
-            nc = len(P[c])
-            if a == c:
-                if na < 2:
-                    continue
-                out.close[b, a, a] += len(trees[a].query_pairs(rho, output_type="ndarray"))
-                out.pairs[b, a, a] += na * (na - 1) / 2.0
-                d, _ = trees[a].query(P[a], k=2)
-                d = d[:, 1]
-            else:
-                if not na or not nc:
-                    continue
-                out.close[b, a, c] += trees[a].count_neighbors(trees[c], rho)
-                out.pairs[b, a, c] += float(na) * nc
-                d, _ = trees[c].query(P[a], k=1)
-            out.cells[b, a, c] += na
-            out.nn_sum[b, a, c] += float(np.sum(d))
-            out.nn_n[b, a, c] += len(d)
+    n_c = np.array([len(p) for p in P])
+    off = np.r_[0, np.cumsum(n_c)]
+    X = np.concatenate(P) if C else np.zeros((0, 2))
+    lab = np.repeat(np.arange(C), n_c)
+    close = np.zeros(C * C)
+    nearest = np.full((len(X), C), np.inf)
+    for s in range(0, len(X), rows):
+        idx = np.arange(s, min(s + rows, len(X)))
+        d = np.hypot(X[idx, 0, None] - X[None, :, 0], X[idx, 1, None] - X[None, :, 1])
+        d[np.arange(len(idx)), idx] = np.inf  # a cell is not its own neighbour
+        i, j = np.nonzero(d <= rho)
+        close += np.bincount(lab[idx[i]] * C + lab[j], minlength=C * C)
+        for c in np.flatnonzero(n_c):
+            nearest[idx, c] = d[:, off[c] : off[c + 1]].min(axis=1)
+    close2 = close.reshape(C, C)
+    # a = b: the ordered count holds each pair twice; a layout needs two a-cells
+    same = np.eye(C, dtype=bool)
+    cells, nn_sum = np.zeros((C, C)), np.zeros((C, C))
+    has = np.isfinite(nearest)
+    for a in np.flatnonzero(n_c):
+        rows_a = slice(off[a], off[a + 1])
+        ok = has[rows_a].all(axis=0)  # the layout has a b-neighbour for its a-cells
+        cells[a] = np.where(ok, n_c[a], 0)
+        nn_sum[a] = np.where(ok, np.where(has[rows_a], nearest[rows_a], 0.0).sum(axis=0), 0.0)
+    pairs = np.where(same, np.outer(n_c, n_c - 1) / 2.0, np.outer(n_c, n_c).astype(float))
+    return np.where(same, close2 / 2.0, close2), pairs, cells, nn_sum, cells.copy()
 
 
-def coloc_sums(points: Sequence, rho: float, bins: np.ndarray, n_bins: int) -> ColocSums:
-    """:class:`ColocSums` of the layouts ``points[i][k]``, layout i in bin ``bins[i]``, in order."""
-    C = len(points[0]) if len(points) else 0
-    out = ColocSums(*(np.zeros((n_bins, C, C)) for _ in range(5)))
-    for i, pts in enumerate(points):
-        _layout([np.asarray(p, float).reshape(-1, 2) for p in pts], rho, out, int(bins[i]))
-    return out
+def coloc_sums(points: Sequence, rho: float, member: np.ndarray, n_jobs: int = 1) -> ColocSums:
+    """:class:`ColocSums` of the layouts ``points[i][k]``: bin q sums the
+    layouts i with weight ``member[q, i]``; on ``n_jobs`` processes, the
+    same sums for any value."""
+    n_bins, n = member.shape
+    C = len(points[0]) if n else 0
+    got = binned_sums(partial(_layout, rho=rho), list(points), member, n_jobs)
+    return ColocSums(*(got if got is not None else [np.zeros((n_bins, C, C)) for _ in range(5)]))
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:

@@ -36,9 +36,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from scipy.spatial import cKDTree
+
+from topofd.spatial.pool import binned_sums
 
 __all__ = [
     "radius_grid",
@@ -253,28 +256,21 @@ class PairSums:
             return np.where(self.g_den > 0, self.g_num / np.where(self.g_den > 0, self.g_den, 1.0), np.nan)
 
 
-def accumulate(
-    points: Sequence, windows: Sequence, radii: np.ndarray, member: np.ndarray, chunk: int = 512
-) -> PairSums:
+def _layout_item(item, radii: np.ndarray):
+    return layout_sums(item[0], item[1], radii)
+
+
+def accumulate(points: Sequence, windows: Sequence, radii: np.ndarray, member: np.ndarray, n_jobs: int = 1) -> PairSums:
     """:class:`PairSums` of the layouts ``points[i][k]`` (``(n, 2)`` per
-    class), windows ``(H, W)``: bin q sums the layouts i with
-    ``member[q, i]`` (bins may overlap).  Layouts go ``chunk`` at a time in
-    a fixed order (memory O(chunk + bins), the same sums however a caller
-    splits work)."""
+    class), windows ``(H, W)``: bin q sums the layouts i with weight
+    ``member[q, i]`` (bins may overlap); on ``n_jobs`` processes, the same
+    sums for any value (:func:`topofd.spatial.pool.binned_sums`)."""
     radii = np.asarray(radii, float)
     n_bins, n = member.shape
     C = len(points[0]) if n else 0
     R = len(radii)
-    out = PairSums(
-        radii,
-        np.zeros((n_bins, C, C, R)),
-        np.zeros((n_bins, C, C)),
-        np.zeros((n_bins, C, C, R)),
-        np.zeros((n_bins, C, C, R)),
-    )
-    for s in range(0, n, chunk):
-        parts = [layout_sums(points[i], windows[i], radii) for i in range(s, min(s + chunk, n))]
-        M = np.asarray(member[:, s : s + chunk], float)
-        for f, arr in zip(("k_num", "k_den", "g_num", "g_den"), zip(*parts)):
-            getattr(out, f)[...] += np.tensordot(M, np.stack(arr), axes=1)
-    return out
+    got = binned_sums(partial(_layout_item, radii=radii), list(zip(points, windows)), member, n_jobs)
+    if got is None:
+        z = np.zeros((n_bins, C, C, R))
+        return PairSums(radii, z, np.zeros((n_bins, C, C)), z.copy(), z.copy())
+    return PairSums(radii, *got)
