@@ -31,6 +31,8 @@ from topofd.metrics import (
     near_copies,
     precision,
     recall,
+    spatial_coloc,
+    spatial_l,
 )
 from topofd.metrics.base import Column, Context, Metric, MetricOption, MetricResult
 from topofd.option_spec import OptionError
@@ -69,6 +71,8 @@ _MODULES = (
     near_copies,
     fid,
     kid,
+    spatial_l,
+    spatial_coloc,
 )
 _REGISTRY: dict[str, Metric] = {}
 _discovered = False

@@ -1,0 +1,241 @@
+"""Spatial statistics of class pairs (issue 28): what the ``spatial`` plug-ins
+see that TopoKD and MMD do not, on BRCA-M2C test windows.
+
+Real set: test windows of half of the 30 bundled test images (sorted by
+name, every other image: set A), an evenly spread subset of ``--n``.
+Synthetic sets: ``other images``, ``--n`` windows of the *other* 15
+images (set B: real tissue, matched by nothing but the protocol); the
+others are the real windows themselves, perturbed
+(:func:`families.perturbed` where named):
+
+* ``swap <class>``: each window keeps its cells but takes the ``<class>``
+  channel of the window half the set away (another image: windows of one
+  image overlap, stride 32 < 256) — a derangement: per-class
+  distributions stay exactly real, only the relation of that class to
+  the others changes;
+* ``label shuffle``: class labels permuted among the cells of a window;
+* ``random``: every cell re-placed uniformly (matched counts);
+* ``jitter σ``: every cell moved by rounded N(0, σ²) px, σ = 1, 2, 4, 8;
+* ``thin <class>``: half of the ``<class>`` cells removed (seeded).
+
+Each set is scored with ``topofd.compare(real, synth, metrics="spatial,topokd,mmd")``
+(intervals on); the table lists the per-class cross-L distance, the
+envelope p-value and flag of every pair, TopoKD and MMD.  ``--draws K``:
+interval coverage — K synthetic sets, each ``--n`` windows drawn from the
+set-B pool and jittered (σ = 2) with their own seed (windows of one image
+overlap, so draws share cells: the spread over draws is a lower bound); the fraction of the
+draws whose 95 % interval of the mean cross-L distance covers the mean over
+the draws.  ``--time``: the time the ``spatial`` group adds to
+``topofd.compare("brca-m2c:test", synth)`` (1,550 windows, the demo's
+synthetic set), ``--jobs 2``.
+
+Writes ``results/spatial/spatial.json`` and ``spatial.md``.
+
+Usage::
+
+    python benchmarks/spatial.py [--n 300] [--draws 10] [--time] [--out benchmarks/results/spatial]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from families import image_of, perturbed, rng, test_windows  # noqa: E402
+
+import topofd  # noqa: E402
+from topofd.layouts.baselines import perturb  # noqa: E402
+from topofd.layouts.layout import Layout  # noqa: E402
+
+CLASSES = ("lym", "epi", "stro")
+
+
+def _spread(wins, n):
+    keep = np.unique(np.linspace(0, len(wins) - 1, min(n, len(wins))).round().astype(int))
+    return [wins[i] for i in keep]
+
+
+def split_sets(n: int):
+    wins = test_windows()
+    images = sorted({image_of(l.name) for l in wins})
+    a = set(images[0::2])
+    A = [l for l in wins if image_of(l.name) in a]
+    B = [l for l in wins if image_of(l.name) not in a]
+    return _spread(A, n), B
+
+
+def _renamed(ls, tag):
+    return [Layout(l.points, l.classes, l.shape, f"{l.name}_{tag}") for l in ls]
+
+
+def swapped(ls, k):
+    n = len(ls)
+    return [
+        Layout(
+            tuple(ls[(i + n // 2) % n].points[c] if c == k else p for c, p in enumerate(l.points)),
+            l.classes,
+            l.shape,
+            l.name,
+        )
+        for i, l in enumerate(ls)
+    ]
+
+
+def thinned(ls, k):
+    out = []
+    for l in ls:
+        g = rng("thin", k, l.name)
+        pts = tuple(p[g.random(len(p)) < 0.5] if c == k else p for c, p in enumerate(l.points))
+        out.append(Layout(pts, l.classes, l.shape, l.name))
+    return out
+
+
+def generators(real, fresh):
+    yield "other images (set B)", fresh
+    base = _renamed(real, "gen")
+    for k, c in enumerate(CLASSES):
+        yield f"swap {c}", swapped(base, k)
+    yield "label shuffle", [perturb(l, "shuffle", seed=0) for l in base]
+    yield "random", [perturbed(l, "replace", 1.0) for l in base]
+    for s in (1, 2, 4, 8):
+        yield f"jitter {s}", [perturbed(l, "jitter", float(s)) for l in base]
+    for k, c in enumerate(CLASSES):
+        yield f"thin {c}", thinned(base, k)
+
+
+def _section(rep, metric):
+    s = rep.meta["sections"][metric][0]
+    return s if isinstance(s, dict) else s.to_dict()
+
+
+def summarise(rep) -> dict:
+    t = rep.table
+    pairs = {
+        r["pair"]: {
+            "L_dist_px": r["L_dist_px"],
+            "p": r["envelope_p"],
+            "flagged": r["flagged"],
+            "max_dL_px": r.get("max_dL_px"),
+        }
+        for r in _section(rep, "spatial_l")["table"]
+    }
+    per = {
+        col: {c: (None if not np.isfinite(t.at[c, col]) else float(t.at[c, col])) for c in (*CLASSES, "mean")}
+        for col in ("spatial_l", "spatial_cin", "topokd", "mmd")
+        if col in t.columns
+    }
+    se = {c: float(t.at[c, "spatial_l_se"]) for c in (*CLASSES, "mean") if "spatial_l_se" in t.columns}
+    return {"pairs": pairs, "per_class": per, "spatial_l_se": se, "sentences": _section(rep, "spatial_l")["sentences"]}
+
+
+def coverage(real, pool, n, draws):
+    vals = []
+    for d in range(draws):
+        g = np.random.default_rng([7, d])
+        pick = sorted(g.choice(len(pool), size=min(n, len(pool)), replace=False))
+        synth = _renamed([perturbed(pool[i], "jitter", 2.0, draw=d) for i in pick], f"d{d}")
+        rep = topofd.compare(real, synth, metrics="spatial_l", seed=d)
+        t = rep.table
+        vals.append(
+            (float(t.at["mean", "spatial_l"]), float(t.at["mean", "spatial_l_lo"]), float(t.at["mean", "spatial_l_hi"]))
+        )
+    v = np.array(vals)
+    mean = v[:, 0].mean()
+    return {
+        "draws": draws,
+        "generator": f"{n} windows drawn from the set-B pool ({len(pool)}), jitter 2 px",
+        "values": v[:, 0].tolist(),
+        "mean": float(mean),
+        "sd_over_draws": float(v[:, 0].std(ddof=1)),
+        "mean_half_width_over_1.96": float(((v[:, 2] - v[:, 1]) / 2 / 1.96).mean()),
+        "coverage": float(((v[:, 1] <= mean) & (mean <= v[:, 2])).mean()),
+    }
+
+
+def timing():
+    from topofd.layouts.brca_m2c import demo_sets
+
+    _, synth = demo_sets(None, seed=0, n_jobs=2)
+    out = {}
+    for what in ("topokd", "topokd,spatial", "topokd", "topokd,spatial"):
+        t = time.perf_counter()
+        topofd.compare("brca-m2c:test", synth, metrics=what, n_jobs=2)
+        out.setdefault(what, []).append(time.perf_counter() - t)
+    base, with_sp = min(out["topokd"]), min(out["topokd,spatial"])
+    return {"runs_s": out, "added_s": with_sp - base, "windows": len(synth)}
+
+
+def _trio(r, col):
+    d = r["per_class"].get(col, {})
+    return "/".join("–" if d.get(c) is None else f"{d[c]:.3g}" for c in CLASSES)
+
+
+def markdown(rows: dict) -> str:
+    pairs = list(next(iter(rows.values()))["pairs"])
+    head = (
+        "| generator | "
+        + " | ".join(f"{p} ΔL px (p)" for p in pairs)
+        + " | cross-L lym/epi/stro | CIN log-ratio lym/epi/stro | TopoKD lym/epi/stro | MMD lym/epi/stro |"
+    )
+    lines = [head, "|" + "---|" * (len(pairs) + 5)]
+    for name, r in rows.items():
+        cells = []
+        for p in pairs:
+            e = r["pairs"][p]
+            star = " **⚑**" if e["flagged"] else ""
+            cells.append(f"{e['L_dist_px']:.2f} ({e['p']:.3f}){star}")
+
+        lines.append(
+            f"| {name} | "
+            + " | ".join(cells)
+            + f" | {_trio(r, 'spatial_l')} | {_trio(r, 'spatial_cin')} | {_trio(r, 'topokd')} | {_trio(r, 'mmd')} |"
+        )
+    return "\n".join(lines)
+
+
+@click.command()
+@click.option("--n", default=300, show_default=True, help="windows per set")
+@click.option("--draws", default=0, show_default=True, help="draws for the interval coverage (0: skip)")
+@click.option("--time", "do_time", is_flag=True, help="measure the time the spatial group adds at 1,550 windows")
+@click.option("--markdown-only", is_flag=True, help="rewrite spatial.md from spatial.json")
+@click.option("--out", default=str(Path(__file__).parent / "results" / "spatial"), show_default=True)
+def main(n, draws, do_time, markdown_only, out):
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if markdown_only:
+        (out / "spatial.md").write_text(markdown(json.loads((out / "spatial.json").read_text())["rows"]) + "\n")
+        return
+    real, pool = split_sets(n)
+    fresh = _renamed(_spread(pool, n), "gen")
+    rows, secs = {}, {}
+    for name, synth in generators(real, fresh):
+        t = time.perf_counter()
+        rep = topofd.compare(real, synth, metrics="spatial,topokd,mmd")
+        secs[name] = time.perf_counter() - t
+        rows[name] = summarise(rep)
+        print(
+            name,
+            f"{secs[name]:.1f} s",
+            {p: (round(e["L_dist_px"], 2), e["p"]) for p, e in rows[name]["pairs"].items()},
+            flush=True,
+        )
+    res = {"n": n, "real": f"{len(real)} windows of 15 test images (set A)", "rows": rows, "seconds": secs}
+    if draws:
+        res["coverage"] = coverage(real, pool, n, draws)
+        print("coverage", res["coverage"], flush=True)
+    if do_time:
+        res["timing"] = timing()
+        print("timing", res["timing"], flush=True)
+    (out / "spatial.json").write_text(json.dumps(res, indent=1))
+    (out / "spatial.md").write_text(markdown(rows) + "\n")
+    print(markdown(rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,297 @@
+"""Cross-type Besag's L of every class pair: how the classes sit relative to
+each other, which every per-class score (TopoFD, TopoKD, MMD) cannot see.
+
+For each unordered class pair (a, b), same-type included, the K function
+with the translation edge correction of the canvas rectangle
+(:mod:`topofd.spatial.ripley`) is pooled over each set's layouts by the
+ratio estimator (each layout weighted by its point-pair count), on the
+radius grid r_j = j · r_max / n, r_max a quarter of the shortest window
+side; L = √(K/π).  The pair's distance is the mean over the grid of
+|L_synth(r) − L_real(r)| (px), the per-class column its mean over the pairs
+that involve the class, with a delete-a-group jackknife interval over the
+synthetic layouts (real set fixed).
+
+A permutation test with a studentized global envelope (:mod:`topofd.spatial.envelope`)
+says whether ΔL(r) = L_synth(r) − L_real(r) is larger than two sets drawn
+alike would give: the layouts of both sets are pooled and dealt at random
+into a "real" and a "synthetic" part of the sets' sizes, s = 199 times
+(layouts, not points, are the exchangeable units: the permutation test of
+replicated point patterns, Diggle, Lange & Beneš 1991; Hahn 2012), and
+the observed ΔL curve is ranked among the relabelled ones by its largest
+departure in units of the relabelled curves' pointwise standard deviation.  It uses every
+layout of both sets and is exact when the layouts are exchangeable
+(windows cut from one image with overlap are not quite: the test is then
+liberal).  The band drawn is the real curve plus the 95 % envelope of
+ΔL.  A pair is flagged when its p-value is at most
+0.05 / (number of pairs) — Bonferroni over the pairs, so that "some pair
+departs" has a family-wise level of 5 %.  Each pair gets a sentence
+naming its largest departure, its envelope plot and a row of the pair
+table; ``meta["spatial"]`` holds the curves (r, real, synthetic, band) and
+the pooled g and G.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from topofd.metrics.base import (
+    Column,
+    Context,
+    Curve,
+    Metric,
+    MetricOption,
+    MetricResult,
+    Section,
+    jackknife_method,
+    no_interval_reason,
+    nonnegative,
+    per_class_column,
+)
+from topofd.metrics.spatial_common import class_means, jackknife_labels, json_floats, pair_name, points_missing, windows
+from topofd.option_spec import Spec
+from topofd.spatial.envelope import studentized_envelope_test
+from topofd.spatial.explain import largest_departure, pair_sentence
+from topofd.spatial.ripley import PairSums, accumulate, class_pairs, l_function, pcf_from_k, radius_grid
+from topofd.state import SetView
+from topofd.stats.uncertainty import Estimate
+
+__all__ = ["ALPHA", "members", "pooled_curves", "SpatialL", "METRIC"]
+
+ALPHA = 0.05
+RADII = MetricOption(
+    "spatial_radii",
+    32,
+    Spec(
+        "Number of radii of the spatial statistics' grid, evenly spaced up to a quarter of the shortest window side.",
+        "int",
+        "--spatial-radii",
+        low=2,
+        metavar="N",
+    ),
+)
+NULL = MetricOption(
+    "spatial_envelope",
+    199,
+    Spec(
+        "Relabellings of the spatial statistics' permutation envelope test: the layouts of both sets dealt "
+        "at random into two sets of their sizes that many times (199: p-values in steps of 1/200).",
+        "int",
+        "--spatial-envelope",
+        low=2,
+        metavar="S",
+    ),
+)
+
+
+def members(nR: int, nS: int, lab: np.ndarray | None, s: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bins of layouts, ``(rows, n)`` for the real and the synthetic set:
+    row 0 the whole set; then ``s`` seeded relabellings — the layouts of
+    both sets pooled and dealt at random into a "real" part of ``nR``
+    layouts (row ``1 + q`` marks, in each set, the layouts that went to it);
+    the synthetic set then has a row per jackknife group."""
+    g = np.random.default_rng([int(seed), 0x5BA9])
+    G = 0 if lab is None else int(lab.max()) + 1
+    MR = np.zeros((1 + s, nR), dtype=np.int8)
+    MS = np.zeros((1 + s + G, nS), dtype=np.int8)
+    MR[0], MS[0] = 1, 1
+    for q in range(s):
+        first = np.zeros(nR + nS, dtype=np.int8)
+        first[g.permutation(nR + nS)[:nR]] = 1
+        MR[1 + q], MS[1 + q] = first[:nR], first[nR:]
+    for j in range(G):
+        MS[1 + s + j] = lab == j
+    return MR, MS
+
+
+@dataclass
+class _Curves:
+    """The pooled functions of one comparison, pairs of :func:`class_pairs` first."""
+
+    radii: np.ndarray
+    Kr: np.ndarray
+    Ks: np.ndarray
+    reps_L: list  # leave-one-group-out synthetic L
+    null_D: np.ndarray  # (s, pairs, R): L(other part) − L("real" part) of each relabelling
+    Gr: np.ndarray
+    Gs: np.ndarray
+    s: int
+
+    @property
+    def Lr(self):
+        return l_function(self.Kr)
+
+    @property
+    def Ls(self):
+        return l_function(self.Ks)
+
+
+def _rows(sums: PairSums, rows: slice) -> PairSums:
+    return PairSums(sums.radii, sums.k_num[rows], sums.k_den[rows], sums.g_num[rows], sums.g_den[rows])
+
+
+def pooled_curves(real: SetView, synth: SetView, ctx: Context, lab) -> _Curves:
+    o = ctx.options
+    wr, ws = windows(real)[0], windows(synth)[0]
+    radii = radius_grid(wr + ws, int(ctx.option("spatial_radii")))
+    nR, nS = len(real), len(synth)
+    s = int(ctx.option("spatial_envelope"))
+    MR, MS = members(nR, nS, lab, s, o.seed)
+    rs = accumulate(real.points or [], wr, radii, MR, o.n_jobs)
+    ss = accumulate(synth.points or [], ws, radii, MS, o.n_jobs)
+    tot_r, tot_s = _rows(rs, slice(0, 1)), _rows(ss, slice(0, 1))
+    both = tot_r.plus(tot_s)
+    first = _rows(rs, slice(1, 1 + s)).plus(_rows(ss, slice(1, 1 + s)))
+    null_D = both.minus(first).L() - first.L()
+    reps = [tot_s.minus(_rows(ss, slice(1 + s + g, 2 + s + g))).L()[0] for g in range(ss.k_num.shape[0] - 1 - s)]
+    return _Curves(radii, tot_r.K()[0], tot_s.K()[0], reps, null_D, tot_r.G()[0], tot_s.G()[0], s)
+
+
+class SpatialL(Metric):
+    name = "spatial_l"
+    summary = (
+        "cross-type Besag's L of every class pair (translation-corrected, pooled over layouts): mean |ΔL| and a "
+        "permutation test with a studentized global envelope"
+    )
+    groups = ("spatial",)
+    columns = (
+        Column(
+            "spatial_l",
+            "Cross-L dist.",
+            "lower",
+            range=(0.0, math.inf),
+            help="mean over the class pairs that involve the class of the mean |L_synth(r) − L_real(r)| (px), "
+            "r up to a quarter of the window",
+        ),
+    )
+    needs = frozenset({"points"})
+    options = (RADII, NULL)
+    meta_keys = ("spatial",)
+
+    def score(self, real: SetView, synth: SetView, ctx: Context) -> MetricResult:
+        out = MetricResult()
+        why = points_missing(real, synth)
+        if why:
+            out.cells["spatial_l"] = {c: Estimate(np.nan) for c in (*ctx.names, "mean")}
+            out.notes.append(f"spatial_l: not measured: {why}")
+            return out
+        C, nS = len(ctx.names), len(synth)
+        pairs = class_pairs(C)
+        lab = jackknife_labels(ctx, nS)
+        cv = pooled_curves(real, synth, ctx, lab)
+        Lr, Ls = cv.Lr, cv.Ls
+        dist = _mean_abs(Ls - Lr)[0]
+        values = class_means(dist, pairs, C)
+        reps = [class_means(_mean_abs(L - Lr)[0], pairs, C) for L in cv.reps_L]
+        values[np.asarray(ctx.both_empty, bool)] = np.nan
+        per_reps: list[list | None] = [[float(r[k]) for r in reps] if reps else None for k in range(C)]
+        out.cells["spatial_l"] = per_class_column(ctx.names, list(values), per_reps, ctx.plan.jackknife, bool(reps))
+        if ctx.want_se:
+            out.uncertainty["spatial_l"] = (
+                jackknife_method(lab) if lab is not None else f"none ({no_interval_reason(nS)})"
+            )
+        nonnegative(out, ("spatial_l",), "cross-L distance")
+        out.sections.append(_section(cv, dist, ctx, out))
+        if not np.isfinite(dist).all():
+            empty = [pair_name(ctx.names, a, b) for q, (a, b) in enumerate(pairs) if not np.isfinite(dist[q])]
+            out.notes.append(f"spatial_l: pairs {', '.join(empty)} not measured: a class has too few cells in one set")
+        return out
+
+
+def _section(cv: _Curves, dist: np.ndarray, ctx: Context, out: MetricResult) -> Section:
+    """The pair table, sentences and envelope plots; ``meta["spatial"]`` into ``out``."""
+    names, radii, Lr, Ls = ctx.names, cv.radii, cv.Lr, cv.Ls
+    rows, curves, sentences, meta_pairs = [], [], [], {}
+    n_pairs = len(class_pairs(len(names)))
+    level = ALPHA / n_pairs  # Bonferroni over the pairs: a family-wise 5 % for "some pair departs"
+    label = f"real ± permutation envelope ({cv.s} relabellings, {1 - ALPHA:.0%})"
+    for q, (a, b) in enumerate(class_pairs(len(names))):
+        nm = pair_name(names, a, b)
+        test = studentized_envelope_test(Ls[q] - Lr[q], cv.null_D[:, q], ALPHA)
+        fn = (cv.Kr[q], cv.Ks[q], Lr[q], Ls[q])
+        dl_reps = [L[q] - Lr[q] for L in cv.reps_L]
+        row, sentence = _pair_row(nm, names[a], names[b], radii, fn, dl_reps, test, ctx, level)
+        row["L_dist_px"] = float(dist[q]) if np.isfinite(dist[q]) else None
+        rows.append(row)
+        if sentence:
+            sentences.append(sentence)
+        # where the synthetic curve may lie if both sets were drawn alike: the real curve plus the envelope of ΔL
+        band = (Lr[q] - radii + test["lo"], Lr[q] - radii + test["hi"])
+        lines = {"real": Lr[q] - radii, "synthetic": Ls[q] - radii}
+        curves.append(Curve(nm, radii.tolist(), lines, band, label, "r (px)", "L(r) − r (px)"))
+        meta_pairs[nm] = _pair_meta(radii, fn, band, test, cv, a, b)
+    out.meta["spatial"] = {
+        "edge_correction": "translation",
+        "pooling": "ratio estimator: sum of numerators over sum of point-pair-count denominators",
+        "radii": json_floats(radii),
+        "envelope": {
+            "test": "studentized global envelope of the permutation distribution of ΔL over layouts",
+            "curve": "L_synth(r) - L_real(r)",
+            "relabellings": cv.s,
+            "band_level": 1 - ALPHA,
+            "flag_level": level,
+        },
+        "pairs": meta_pairs,
+    }
+    return Section("Class pairs: cross-type L (translation-corrected, pooled)", sentences, rows, curves)
+
+
+def _mean_abs(d: np.ndarray) -> np.ndarray:
+    """Mean |d| over the radius axis per pair, NaN where no radius is finite: ``(1, pairs)``."""
+    ok = np.isfinite(d)
+    with np.errstate(invalid="ignore"):
+        v = np.where(ok.any(-1), np.where(ok, np.abs(d), 0.0).sum(-1) / np.maximum(ok.sum(-1), 1), np.nan)
+    return v[None, :]
+
+
+def _pair_row(nm, a, b, radii, curves, dl_reps, test, ctx: Context, level: float) -> tuple[dict, str | None]:
+    """A pair-table row and the pair's sentence."""
+    Kr, Ks, Lr, Ls = curves
+    found = largest_departure(radii, Lr, Ls)
+    row: dict = {"pair": nm, "a": a, "b": b}
+    se = None
+    if found is not None:
+        j = found[0]
+        dl = float(Ls[j] - Lr[j])
+        if dl_reps:
+            se = ctx.plan.jackknife(dl, [float(x[j]) for x in dl_reps]).se
+        row.update({"max_dL_px": dl, "max_dL_se": se, "at_r_px": float(radii[j])})
+    p = test["p"]
+    row.update(
+        {
+            "envelope_p": float(p) if np.isfinite(p) else None,
+            "outside_envelope_at_px": json_floats(radii[test["outside"]]),
+            "flag_level": level,
+            "flagged": bool(np.isfinite(p) and p <= level),
+        }
+    )
+    return row, pair_sentence(a, b, radii, Kr, Ks, Lr, Ls, se, p, level)
+
+
+def _pair_meta(radii, curves, band, test, cv: _Curves, a: int, b: int) -> dict:
+    Kr, Ks, Lr, Ls = curves
+    mid, gr = pcf_from_k(radii, Kr)
+    _, gs = pcf_from_k(radii, Ks)
+    Gr, Gs = cv.Gr, cv.Gs
+    return {
+        "r": json_floats(radii),
+        "real": json_floats(Lr - radii),
+        "synthetic": json_floats(Ls - radii),
+        "band": [json_floats(band[0]), json_floats(band[1])],
+        "function": "L(r) - r",
+        "envelope_p": float(test["p"]) if np.isfinite(test["p"]) else None,
+        "K_real": json_floats(Kr),
+        "K_synthetic": json_floats(Ks),
+        "g_r": json_floats(mid),
+        "g_real": json_floats(gr),
+        "g_synthetic": json_floats(gs),
+        "G_ab_real": json_floats(Gr[a, b]),
+        "G_ab_synthetic": json_floats(Gs[a, b]),
+        "G_ba_real": json_floats(Gr[b, a]),
+        "G_ba_synthetic": json_floats(Gs[b, a]),
+    }
+
+
+METRIC = SpatialL()
