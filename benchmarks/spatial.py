@@ -33,27 +33,23 @@ Writes ``results/spatial/spatial.json`` and ``spatial.md``.
 
 Usage::
 
-    python benchmarks/spatial.py [--n 300] [--draws 10] [--time] [--out benchmarks/results/spatial]
+    python -m benchmarks.spatial [--n 300] [--draws 10] [--time] [--out benchmarks/results/spatial]
 """
 
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
 import click
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from families import image_of, perturbed, rng, test_windows  # noqa: E402
-
-import topofd  # noqa: E402
-from topofd.layouts.baselines import perturb  # noqa: E402
-from topofd.layouts.layout import Layout  # noqa: E402
-
-CLASSES = ("lym", "epi", "stro")
+import topofd
+from benchmarks.common import CLASSES
+from benchmarks.families import image_of, perturbed, rng, test_windows
+from topofd.layouts.baselines import perturb
+from topofd.layouts.layout import Layout
 
 
 def _spread(wins, n):
