@@ -31,6 +31,7 @@ from topofd.metrics import (
     near_copies,
     precision,
     recall,
+    utility,
 )
 from topofd.metrics.base import Column, Context, Metric, MetricOption, MetricResult
 from topofd.option_spec import OptionError
@@ -69,6 +70,7 @@ _MODULES = (
     near_copies,
     fid,
     kid,
+    utility,
 )
 _REGISTRY: dict[str, Metric] = {}
 _discovered = False
