@@ -133,6 +133,7 @@ def test_shuffled_labels_score_below_real(sets):
     assert abs(g["tstr"]["mean"].value - g["trtr"]["mean"].value) < 0.05
     assert b["tstr"]["mean"].hi < g["tstr"]["mean"].lo
     assert b["tstr_ratio"]["mean"].value < 0.8 < g["tstr_ratio"]["mean"].value
+    assert b["aug_delta"]["mean"].value < g["aug_delta"]["mean"].value
     sec = good.sections[0]
     assert [r["class"] for r in sec.table] == [*CLASSES, "macro F1"] and "recovers" in sec.sentences[0]
     assert "images" in good.uncertainty["tstr"] and "synthetic" in good.uncertainty["trts"]

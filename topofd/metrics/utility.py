@@ -114,6 +114,23 @@ def _check(side: _Side, what: str, names, skip) -> None:
                 )
 
 
+def _scarce_note(real: _Side, names, skip) -> str | None:
+    """A note when the scarce real set of the augmentation arm is too thin to train on for a class."""
+    thin: dict[str, int] = {}
+    for f in (0, 1):
+        n = np.bincount(real.y[np.flatnonzero(real.fold == f)[::SCARCE]], minlength=len(names))
+        thin.update(
+            {c: min(int(n[k]), thin.get(c, int(n[k]))) for k, c in enumerate(names) if not skip[k] and n[k] < MIN_CELLS}
+        )
+    if not thin:
+        return None
+    few = ", ".join(f"{c} {n}" for c, n in thin.items())
+    return (
+        f"utility: the scarce real set of the augmentation arm has fewer than {MIN_CELLS} cells of a class "
+        f"({few}): ΔF1 is noisy"
+    )
+
+
 def _fits(real: _Side, synth: _Side, seed: int) -> dict[str, np.ndarray]:
     """Pooled out-of-half predictions: ``trtr``/``tstr``/``scarce``/``aug``
     of the real test cells, ``trts`` of the synthetic ones."""
@@ -181,6 +198,9 @@ class Utility(Metric):
         S = _side(cell_table(synth.points, synth.canvases, C), sfold, sgroup, cap, o.seed, 1)
         _check(S, "synthetic", ctx.names, skip)
         _check(R, "real", ctx.names, skip)
+        note = _scarce_note(R, ctx.names, skip)
+        if note:
+            out.notes.append(note)
         pred = _fits(R, S, o.seed)
         res = {k: _scores(S if k == "trts" else R, p, C, skip) for k, p in pred.items()}
         self._fill(out, res, ctx, len(synth) >= MIN_LAYOUTS)
