@@ -40,7 +40,7 @@ synthetic set, or fewer than :data:`MIN_CELLS` of a class in a half.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -81,7 +81,6 @@ class _Side:
     fold: np.ndarray
     group: np.ndarray
     n_groups: int
-    per_fold: list = field(default_factory=list)
 
 
 def _side(cells: CellTable, layout_fold: np.ndarray, layout_group: np.ndarray, cap: int, seed: int, tag: int):
@@ -186,11 +185,14 @@ class Utility(Metric):
             return out
         o, C, skip = ctx.options, len(ctx.names), np.array(ctx.both_empty, bool)
         units, by_image = layout_units(real.names)
-        if int(units.max(initial=-1)) + 1 < MIN_UNITS:
-            raise ValueError(f"utility: too few cells: {len(real)} real layouts, at least {MIN_UNITS} images needed")
+        n_units = int(units.max(initial=-1)) + 1
+        if n_units < MIN_UNITS:
+            what = "images" if by_image else "layouts"
+            raise ValueError(
+                f"utility: too few cells: the real set has {n_units} {what}, at least {MIN_UNITS} needed for two halves"
+            )
         rfold = halves(units, o.seed)
         sfold, s_how = synthetic_folds(len(synth), ctx.pairs, synth.names, real.names, rfold, o.seed)
-        n_units = int(units.max()) + 1
         rgroup = assign_groups(n_units, min(o.se_groups, n_units), o.seed)[units]
         sgroup = ctx.plan.groups(o.se_groups) if len(synth) >= MIN_LAYOUTS else np.zeros(len(synth), np.int64)
         cap = int(ctx.option("utility_cells"))
@@ -214,6 +216,8 @@ class Utility(Metric):
             out.uncertainty["trts"] = (
                 f"delete-a-group jackknife over the synthetic test cells, the plan's {int(sgroup.max()) + 1} groups, "
                 "fitted model fixed, t interval"
+                if len(synth) >= MIN_LAYOUTS
+                else f"none ({len(synth)} synthetic layouts: fewer than {MIN_LAYOUTS})"
             )
         if not by_image:
             out.notes.append(
