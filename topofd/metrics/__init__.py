@@ -33,6 +33,7 @@ from topofd.metrics import (
     recall,
     spatial_coloc,
     spatial_l,
+    utility,
 )
 from topofd.metrics.base import Column, Context, Metric, MetricOption, MetricResult
 from topofd.option_spec import OptionError
@@ -73,6 +74,7 @@ _MODULES = (
     kid,
     spatial_l,
     spatial_coloc,
+    utility,
 )
 _REGISTRY: dict[str, Metric] = {}
 _discovered = False
