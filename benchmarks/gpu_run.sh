@@ -9,6 +9,13 @@
 #   bash benchmarks/gpu_run.sh --smoke --work /tmp/gpu_smoke      # CPU check, < 1 minute
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# The benchmarks package from a folder of its own, and no source folder first
+# on the import path (PYTHONSAFEPATH): topofd must be the installed package,
+# where topofd.generator exists; the source tree has only generator/.
+PKG=$(mktemp -d)
+trap 'rm -rf "$PKG"' EXIT
+ln -s "$PWD/benchmarks" "$PKG/benchmarks"
+export PYTHONSAFEPATH=1 PYTHONPATH="$PKG${PYTHONPATH:+:$PYTHONPATH}"
 once=0
 args=()
 for a in "$@"; do

@@ -90,9 +90,14 @@ def installed(tmp_path_factory) -> Path:
     return target
 
 
+def _env(site: Path) -> dict:
+    # the plug-in's folder on the path, and not the working folder (PYTHONSAFEPATH): topofd is the installed one
+    return {**os.environ, "PYTHONSAFEPATH": "1", "PYTHONPATH": os.pathsep.join(
+        [str(site), *filter(None, [os.environ.get("PYTHONPATH")])])}
+
+
 def _cli(site: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run([sys.executable, "-m", "topofd.cli", *args], capture_output=True, text=True, env=env)
+    return subprocess.run([sys.executable, "-m", "topofd.cli", *args], capture_output=True, text=True, env=_env(site))
 
 
 def test_a_metric_installed_by_entry_point_shows_in_every_output(installed, tmp_path):
@@ -138,6 +143,5 @@ print("ok")
 
 def test_the_plugin_option_is_an_api_keyword(installed):
     # in a process of its own: registering here would leave the metric in this session's registry
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(installed), os.environ.get("PYTHONPATH", "")])}
-    res = subprocess.run([sys.executable, "-c", _API], capture_output=True, text=True, env=env)
+    res = subprocess.run([sys.executable, "-c", _API], capture_output=True, text=True, env=_env(installed))
     assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr[-2000:]

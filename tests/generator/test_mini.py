@@ -190,8 +190,13 @@ def test_gpu_run_smoke_resumes_to_one_json(tmp_path):
     from shared_data import shared_dataset
 
     data = shared_dataset("brca-m2c")
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": os.pathsep.join(
-        [str(GPU_RUN.parents[1]), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    # the benchmarks package alone on the path (a link to it), not the source folder: topofd must be the
+    # installed package, whose topofd.generator the source tree does not have
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "benchmarks").symlink_to(GPU_RUN.parent, target_is_directory=True)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONSAFEPATH": "1", "PYTHONPATH": os.pathsep.join(
+        [str(pkg), *filter(None, [os.environ.get("PYTHONPATH")])])}
     cmd = [sys.executable, "-m", "benchmarks.gpu_run", "--smoke", "--work", str(tmp_path / "w"), "--data", str(data),
            "--jobs", "1", "--max-seconds", "12"]
     codes = []
