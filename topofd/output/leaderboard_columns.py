@@ -17,11 +17,8 @@ from collections.abc import Sequence
 from topofd import metrics as metric_registry
 from topofd.output.report import title
 
-__all__ = ["as_number", "TABLE1", "side_column_keys", "mmd_column", "side_columns", "side_notes"]
+__all__ = ["as_number", "TABLE1", "side_column_keys", "scaled_keys", "mmd_column", "side_columns", "side_notes"]
 
-
-# scores shown on their floor-to-random scale (issue 27, topofd.stats.scale), when a report carries it
-SCALED_SIDE = ("topokd_scaled",)
 
 # the columns of the TopoCellGen paper's Table 1, which the leaderboard places itself
 TABLE1 = ("cce", "tce", "topofd", "topokd", "mmd")
@@ -32,6 +29,13 @@ def side_column_keys() -> tuple[str, ...]:
     ranks: every column with a ``mean`` row that is not one of Table 1's, in
     report order."""
     return tuple(c.key for c in metric_registry.columns() if c.mean and c.key not in TABLE1)
+
+
+def scaled_keys() -> tuple[str, ...]:
+    """Report keys of the scores on their floor-to-random scale (the
+    registered columns declared ``scaled``; :mod:`topofd.stats.scale`),
+    shown when a report carries them."""
+    return tuple(f"{c.key}_scaled" for c in metric_registry.columns() if c.scaled)
 
 
 def mmd_column(report: dict) -> str:
@@ -49,7 +53,7 @@ def mmd_column(report: dict) -> str:
 
 def side_columns(mean: dict) -> list[tuple[str, str]]:
     """``(column title, report key)`` of the side scores present in a report's ``mean`` row."""
-    return [(title(k), k) for k in (*side_column_keys(), *SCALED_SIDE) if mean.get(k) is not None]
+    return [(title(k), k) for k in (*side_column_keys(), *scaled_keys()) if mean.get(k) is not None]
 
 
 def side_notes(rows: Sequence[dict]) -> list[str]:
@@ -57,7 +61,7 @@ def side_notes(rows: Sequence[dict]) -> list[str]:
     shown score with how to read it (its column's ``help``)."""
     cols = [c for k in side_column_keys() if (c := metric_registry.column(k)) is not None]
     shown = [c for c in cols if any(c.title in r for r in rows)]
-    scaled = [title(k) for k in SCALED_SIDE if any(title(k) in r for r in rows)]
+    scaled = [title(k) for k in scaled_keys() if any(title(k) in r for r in rows)]
     scale_note = [
         f"{', '.join(scaled)}: 0 = real tissue of other images with the nearest counts, 1 = random placement "
         "with the same counts (topofd stats --floor-pool; bundled for brca-m2c:test)"
