@@ -17,19 +17,8 @@ import math
 
 import numpy as np
 
-from topofd.metrics.base import (
-    Column,
-    Context,
-    Metric,
-    MetricOption,
-    MetricResult,
-    Section,
-    jackknife_method,
-    no_interval_reason,
-    nonnegative,
-    per_class_column,
-)
-from topofd.metrics.spatial_common import class_means, jackknife_labels, pair_name, points_missing
+from topofd.metrics.base import Column, Context, Metric, MetricOption, MetricResult, Section
+from topofd.metrics.spatial_common import class_means, jackknife_labels, pair_name, points_missing, put_class_column
 from topofd.option_spec import Spec
 from topofd.spatial.coloc import SCORES, ColocSums, coloc_sums, scores
 from topofd.state import SetView
@@ -105,14 +94,7 @@ class SpatialColoc(Metric):
                 *(getattr(ss, f) - getattr(ss_bins.select([g]), f) for f in ColocSums.__dataclass_fields__)
             )
             reps.append(class_means(_flat(_log_ratio(scores(left)["cin"][0], sr["cin"][0])), ordered, C))
-        values[np.asarray(ctx.both_empty, bool)] = np.nan
-        per_reps: list[list | None] = [[float(r[k]) for r in reps] if reps else None for k in range(C)]
-        out.cells["spatial_cin"] = per_class_column(ctx.names, list(values), per_reps, ctx.plan.jackknife, bool(reps))
-        if ctx.want_se:
-            out.uncertainty["spatial_cin"] = (
-                jackknife_method(lab) if lab is not None else f"none ({no_interval_reason(nS)})"
-            )
-        nonnegative(out, ("spatial_cin",), "CIN log-ratio")
+        put_class_column(out, ctx, "spatial_cin", "CIN log-ratio", values, reps, lab, nS)
         out.sections.append(_section(ctx.names, ordered, sr, sc, rho))
         return out
 

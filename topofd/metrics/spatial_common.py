@@ -7,11 +7,26 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from topofd.metrics.base import Context
+from topofd.metrics.base import (
+    Context,
+    MetricResult,
+    jackknife_method,
+    no_interval_reason,
+    nonnegative,
+    per_class_column,
+)
 from topofd.state import SetView
 from topofd.stats.uncertainty import MIN_LAYOUTS
 
-__all__ = ["windows", "jackknife_labels", "class_means", "json_floats", "pair_name", "points_missing"]
+__all__ = [
+    "put_class_column",
+    "windows",
+    "jackknife_labels",
+    "class_means",
+    "json_floats",
+    "pair_name",
+    "points_missing",
+]
 
 
 def windows(view: SetView) -> tuple[list[tuple[float, float]], int]:
@@ -66,3 +81,19 @@ def json_floats(v) -> list:
 
 def pair_name(names: Sequence[str], a: int, b: int) -> str:
     return f"{names[a]}–{names[b]}"
+
+
+def put_class_column(
+    out: MetricResult, ctx: Context, column: str, title: str, values: np.ndarray, reps: list, lab, n_synth: int
+) -> None:
+    """Write a per-class distance column (classes empty in both sets not
+    scored), its jackknife interval from the per-group replicates ``reps``
+    (each a per-class vector; none: no interval) and how it was made; the
+    distance cannot be negative (lower bounds raised to 0)."""
+    values = np.array(values, float)
+    values[np.asarray(ctx.both_empty, bool)] = np.nan
+    per_reps: list[list | None] = [[float(r[k]) for r in reps] if reps else None for k in range(len(values))]
+    out.cells[column] = per_class_column(ctx.names, list(values), per_reps, ctx.plan.jackknife, bool(reps))
+    if ctx.want_se:
+        out.uncertainty[column] = jackknife_method(lab) if lab is not None else f"none ({no_interval_reason(n_synth)})"
+    nonnegative(out, (column,), title)

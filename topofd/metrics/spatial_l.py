@@ -37,20 +37,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from topofd.metrics.base import (
-    Column,
-    Context,
-    Curve,
-    Metric,
-    MetricOption,
-    MetricResult,
-    Section,
-    jackknife_method,
-    no_interval_reason,
-    nonnegative,
-    per_class_column,
+from topofd.metrics.base import Column, Context, Curve, Metric, MetricOption, MetricResult, Section
+from topofd.metrics.spatial_common import (
+    class_means,
+    jackknife_labels,
+    json_floats,
+    pair_name,
+    points_missing,
+    put_class_column,
+    windows,
 )
-from topofd.metrics.spatial_common import class_means, jackknife_labels, json_floats, pair_name, points_missing, windows
 from topofd.option_spec import Spec
 from topofd.spatial.envelope import studentized_envelope_test
 from topofd.spatial.explain import largest_departure, pair_sentence
@@ -185,14 +181,7 @@ class SpatialL(Metric):
         dist = _mean_abs(Ls - Lr)[0]
         values = class_means(dist, pairs, C)
         reps = [class_means(_mean_abs(L - Lr)[0], pairs, C) for L in cv.reps_L]
-        values[np.asarray(ctx.both_empty, bool)] = np.nan
-        per_reps: list[list | None] = [[float(r[k]) for r in reps] if reps else None for k in range(C)]
-        out.cells["spatial_l"] = per_class_column(ctx.names, list(values), per_reps, ctx.plan.jackknife, bool(reps))
-        if ctx.want_se:
-            out.uncertainty["spatial_l"] = (
-                jackknife_method(lab) if lab is not None else f"none ({no_interval_reason(nS)})"
-            )
-        nonnegative(out, ("spatial_l",), "cross-L distance")
+        put_class_column(out, ctx, "spatial_l", "cross-L distance", values, reps, lab, nS)
         out.sections.append(_section(cv, dist, ctx, out))
         if not np.isfinite(dist).all():
             empty = [pair_name(ctx.names, a, b) for q, (a, b) in enumerate(pairs) if not np.isfinite(dist[q])]

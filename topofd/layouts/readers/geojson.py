@@ -25,14 +25,13 @@ of features (``[]`` too: an export without objects); any other JSON (a
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from topofd.layouts.layout import Layout
-from topofd.layouts.readers import NotLayoutFile
+from topofd.layouts.readers import NotLayoutFile, load_json
 from topofd.layouts.readers.points import class_indices, class_origin
 
 SUFFIXES = (".geojson", ".json")
@@ -115,14 +114,7 @@ def _features(data):
 
 def read(path: str | Path, classes=None, *, shape: tuple[int, int] | None = None) -> Layout:
     path = Path(path)
-    try:
-        data = json.loads(path.read_bytes())
-    except RecursionError:
-        raise ValueError(f"{path}: JSON nested too deeply to be GeoJSON") from None
-    except MemoryError:
-        raise ValueError(f"{path}: JSON too large to load") from None
-    except (OSError, UnicodeDecodeError, ValueError) as e:  # JSONDecodeError is a ValueError
-        raise ValueError(f"{path}: corrupt or unreadable JSON ({e.__class__.__name__})") from None
+    data = load_json(path, "GeoJSON")
     feats = _features(data)
     if feats is None:
         if path.suffix.lower() != ".geojson":

@@ -25,13 +25,12 @@ which the folder reader tries first; a ``report.json``) raises
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from topofd.layouts.layout import Layout
-from topofd.layouts.readers import NotLayoutFile
+from topofd.layouts.readers import NotLayoutFile, load_json
 from topofd.layouts.readers.points import class_indices, class_origin
 
 SUFFIXES = (".json",)
@@ -60,14 +59,7 @@ def _cell(e, path: Path, i: int) -> tuple[float, float, int]:
 
 def read(path: str | Path, classes=None, *, shape: tuple[int, int] | None = None) -> Layout:
     path = Path(path)
-    try:
-        data = json.loads(path.read_bytes())
-    except RecursionError:
-        raise ValueError(f"{path}: JSON nested too deeply") from None
-    except MemoryError:
-        raise ValueError(f"{path}: JSON too large to load") from None
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise ValueError(f"{path}: corrupt or unreadable JSON ({e.__class__.__name__})") from None
+    data = load_json(path)
     entries, type_map = _entries(data, path)
     cells = np.array([_cell(e, path, i) for i, e in enumerate(entries)], dtype=np.float64).reshape(-1, 3)
     cells = cells[cells[:, 2] > 0]  # type 0: no label / background (module docstring)
