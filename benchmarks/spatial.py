@@ -1,12 +1,15 @@
 """Spatial statistics of class pairs (issue 28): what the ``spatial`` plug-ins
 see that TopoKD and MMD do not, on BRCA-M2C test windows.
 
-Real set: test windows of half of the 30 bundled test images (sorted by
-name, every other image: set A), an evenly spread subset of ``--n``.
-Synthetic sets: ``other images``, ``--n`` windows of the *other* 15
-images (set B: real tissue, matched by nothing but the protocol); the
-others are the real windows themselves, perturbed
-(:func:`families.perturbed` where named):
+Real set (``--real half``, the default): test windows of half of the 30
+bundled test images (sorted by name, every other image: set A), an evenly
+spread subset of ``--n``; ``other images``: ``--n`` windows of the *other*
+15 images (set B: real tissue, matched by nothing but the protocol).
+``--real all``: the 1,550 test windows of all 30 images; ``other images``
+is then the count-matched real set of the floor (``topofd baseline
+matched-real`` from the 4,625 train-split windows).  The other sets are
+the real windows themselves, perturbed (:func:`families.perturbed` where
+named):
 
 * ``swap <class>``: each window keeps its cells but takes the ``<class>``
   channel of the window half the set away (another image: windows of one
@@ -27,13 +30,17 @@ overlap, so draws share cells: the spread over draws is a lower bound); the frac
 draws whose 95 % interval of the mean cross-L distance covers the mean over
 the draws.  ``--time``: the time the ``spatial`` group adds to
 ``topofd.compare("brca-m2c:test", synth)`` (1,550 windows, the demo's
-synthetic set), ``--jobs 2``.
+synthetic set), ``--jobs 2``.  ``--null K``: the calibration of the
+envelope test on real tissue — K seeded splits of the 30 test images into
+two halves of 15, all windows of one half against all windows of the
+other; the share of pair tests with p ≤ 0.05 and of splits with a flagged
+pair (family-wise, flag level 0.05/6).
 
 Writes ``results/spatial/spatial.json`` and ``spatial.md``.
 
 Usage::
 
-    python -m benchmarks.spatial [--n 300] [--draws 10] [--time] [--out benchmarks/results/spatial]
+    python -m benchmarks.spatial [--real half|all] [--n 300] [--draws 10] [--null 20] [--time]
 """
 
 from __future__ import annotations
@@ -47,8 +54,8 @@ import numpy as np
 
 import topofd
 from benchmarks.common import CLASSES
-from benchmarks.families import image_of, perturbed, rng, test_windows
-from topofd.layouts.baselines import perturb
+from benchmarks.families import image_of, perturbed, rng, test_windows, train_windows
+from topofd.layouts.baselines import matched_real, perturb
 from topofd.layouts.layout import Layout
 
 
@@ -92,8 +99,8 @@ def thinned(ls, k):
     return out
 
 
-def generators(real, fresh):
-    yield "other images (set B)", fresh
+def generators(real, fresh, label):
+    yield label, fresh
     base = _renamed(real, "gen")
     for k, c in enumerate(CLASSES):
         yield f"swap {c}", swapped(base, k)
@@ -154,6 +161,31 @@ def coverage(real, pool, n, draws):
     }
 
 
+def null_calibration(splits: int) -> dict:
+    """Real tissue against real tissue of other images (module docstring)."""
+    wins = test_windows()
+    images = sorted({image_of(l.name) for l in wins})
+    ps, flagged = [], 0
+    for d in range(splits):
+        a = set(np.random.default_rng([11, d]).permutation(images)[: len(images) // 2].tolist())
+        A = [l for l in wins if image_of(l.name) in a]
+        B = [l for l in wins if image_of(l.name) not in a]
+        rep = topofd.compare(A, B, metrics="spatial_l", uncertainty=False, seed=d)
+        rows = _section(rep, "spatial_l")["table"]
+        ps += [r["envelope_p"] for r in rows]
+        flagged += any(r["flagged"] for r in rows)
+        print("null split", d, [r["envelope_p"] for r in rows], flush=True)
+    p = np.array(ps, float)
+    return {
+        "splits": splits,
+        "tests": len(p),
+        "share_p_le_0.05": float((p <= 0.05).mean()),
+        "share_p_le_flag_level": float((p <= 0.05 / 6).mean()),
+        "splits_with_a_flag": flagged,
+        "p_values": p.tolist(),
+    }
+
+
 def timing():
     from topofd.layouts.brca_m2c import demo_sets
 
@@ -196,21 +228,31 @@ def markdown(rows: dict) -> str:
 
 
 @click.command()
-@click.option("--n", default=300, show_default=True, help="windows per set")
+@click.option("--real", "which", type=click.Choice(["half", "all"]), default="half", show_default=True)
+@click.option("--n", default=300, show_default=True, help="windows per set (--real half)")
+@click.option("--null", "null", default=0, show_default=True, help="image splits for the null calibration (0: skip)")
 @click.option("--draws", default=0, show_default=True, help="draws for the interval coverage (0: skip)")
 @click.option("--time", "do_time", is_flag=True, help="measure the time the spatial group adds at 1,550 windows")
 @click.option("--markdown-only", is_flag=True, help="rewrite spatial.md from spatial.json")
 @click.option("--out", default=str(Path(__file__).parent / "results" / "spatial"), show_default=True)
-def main(n, draws, do_time, markdown_only, out):
+def main(which, n, null, draws, do_time, markdown_only, out):
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    stem = "spatial" if which == "half" else "spatial_all"
     if markdown_only:
-        (out / "spatial.md").write_text(markdown(json.loads((out / "spatial.json").read_text())["rows"]) + "\n")
+        (out / f"{stem}.md").write_text(markdown(json.loads((out / f"{stem}.json").read_text())["rows"]) + "\n")
         return
-    real, pool = split_sets(n)
-    fresh = _renamed(_spread(pool, n), "gen")
+    if which == "half":
+        real, pool = split_sets(n)
+        fresh, label = _renamed(_spread(pool, n), "gen"), "other images (set B)"
+        what = f"{len(real)} windows of 15 test images (set A)"
+    else:
+        real, pool = list(test_windows()), train_windows()
+        fresh, info = matched_real(real, pool)
+        label = f"count-matched real (train split, |Δcount| {info['mean_abs_delta_total']:.1f})"
+        what = f"all {len(real)} test windows (30 images)"
     rows, secs = {}, {}
-    for name, synth in generators(real, fresh):
+    for name, synth in generators(real, fresh, label):
         t = time.perf_counter()
         rep = topofd.compare(real, synth, metrics="spatial,topokd,mmd")
         secs[name] = time.perf_counter() - t
@@ -221,15 +263,18 @@ def main(n, draws, do_time, markdown_only, out):
             {p: (round(e["L_dist_px"], 2), e["p"]) for p, e in rows[name]["pairs"].items()},
             flush=True,
         )
-    res = {"n": n, "real": f"{len(real)} windows of 15 test images (set A)", "rows": rows, "seconds": secs}
+    res: dict = {"n": len(real), "real": what, "rows": rows, "seconds": secs}
+    if null:
+        res["null"] = null_calibration(null)
+        print("null", {k: v for k, v in res["null"].items() if k != "p_values"}, flush=True)
     if draws:
         res["coverage"] = coverage(real, pool, n, draws)
         print("coverage", res["coverage"], flush=True)
     if do_time:
         res["timing"] = timing()
         print("timing", res["timing"], flush=True)
-    (out / "spatial.json").write_text(json.dumps(res, indent=1))
-    (out / "spatial.md").write_text(markdown(rows) + "\n")
+    (out / f"{stem}.json").write_text(json.dumps(res, indent=1))
+    (out / f"{stem}.md").write_text(markdown(rows) + "\n")
     print(markdown(rows))
 
 

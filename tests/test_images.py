@@ -31,8 +31,10 @@ def _lay(name, n=12, seed=0, image=""):
 
 # ------------------------------------------------------------------ readers
 def _hovernet(path, cells):
-    nuc = {str(i + 1): {"bbox": [[0, 0], [1, 1]], "centroid": [x, y], "type": t, "type_prob": 0.9}
-           for i, (x, y, t) in enumerate(cells)}
+    nuc = {
+        str(i + 1): {"bbox": [[0, 0], [1, 1]], "centroid": [x, y], "type": t, "type_prob": 0.9}
+        for i, (x, y, t) in enumerate(cells)
+    }
     path.write_text(json.dumps({"mag": 40, "nuc": nuc}))
 
 
@@ -50,10 +52,14 @@ def test_hovernet_json_drops_type_0_and_swaps_x_y(tmp_path):
 
 def test_cellvit_cells_json_and_geojson_side_by_side(tmp_path):
     cells = [{"centroid": [5, 6], "type": 1}, {"centroid": [8, 9], "type": 3}, {"centroid": [1, 1], "type": 0}]
-    (tmp_path / "slide.json").write_text(json.dumps({"wsi_metadata": {}, "type_map": {"1": "neo", "3": "con"},
-                                                    "cells": cells}))
-    feat = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [3, 4]},
-            "properties": {"classification": {"name": "neo"}}}
+    (tmp_path / "slide.json").write_text(
+        json.dumps({"wsi_metadata": {}, "type_map": {"1": "neo", "3": "con"}, "cells": cells})
+    )
+    feat = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [3, 4]},
+        "properties": {"classification": {"name": "neo"}},
+    }
     (tmp_path / "q.json").write_text(json.dumps({"type": "FeatureCollection", "features": [feat]}))
     (tmp_path / "run_config.json").write_text(json.dumps({"lr": 0.1}))
     layouts, skipped = read_layouts(tmp_path)
@@ -80,8 +86,9 @@ def test_h5ad_reader(tmp_path):
     anndata = pytest.importorskip("anndata")
     import pandas as pd
 
-    obs = pd.DataFrame({"cell_type": ["T", "B", "T"], "kind": ["1", "2", "2"], "slide": ["s1", "s1", "s1"]},
-                       index=["c0", "c1", "c2"])
+    obs = pd.DataFrame(
+        {"cell_type": ["T", "B", "T"], "kind": ["1", "2", "2"], "slide": ["s1", "s1", "s1"]}, index=["c0", "c1", "c2"]
+    )
     ad = anndata.AnnData(X=np.zeros((3, 1), np.float32), obs=obs)
     ad.obsm["spatial"] = np.array([[10.0, 1.0], [20.0, 2.0], [30.0, 3.0]])
     ad.write_h5ad(tmp_path / "s.h5ad")
@@ -141,8 +148,11 @@ def test_group_by_column_of_point_tables(tmp_path):
 # ---------------------------------------------- state, merge, reference, report
 def _images_sets(n_img=3, per=12):
     real = [_lay(patch_name(f"img{i}", 32 * j, 0), seed=100 * i + j) for i in range(n_img) for j in range(per)]
-    synth = [_lay(patch_name(f"oth{i}", 32 * j, 0) + "_gen", seed=999 + 100 * i + j)
-             for i in range(n_img) for j in range(per)]
+    synth = [
+        _lay(patch_name(f"oth{i}", 32 * j, 0) + "_gen", seed=999 + 100 * i + j)
+        for i in range(n_img)
+        for j in range(per)
+    ]
     return real, synth
 
 
@@ -226,6 +236,37 @@ def test_memorisation_distances_skip_the_same_image():
 
     d, j = nearest_other_image(near, 2, np.array([0, 1]), np.array([0, 1, 2]))
     assert j.tolist() == [2, 2] and d.tolist() == [5.0, 5.0]
+    # every reference of the row's own image: all references are used (no infinite distance)
+    d, j = nearest_other_image(near, 2, np.array([0, 0]), np.array([0, 0, 0]))
+    assert j.tolist() == [0, 1] and np.allclose(d, [0.1, 0.1])
+
+
+def test_ct_real_distances_skip_the_same_image():
+    # real windows cut from the training images: each one's nearest training window is its overlapping
+    # neighbour; C_T then measures the held-out distance to training windows of other images only
+    train = [_lay(patch_name(f"img{i}", 8 * j, 0), n=30, seed=100 * i + j) for i in range(6) for j in range(20)]
+    g = np.random.default_rng(3)
+    real = [
+        Layout(
+            tuple(p + g.normal(0, 0.5, p.shape) for p in t.points), t.classes, t.shape, f"{t.name}_near", image=t.image
+        )
+        for t in train
+    ]
+    synth = [_lay(f"s{j:03d}", n=30, seed=5000 + j) for j in range(120)]
+
+    def run(**kw):
+        ev = Evaluator(metrics=["ct"], pairing="none", uncertainty=False, **kw)
+        ev.update(real, real=True)
+        ev.update(synth, real=False)
+        ev.update_train(train)
+        return ev.compute()
+
+    aware, blind = run(), run(group_by="none")
+    assert aware.meta["ct"]["real_distances"] == "to training layouts of other images"
+    assert blind.meta["ct"]["real_distances"] == "to any training layout"
+    assert any("share source images" in n for n in aware.meta["notes"])
+    assert aware.meta["ct"]["median_nn_distance"]["real"] > blind.meta["ct"]["median_nn_distance"]["real"]
+    assert aware.meta["ct"]["median_nn_distance"]["synthetic"] == blind.meta["ct"]["median_nn_distance"]["synthetic"]
 
 
 def test_se_by_image_plan_and_cluster_mean():
@@ -262,8 +303,24 @@ def test_patches_cuts_nuclei_json_and_keeps_the_image(tmp_path):
         _hovernet(tmp_path / f"{s}.json", [(float(x), float(y), int(t)) for (x, y), t in zip(xy, g.integers(1, 3, 80))])
     (tmp_path / "sizes.tsv").write_text("image\theight\twidth\nslideA\t300\t300\nslideB\t300\t300\n")
     out = tmp_path / "out"
-    res = CliRunner().invoke(cli, ["patches", str(tmp_path), "--sizes", str(tmp_path / "sizes.tsv"), "--format",
-                                   "json", "--size", "128", "--stride", "64", "--out", str(out), "-q"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "patches",
+            str(tmp_path),
+            "--sizes",
+            str(tmp_path / "sizes.tsv"),
+            "--format",
+            "json",
+            "--size",
+            "128",
+            "--stride",
+            "64",
+            "--out",
+            str(out),
+            "-q",
+        ],
+    )
     assert res.exit_code == 0, res.output
     files = sorted(p.stem for p in out.glob("*.npy"))
     assert len(files) == 2 * 9 and files[0] == patch_name("slideA", 0, 0)

@@ -256,3 +256,75 @@ def test_empty_class_and_single_layout_give_notes_not_crashes():
     assert np.isfinite(rep.table.at["a", "spatial_l"])
     one = _run(real[:1], synth[:1])
     assert "spatial_l" in one.table.columns
+
+
+# ------------------------------------------------ relabelling units: whole images
+def _image_windows(image: int, seed: int, swap_from: list | None = None) -> list[Layout]:
+    """Overlapping 128-px windows (stride 64) of one 384-px image whose tissue
+    differs from image to image (cluster size of class a, density of c);
+    class b sits within ~3 px of a."""
+    g = np.random.default_rng([seed, image])
+    spread, n_c = g.choice([3.0, 14.0]), int(g.integers(60, 400))
+    centres = g.uniform(20, 364, (int(g.integers(6, 14)), 2))
+    a = (centres[g.integers(0, len(centres), 500)] + g.normal(0, spread, (500, 2))).clip(0, 383)
+    b = (a[:250] + g.normal(0, 3.0, (250, 2))).clip(0, 383)
+    c = g.uniform(0, 384, (n_c, 2))
+    out = []
+    for r in range(0, 257, 64):
+        for q in range(0, 257, 64):
+            pts = []
+            for p in (a, b, c):
+                inside = (p[:, 0] >= r) & (p[:, 0] < r + 128) & (p[:, 1] >= q) & (p[:, 1] < q + 128)
+                pts.append(p[inside] - (r, q))
+            out.append(Layout(tuple(pts), ("a", "b", "c"), SHAPE, name=f"im{seed}-{image}_r{r:05d}_c{q:05d}"))
+    return out
+
+
+def _tissue_of_images(images, seed):
+    return [w for i in images for w in _image_windows(i, seed)]
+
+
+def test_units_are_whole_images_when_known():
+    from topofd.metrics.spatial_l import members, units
+    from topofd.state import SetView
+
+    def view(images):
+        n = len(images)
+        return SetView([f"x{i}" for i in range(n)], list(range(n)), np.zeros((n, 3)), [[]] * n, images=images)
+
+    real, synth = view(["A", "A", "B", "B", "B"]), view(["C", "D", "D"])
+    u = units(real, synth, None, 0)
+    MR, MS = members(u, None, 50, 0)
+    assert u.distinct == 3 and "source images" in u.how  # C(4, 2) = 6 deals of 2 + 2 images, in mirrored pairs
+    for row_r, row_s in zip(MR[1:], MS[1:]):
+        assert row_r[0] == row_r[1] and row_r[2] == row_r[3] == row_r[4] and row_s[1] == row_s[2]
+        assert row_r[[0, 2]].sum() + row_s[[0, 1]].sum() == 2  # two whole images went to the "real" part
+    # no image known: a unit is a layout, as before; a paired synthetic layout follows its partner's image
+    assert units(view([None] * 5), synth, None, 0).real.tolist() == [0, 1, 2, 3, 4]
+    paired = units(real, view([None] * 5), [(i, 4 - i) for i in range(5)], 0)
+    assert paired.synth.tolist()[::-1] == paired.real.tolist()
+
+
+def test_real_tissue_of_other_images_is_inside_the_envelope():
+    # windows of one image overlap and share its tissue: dealt one by one they flag other images of the same
+    # tissue; dealt as whole images they do not, while a swap of class b is still flagged (cross pairs only)
+    real, other = _tissue_of_images(range(0, 8), 7), _tissue_of_images(range(8, 16), 7)
+    rep = _run(real, other, uncertainty=False)
+    assert not any(_flags(rep).values()), _flags(rep)
+    assert "source images (8 real, 8 synthetic)" in rep.meta["spatial"]["envelope"]["units"]
+    loose = _run(real, other, uncertainty=False, group_by="none")
+    assert any(_flags(loose).values())
+    n = len(real)
+    swap = [
+        Layout((l.points[0], real[(i + n // 2) % n].points[1], l.points[2]), l.classes, SHAPE, name=f"{l.name}_gen")
+        for i, l in enumerate(real)
+    ]
+    flags = _flags(_run(real, swap, uncertainty=False))
+    assert flags["a–b"] and not flags["a–a"] and not flags["b–b"] and not flags["c–c"]
+
+
+def test_too_few_images_to_flag_says_so():
+    real, other = _tissue_of_images(range(0, 2), 3), _tissue_of_images(range(2, 4), 3)
+    rep = _run(real, other, uncertainty=False)
+    assert not any(_flags(rep).values())
+    assert any("no pair can be flagged" in n and "3 different relabellings" in n for n in rep.meta["notes"])

@@ -90,6 +90,8 @@ def nearest_other_image(distances_fn, n_rows: int, row_images, ref_images):
     for im in np.unique(row_images):
         rows = np.flatnonzero(row_images == im)
         refs = np.flatnonzero(ref_images != im)
+        if not len(refs):  # every reference is of the row's image: the docstring's fallback, not inf
+            refs = np.arange(len(ref_images))
         if not len(refs):
             continue
         dd, jj = distances_fn(rows, refs)

@@ -52,6 +52,7 @@ from typing import Any
 import numpy as np
 
 from topofd.metrics.base import Column, Context, Metric, MetricResult, no_interval_reason
+from topofd.metrics.by_image import nearest_other_image, shared_images
 from topofd.metrics.embedding import fidelity_features
 from topofd.state import SetView
 from topofd.stats.shares import wilson
@@ -89,15 +90,29 @@ def nn_distances(F_train: np.ndarray, F: np.ndarray) -> np.ndarray:
     return NearestNeighbors(n_neighbors=1).fit(F_train).kneighbors(F)[0][:, 0]
 
 
-def cell_distances(F_train: np.ndarray, cells_train: np.ndarray, F: np.ndarray, cells: np.ndarray) -> np.ndarray:
+def cell_distances(
+    F_train: np.ndarray, cells_train: np.ndarray, F: np.ndarray, cells: np.ndarray, images=None
+) -> np.ndarray:
     """Distance of each row of ``F`` to its nearest training row *in its own
     cell* (Meehan et al. 2020, Sec. 3: L is taken within π); inf for a row
-    whose cell holds no training row."""
+    whose cell holds no training row.  ``images``: labels of the rows and
+    of the training rows on one scale
+    (:func:`~topofd.metrics.by_image.shared_images`) — each row's nearest
+    training row is then one of another image (a window's overlapping
+    neighbour in the training set is no held-out distance)."""
     out = np.full(len(F), np.inf)
     for c in np.unique(cells):
-        t, here = F_train[cells_train == c], cells == c
-        if len(t):
-            out[here] = nn_distances(t, F[here])
+        tc, here = np.flatnonzero(cells_train == c), np.flatnonzero(cells == c)
+        if not len(tc):
+            continue
+        if images is None:
+            out[here] = nn_distances(F_train[tc], F[here])
+            continue
+
+        def near(rows, refs, tc=tc, here=here):
+            return nn_distances(F_train[tc[refs]], F[here[rows]]), np.zeros(len(rows), np.int64)
+
+        out[here] = nearest_other_image(near, len(here), images[0][here], images[1][tc])[0]
     return out
 
 
@@ -207,7 +222,13 @@ class CopyingTest(Metric):
         km, n = _partition(Ft, len(Fr), o.seed)
         ct_ = km.predict(Ft)
         cr, cs = km.predict(Fr), km.predict(Fs)
-        dr, ds = cell_distances(Ft, ct_, Fr, cr), cell_distances(Ft, ct_, Fs, cs)
+        same = shared_images(real.images, T.images)
+        dr, ds = cell_distances(Ft, ct_, Fr, cr, same), cell_distances(Ft, ct_, Fs, cs)
+        if same is not None:
+            out.notes.append(
+                "C_T: the real and training sets share source images; a real layout's distance is to the nearest "
+                "training layout of another image (Meehan et al. assume a held-out test set)"
+            )
         value, info = ct_statistic(cr, dr, cs, ds, n)
         for row in info:  # the real share of each cell, with an interval in [0, 1]
             row["share_real_lo"], row["share_real_hi"] = wilson(row["share_real"], len(Fr))
@@ -225,6 +246,7 @@ class CopyingTest(Metric):
             "n_cells": n,
             "cells": info,
             "features": space,
+            "real_distances": "to training layouts of other images" if same is not None else "to any training layout",
             "min_synthetic_in_cell": MIN_GEN_IN_CELL + 1,
             "median_nn_distance": {"real": float(np.median(dr)), "synthetic": float(np.median(ds))},
         }

@@ -13,16 +13,16 @@ synthetic layouts (real set fixed).
 
 A permutation test with a studentized global envelope (:mod:`topofd.spatial.envelope`)
 says whether ΔL(r) = L_synth(r) − L_real(r) is larger than two sets drawn
-alike would give: the layouts of both sets are pooled and dealt at random
-into a "real" and a "synthetic" part of the sets' sizes, s = 199 times
-(layouts, not points, are the exchangeable units: the permutation test of
+alike would give: the units of both sets are pooled and dealt at random
+into a "real" and a "synthetic" part, s = 199 times (replicated patterns,
+not points, are the exchangeable units: the permutation test of
 replicated point patterns, Diggle, Lange & Beneš 1991; Hahn 2012), and
 the observed ΔL curve is ranked among the relabelled ones by its largest
-departure in units of the relabelled curves' pointwise standard deviation.  It uses every
-layout of both sets and is exact when the layouts are exchangeable
-(windows cut from one image with overlap are not quite: the test is then
-liberal).  The band drawn is the real curve plus the 95 % envelope of
-ΔL.  A pair is flagged when its p-value is at most
+departure in units of the relabelled curves' pointwise standard deviation.
+A unit is a whole source image when the real set's images are known
+(:func:`units`: overlapping windows of one image are not exchangeable
+with windows of other images), else a layout.  The band drawn is the real
+curve plus the 95 % envelope of ΔL.  A pair is flagged when its p-value is at most
 0.05 / (number of pairs) — Bonferroni over the pairs, so that "some pair
 departs" has a family-wise level of 5 %.  Each pair gets a sentence
 naming its largest departure, its envelope plot and a row of the pair
@@ -54,7 +54,7 @@ from topofd.spatial.ripley import PairSums, accumulate, class_pairs, l_function,
 from topofd.state import SetView
 from topofd.stats.uncertainty import Estimate
 
-__all__ = ["ALPHA", "members", "pooled_curves", "SpatialL", "METRIC"]
+__all__ = ["ALPHA", "Units", "units", "members", "pooled_curves", "SpatialL", "METRIC"]
 
 ALPHA = 0.05
 RADII = MetricOption(
@@ -72,8 +72,9 @@ NULL = MetricOption(
     "spatial_envelope",
     199,
     Spec(
-        "Relabellings of the spatial statistics' permutation envelope test: the layouts of both sets dealt "
-        "at random into two sets of their sizes that many times (199: p-values in steps of 1/200).",
+        "Relabellings of the spatial statistics' permutation envelope test: the units of both sets (whole "
+        "source images when known, else layouts) dealt at random into two parts that many times (199: "
+        "p-values in steps of 1/200).",
         "int",
         "--spatial-envelope",
         low=2,
@@ -82,21 +83,81 @@ NULL = MetricOption(
 )
 
 
-def members(nR: int, nS: int, lab: np.ndarray | None, s: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class Units:
+    """The exchangeable units of the relabelling test (:func:`units`): an
+    integer label per layout of each set (the two sets counted apart) and
+    how they were chosen, in words."""
+
+    real: np.ndarray
+    synth: np.ndarray
+    how: str
+
+    @property
+    def distinct(self) -> int:
+        """How many deals give different values of the two-sided statistic:
+        C(k_r + k_s, k_r), halved when the parts have as many units."""
+        k_r, k_s = _count(self.real), _count(self.synth)
+        c = math.comb(k_r + k_s, k_r)
+        return c // 2 if k_r == k_s else c
+
+
+def _count(labels: np.ndarray) -> int:
+    return int(labels.max()) + 1 if len(labels) else 0
+
+
+def units(real: SetView, synth: SetView, pairs, seed: int) -> Units:
+    """The units the relabelling test deals.
+
+    Windows cut from one image share its tissue: dealing them one by one
+    makes two samples of the same tissue look less alike than other images
+    of it are (real tissue of 15 other images was flagged on all six pairs;
+    ``benchmarks/README.md``).  So, when the real set's source images are
+    known, a unit is a whole image: for the synthetic set its own images
+    when known, else its real partner's image (paired sets; a layout
+    without a partner is its own unit), else its layouts dealt (seeded)
+    into as many groups as the real set has images.  With no real image
+    known, a unit is a layout.  (A paired test that flips each image's
+    real and synthetic layouts was tried: its null keeps every image's
+    difference, and on 15 images it flagged less — a class swap on one
+    cross pair of two — than this unpaired deal.)"""
+    n_r, n_s = len(real), len(synth)
+    u_r = real.image_labels()
+    if u_r is None:
+        return Units(np.arange(n_r), np.arange(n_s), f"layouts ({n_r} real, {n_s} synthetic; no source image known)")
+    k_r = _count(u_r)
+    u_s = synth.image_labels()
+    if u_s is not None:
+        return Units(u_r, u_s, f"source images ({k_r} real, {_count(u_s)} synthetic)")
+    if pairs:
+        lab = np.full(n_s, -1, np.int64)
+        for i, j in pairs:
+            lab[j] = u_r[i]
+        alone = lab < 0
+        lab[alone] = k_r + np.arange(int(alone.sum()))
+        u_s = np.unique(lab, return_inverse=True)[1].astype(np.int64)
+        how = f"source images ({k_r} real; a synthetic layout with its real partner's image: {_count(u_s)} units)"
+        return Units(u_r, u_s, how)
+    u_s = np.random.default_rng([int(seed), 0x1A6E]).permutation(np.arange(n_s) % k_r)
+    return Units(u_r, u_s, f"{k_r} real source images and {_count(u_s)} random groups of the synthetic layouts")
+
+
+def members(u: Units, lab: np.ndarray | None, s: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Bins of layouts, ``(rows, n)`` for the real and the synthetic set:
-    row 0 the whole set; then ``s`` seeded relabellings — the layouts of
-    both sets pooled and dealt at random into a "real" part of ``nR``
-    layouts (row ``1 + q`` marks, in each set, the layouts that went to it);
-    the synthetic set then has a row per jackknife group."""
+    row 0 the whole set; then ``s`` seeded relabellings — the units of both
+    sets pooled and dealt at random into a "real" part of as many units as
+    the real set has (row ``1 + q`` marks, in each set, the layouts that
+    went to it); the synthetic set then has a row per jackknife group."""
     g = np.random.default_rng([int(seed), 0x5BA9])
     G = 0 if lab is None else int(lab.max()) + 1
-    MR = np.zeros((1 + s, nR), dtype=np.int8)
-    MS = np.zeros((1 + s + G, nS), dtype=np.int8)
+    k_r, k_s = _count(u.real), _count(u.synth)
+    MR = np.zeros((1 + s, len(u.real)), dtype=np.int8)
+    MS = np.zeros((1 + s + G, len(u.synth)), dtype=np.int8)
     MR[0], MS[0] = 1, 1
     for q in range(s):
-        first = np.zeros(nR + nS, dtype=np.int8)
-        first[g.permutation(nR + nS)[:nR]] = 1
-        MR[1 + q], MS[1 + q] = first[:nR], first[nR:]
+        first = np.zeros(k_r + k_s, dtype=np.int8)
+        first[g.permutation(k_r + k_s)[:k_r]] = 1
+        MR[1 + q], MS[1 + q] = first[u.real], first[k_r + u.synth]
     for j in range(G):
         MS[1 + s + j] = lab == j
     return MR, MS
@@ -114,6 +175,8 @@ class _Curves:
     Gr: np.ndarray
     Gs: np.ndarray
     s: int
+    units: str  # what was relabelled, in words
+    distinct: int  # how many different relabellings the units allow
 
     @property
     def Lr(self):
@@ -132,9 +195,9 @@ def pooled_curves(real: SetView, synth: SetView, ctx: Context, lab) -> _Curves:
     o = ctx.options
     wr, ws = windows(real)[0], windows(synth)[0]
     radii = radius_grid(wr + ws, int(ctx.option("spatial_radii")))
-    nR, nS = len(real), len(synth)
     s = int(ctx.option("spatial_envelope"))
-    MR, MS = members(nR, nS, lab, s, o.seed)
+    u = units(real, synth, ctx.pairs, o.seed)
+    MR, MS = members(u, lab, s, o.seed)
     rs = accumulate(real.points or [], wr, radii, MR, o.n_jobs)
     ss = accumulate(synth.points or [], ws, radii, MS, o.n_jobs)
     tot_r, tot_s = _rows(rs, slice(0, 1)), _rows(ss, slice(0, 1))
@@ -142,7 +205,8 @@ def pooled_curves(real: SetView, synth: SetView, ctx: Context, lab) -> _Curves:
     first = _rows(rs, slice(1, 1 + s)).plus(_rows(ss, slice(1, 1 + s)))
     null_D = both.minus(first).L() - first.L()
     reps = [tot_s.minus(_rows(ss, slice(1 + s + g, 2 + s + g))).L()[0] for g in range(ss.k_num.shape[0] - 1 - s)]
-    return _Curves(radii, tot_r.K()[0], tot_s.K()[0], reps, null_D, tot_r.G()[0], tot_s.G()[0], s)
+    K_r, K_s, G_r, G_s = tot_r.K()[0], tot_s.K()[0], tot_r.G()[0], tot_s.G()[0]
+    return _Curves(radii, K_r, K_s, reps, null_D, G_r, G_s, s, u.how, u.distinct)
 
 
 class SpatialL(Metric):
@@ -216,14 +280,20 @@ def _section(cv: _Curves, dist: np.ndarray, ctx: Context, out: MetricResult) -> 
         "pooling": "ratio estimator: sum of numerators over sum of point-pair-count denominators",
         "radii": json_floats(radii),
         "envelope": {
-            "test": "studentized global envelope of the permutation distribution of ΔL over layouts",
+            "test": "studentized global envelope of the permutation distribution of ΔL",
             "curve": "L_synth(r) - L_real(r)",
+            "units": cv.units,
             "relabellings": cv.s,
             "band_level": 1 - ALPHA,
             "flag_level": level,
         },
         "pairs": meta_pairs,
     }
+    if cv.distinct < math.ceil(1 / level):  # ints: C(n, k) can exceed a float
+        out.notes.append(
+            f"spatial_l: no pair can be flagged: the units relabelled ({cv.units}) allow only {cv.distinct} "
+            f"different relabellings, so no p-value falls below {level:.3g}; compare sets of more images"
+        )
     return Section("Class pairs: cross-type L (translation-corrected, pooled)", sentences, rows, curves)
 
 

@@ -98,7 +98,8 @@ def studentized_envelope_test(observed: np.ndarray, null: np.ndarray, alpha: flo
     ok = np.isfinite(T).all(axis=0)
     mu = np.where(ok, np.nanmean(np.where(ok, T[1:], 0.0), axis=0), np.nan)
     sd = np.where(ok, np.std(np.where(ok, T[1:], 0.0), axis=0, ddof=1), np.nan)
-    ok &= sd > 0
+    # a spread of rounding size (a channel identical in both sets, summed in another order) is no spread
+    ok &= sd > 1e-9 * max(1.0, float(np.nanmax(np.abs(np.where(ok, T, 0.0)))))
     if not ok.any():
         return {"p": float("nan"), "lo": nan, "hi": nan, "outside": np.zeros(R, dtype=bool)}
     m = np.max(np.abs(T[:, ok] - mu[ok]) / sd[ok], axis=1)
