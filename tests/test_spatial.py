@@ -328,3 +328,13 @@ def test_too_few_images_to_flag_says_so():
     rep = _run(real, other, uncertainty=False)
     assert not any(_flags(rep).values())
     assert any("no pair can be flagged" in n and "3 different relabellings" in n for n in rep.meta["notes"])
+
+
+def test_sentence_for_equal_curves_and_cells_real_tissue_lacks():
+    radii = np.arange(1.0, 11.0)
+    Kr = np.pi * radii**2
+    same = pair_sentence("lym", "lym", radii, Kr, Kr, l_function(Kr), l_function(Kr), 0.0, 1.0)
+    assert same.startswith("lym–lym: the synthetic curve is the real one") and "0 %" not in same
+    Kr0 = np.where(radii < 5, 0.0, Kr)  # no real pair closer than 5 px
+    s = pair_sentence("a", "b", radii, Kr0, Kr, l_function(Kr0), l_function(Kr), None, 0.001)
+    assert "synthetic b cells lie at 1–4 px of a cells, where real tissue has none" in s and "than in" not in s

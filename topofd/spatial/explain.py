@@ -48,16 +48,18 @@ def pair_sentence(
     other = f"other {a} cells" if a == b else f"{a} cells"
     if inc_r > 0:
         pct = 100.0 * (inc_s / inc_r - 1.0)
-        how = f"{abs(pct):.0f} % {'less' if pct < 0 else 'more'} frequent"
+        more = "less" if pct < 0 else "more"
+        body = f"synthetic {b} cells are {abs(pct):.0f} % {more} frequent {where} of {other} than in real tissue"
+    elif inc_s > 0:
+        body = f"synthetic {b} cells lie {where} of {other}, where real tissue has none"
     else:
-        how = "present where real tissue has none" if inc_s > 0 else "as rare as in real tissue"
+        body = f"no {b} cell lies {where} of {other} in either set"
     if not np.isfinite(p):
         verdict = "no envelope test"
     elif p <= alpha:
         verdict = f"outside the real set's variability (envelope test p = {p:.3f} ≤ {alpha:.3g})"
     else:
         verdict = f"within the real set's variability (envelope test p = {p:.3f} > {alpha:.3g})"
-    return (
-        f"{a}–{b}: synthetic {b} cells are {how} {where} of {other} than in real tissue "
-        f"(L {dL:+.1f} px{se} at r = {float(r[j]):.0f} px); {verdict}."
-    )
+    if abs(dL) < 0.05:  # below the sentence's precision: say so rather than "0 % more frequent"
+        return f"{a}–{b}: the synthetic curve is the real one to within 0.05 px at every radius; {verdict}."
+    return f"{a}–{b}: {body} (L {dL:+.1f} px{se} at r = {float(r[j]):.0f} px); {verdict}."
