@@ -219,6 +219,8 @@ def test_fidelity_plugin_uses_images_and_says_so():
     assert "other images (3 images)" in aware.meta["fidelity"]["radii"]
     assert plain.meta["fidelity"]["radii"] == "k-NN" and plain.meta["images"]["real"]["n_images"] == 3
     assert aware.table.loc["mean", "density"] > plain.table.loc["mean", "density"]  # larger radii
+    few = [n for n in plain.meta["notes"] if "on 3 real source images" in n]
+    assert len(few) == 1 and "fewer than 30" in few[0]  # one line, from both fidelity plug-ins
     blind = topofd.compare(real, synth, fidelity_radii="images", group_by="none", **kw)
     assert blind.meta["fidelity"]["radii"] == "k-NN" and any("images are not known" in n for n in blind.meta["notes"])
 

@@ -259,7 +259,8 @@ def _section(cv: _Curves, dist: np.ndarray, ctx: Context, out: MetricResult) -> 
     rows, curves, sentences, meta_pairs = [], [], [], {}
     n_pairs = len(class_pairs(len(names)))
     level = ALPHA / n_pairs  # Bonferroni over the pairs: a family-wise 5 % for "some pair departs"
-    label = f"real ± permutation envelope ({cv.s} relabellings, {1 - ALPHA:.0%})"
+    unit = "layouts" if cv.units.startswith("layouts") else "images"
+    label = f"real ± permutation envelope ({cv.s} deals of whole {unit}, {1 - ALPHA:.0%})"
     for q, (a, b) in enumerate(class_pairs(len(names))):
         nm = pair_name(names, a, b)
         test = studentized_envelope_test(Ls[q] - Lr[q], cv.null_D[:, q], ALPHA)
