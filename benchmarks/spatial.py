@@ -186,6 +186,36 @@ def null_calibration(splits: int) -> dict:
     }
 
 
+def memory(n: int) -> dict:
+    """Peak memory of the spatial_l sums over ``n`` layouts (uniform cells,
+    40 per class, 256 px, 199 relabellings, 20 jackknife groups): the
+    layouts themselves, the bin matrix and the sums; nothing per pair of layouts."""
+    import resource
+
+    from topofd.metrics.spatial_l import Units, members
+    from topofd.spatial.ripley import accumulate, radius_grid
+
+    g = np.random.default_rng(0)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    pts = [tuple(g.uniform(0, 256, (40, 2)) for _ in range(3)) for _ in range(n)]
+    wins = [(256.0, 256.0)] * n
+    u = Units(np.arange(n) // 50, np.arange(n) // 50, "images of 50 layouts")
+    MR, _ = members(u, None, 199, 0)
+    MR = np.vstack([MR, (np.arange(n) % 20 == np.arange(20)[:, None]).astype(np.int8)])
+    t = time.perf_counter()
+    sums = accumulate(pts, wins, radius_grid(wins, 32), MR, 1)
+    secs = time.perf_counter() - t
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "layouts": n,
+        "bins": int(MR.shape[0]),
+        "seconds": secs,
+        "peak_rss_mb": peak,
+        "rss_before_mb": before,
+        "sums_mb": sum(a.nbytes for a in (sums.k_num, sums.k_den, sums.g_num, sums.g_den)) / 2**20,
+    }
+
+
 def timing():
     from topofd.layouts.brca_m2c import demo_sets
 
@@ -233,11 +263,17 @@ def markdown(rows: dict) -> str:
 @click.option("--null", "null", default=0, show_default=True, help="image splits for the null calibration (0: skip)")
 @click.option("--draws", default=0, show_default=True, help="draws for the interval coverage (0: skip)")
 @click.option("--time", "do_time", is_flag=True, help="measure the time the spatial group adds at 1,550 windows")
+@click.option("--memory", "mem", default=0, show_default=True, help="peak memory of the sums over this many layouts")
 @click.option("--markdown-only", is_flag=True, help="rewrite spatial.md from spatial.json")
 @click.option("--out", default=str(Path(__file__).parent / "results" / "spatial"), show_default=True)
-def main(which, n, null, draws, do_time, markdown_only, out):
+def main(which, n, null, draws, do_time, mem, markdown_only, out):
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    if mem:
+        res = memory(mem)
+        print(res)
+        (out / f"memory_{mem}.json").write_text(json.dumps(res, indent=1))
+        return
     stem = "spatial" if which == "half" else "spatial_all"
     if markdown_only:
         (out / f"{stem}.md").write_text(markdown(json.loads((out / f"{stem}.json").read_text())["rows"]) + "\n")

@@ -287,6 +287,19 @@ def test_se_by_image_plan_and_cluster_mean():
     assert by_image(Plan(20, 0), None, notes).images is None and "not known" in notes[0]
 
 
+def test_intervals_over_windows_of_few_images_say_so():
+    real, synth = _images_sets(4, 12)
+    kw = dict(metrics=["topokd"], pairing="none")
+
+    def said(rep):
+        return [n for n in rep.meta["notes"] if "come from 4 source images" in n]
+
+    assert len(said(topofd.compare(real, synth, **kw))) == 1
+    assert not said(topofd.compare(real, synth, se_by_image=True, **kw))
+    assert not said(topofd.compare(real, synth, uncertainty=False, **kw))
+    assert not said(topofd.compare(real, synth, group_by="none", **kw))
+
+
 def test_se_by_image_widens_fidelity_intervals():
     real, synth = _images_sets(4, 12)
     kw = dict(metrics=["precision"], pairing="none")

@@ -325,8 +325,7 @@ class Evaluator:
         notes += empty_notes
         pairs, selected = self._pairs_and_metrics(R, S, notes)
         plan = resampling_plan(R, pairs, len(S), o.seed)
-        if o.se_by_image:
-            plan = by_image(plan, S.image_labels(), notes)
+        plan = by_image(plan, S.image_labels(), notes, on=o.se_by_image, quiet=not o.uncertainty)
         T = self._train_view(names, R, selected)
         ctx = Context(o, names, both_empty, pairs, plan, self._paper_source(R), T, self._stored_features(R, m))
         results: dict[str, MetricResult] = {}

@@ -107,7 +107,7 @@ SHARES = ("precision", "recall", "coverage")
 # ≤ with this slack, in units of the features' pooled spread: a distance that equals a radius but for rounding
 TIE_SLACK = 1e-9
 # below this many real source images the k-NN manifolds did not rank real tissue of other images above
-# matched-count random reliably (BRCA-M2C, benchmarks/images.py --k: 8-15 of 20 draws at 3 images, 13-20 at 10,
+# matched-count random reliably (BRCA-M2C, benchmarks/images.py --k, k = 5: 8-15 of 20 draws at 3 images, 14-20 at 10,
 # 16-20 at 30): the report says so
 FEW_IMAGES = 30
 _BLOCK = 1024

@@ -356,9 +356,24 @@ def cluster_mean(x: np.ndarray, clusters: np.ndarray) -> Estimate:
     return _estimate(m, se, G - 1)
 
 
-def by_image(p: Plan, images: np.ndarray | None, notes: list) -> Plan:
+def by_image(p: Plan, images: np.ndarray | None, notes: list, on: bool = True, quiet: bool = False) -> Plan:
     """``p`` resampling whole images of the synthetic set (``images``: a label
-    per synthetic layout), or ``p`` with a note when fewer than 2 are known."""
+    per synthetic layout), or ``p`` with a note when fewer than 2 are known.
+    ``on`` false (the default ``se_by_image``): ``p`` itself, with a note
+    (unless ``quiet``: no intervals) when an unpaired synthetic set's layouts
+    come from known images, about two or more layouts each — windows of one
+    image are not independent, and intervals over windows were far too
+    narrow for the spread over other images (docs, *Images, not windows*)."""
+    if not on:
+        k = 0 if images is None else int(images.max()) + 1
+        if not quiet and p.twins is None and 2 <= k and 2 * k <= p.n:
+            notes.append(
+                f"intervals resample the {p.n} synthetic layouts one by one, but they come from {k} source images: "
+                "over other images the scores vary more (windows of one image overlap; BRCA-M2C, 3-30 images: "
+                "TopoKD's intervals over windows held the mean of other draws in 8-58 % of them); --se-by-image "
+                "resamples whole images"
+            )
+        return p
     if images is None or int(images.max()) < 1:
         notes.append("se_by_image: the synthetic set's images are not known (--group-by): intervals over layouts")
         return p
