@@ -341,3 +341,14 @@ def test_patches_cuts_nuclei_json_and_keeps_the_image(tmp_path):
     assert len(files) == 2 * 9 and files[0] == patch_name("slideA", 0, 0)
     layouts, _ = read_layouts(out, group_by="auto")
     assert {l.image for l in layouts} == {"slideA", "slideB"}
+
+
+def test_reference_sets_take_images_from_their_names():
+    # the bundled brca-m2c:test stores no images; its window names carry them (group_by auto)
+    ev = Evaluator(metrics=["topokd"])
+    ev.load_reference("brca-m2c:test")
+    labels = ev.real_view().image_labels()
+    assert labels is not None and int(labels.max()) + 1 == 30
+    blind = Evaluator(metrics=["topokd"], group_by="none")
+    blind.load_reference("brca-m2c:test")
+    assert blind.real_view().image_labels() is None

@@ -234,7 +234,7 @@ class Evaluator:
             raise ValueError("the real set already has layouts; load the reference into a fresh Evaluator")
         r = load_reference(ref)
         r.check_compatible(self.options)
-        state = SetState.from_reference(r, default_class_names(len(r.classes)))
+        state = SetState.from_reference(r, default_class_names(len(r.classes)), self.options.group_by)
         if self.needs_points() and isinstance(ref, str):
             self._attach_cells(state, named_set_layouts(ref))
         self._sets[True] = state
@@ -260,7 +260,7 @@ class Evaluator:
             raise ValueError("the training set already has layouts; load the reference into a fresh Evaluator")
         r = load_reference(ref)
         r.check_compatible(self.options)
-        self._train = SetState.from_reference(r, default_class_names(len(r.classes)))
+        self._train = SetState.from_reference(r, default_class_names(len(r.classes)), self.options.group_by)
         self._train_reference = r
         return r.meta
 

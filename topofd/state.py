@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from topofd.layouts.images import images_of_names
 from topofd.layouts.layout import default_class_names, extent_of, max_extent
 from topofd.storage.keys import diagrams_key
 
@@ -59,9 +60,10 @@ class SetState:
         self.origin = next(o for o in ORIGIN_RANK if o in (self.origin, origin))
 
     @classmethod
-    def from_reference(cls, r, default_classes) -> SetState:
+    def from_reference(cls, r, default_classes, group_by="auto") -> SetState:
         """The state of a loaded reference set ``r`` (:class:`topofd.storage.reference.Reference`);
-        ``default_classes``: the default names of its number of classes."""
+        ``default_classes``: the default names of its number of classes; images it does not store
+        come from its names under ``group_by`` (:func:`topofd.layouts.images.images_of_names`)."""
         classes = tuple(r.classes)
         return cls(
             names=list(r.names),
@@ -72,7 +74,7 @@ class SetState:
             origin=r.meta.get("class_origin") or ("default" if classes == default_classes else "positional"),
             shapes={r.shape: len(r.keys)} if r.shape else {},
             sources=list(r.names),
-            images=list(getattr(r, "images", None) or [None] * len(r.keys)),
+            images=images_of_names(list(r.names), list(getattr(r, "images", None) or [None] * len(r.keys)), group_by),
         )
 
     def check_compatible(self, classes, array_shape, what: str) -> None:

@@ -45,6 +45,7 @@ __all__ = [
     "read_image_map",
     "image_of",
     "assign_images",
+    "images_of_names",
     "summary",
     "report_images",
 ]
@@ -155,26 +156,34 @@ def image_of(names: Sequence[str], group_by: GroupBy | None) -> list[str]:
     return [_from_pattern(n, rx, group_by.text) for n in names]
 
 
+def images_of_names(names: Sequence[str], known: Sequence[str | None], group_by: GroupBy | str | None) -> list:
+    """Each name's image under ``group_by`` where ``known`` has none (the
+    rule of :func:`assign_images`, for sets known by their names only, such
+    as a reference file made before images were stored); ``None`` where
+    still unknown, every entry ``None`` for ``group_by="none"``."""
+    if group_by == "none":
+        return [None] * len(names)
+    g = parse_group_by(group_by) if not isinstance(group_by, GroupBy) else group_by
+    out = [im or None for im in known]
+    todo = [i for i, im in enumerate(out) if not im]
+    if g is None or g.kind == "column" or not todo:
+        return out
+    if g.kind == "auto":
+        rx = re.compile(g.arg)
+        if not all(rx.search(names[i]) for i in todo):
+            return out
+        g = GroupBy("pattern", g.arg, "patches")
+    for i, im in zip(todo, image_of([names[i] for i in todo], g)):
+        out[i] = im or None
+    return out
+
+
 def assign_images(layouts: Sequence[Layout], group_by: GroupBy | str | None) -> list[Layout]:
     """``layouts`` with :attr:`Layout.image` set from ``group_by`` where not yet known."""
     if group_by == "none":  # images not used, even those the layouts know
         return [replace(l, image="") if l.image else l for l in layouts]
-    g = parse_group_by(group_by) if not isinstance(group_by, GroupBy) else group_by
-    if g is None or g.kind == "column":
-        return list(layouts)
-    todo = [i for i, l in enumerate(layouts) if not l.image]
-    if not todo:
-        return list(layouts)
-    if g.kind == "auto":
-        rx = re.compile(g.arg)
-        if not all(rx.search(layouts[i].name) for i in todo):
-            return list(layouts)
-        g = GroupBy("pattern", g.arg, "patches")
-    found = image_of([layouts[i].name for i in todo], g)
-    out = list(layouts)
-    for i, im in zip(todo, found):
-        out[i] = replace(out[i], image=im)
-    return out
+    found = images_of_names([l.name for l in layouts], [l.image for l in layouts], group_by)
+    return [l if l.image or not im else replace(l, image=im) for l, im in zip(layouts, found)]
 
 
 def report_images(real, synth, group_by) -> dict | None:
