@@ -161,15 +161,18 @@ def coverage(real, pool, n, draws):
     }
 
 
-def null_calibration(splits: int) -> dict:
-    """Real tissue against real tissue of other images (module docstring)."""
+def null_calibration(splits: int, per_set: int = 0) -> dict:
+    """Real tissue against real tissue of other images (module docstring);
+    ``per_set`` images in each set (0: the two halves of the 30)."""
     wins = test_windows()
     images = sorted({image_of(l.name) for l in wins})
+    k = per_set or len(images) // 2
     ps, flagged = [], 0
     for d in range(splits):
-        a = set(np.random.default_rng([11, d]).permutation(images)[: len(images) // 2].tolist())
+        order = np.random.default_rng([11, d]).permutation(images).tolist()
+        a, b = set(order[:k]), set(order[k : 2 * k])
         A = [l for l in wins if image_of(l.name) in a]
-        B = [l for l in wins if image_of(l.name) not in a]
+        B = [l for l in wins if image_of(l.name) in b]
         rep = topofd.compare(A, B, metrics="spatial_l", uncertainty=False, seed=d)
         rows = _section(rep, "spatial_l")["table"]
         ps += [r["envelope_p"] for r in rows]
@@ -178,6 +181,7 @@ def null_calibration(splits: int) -> dict:
     p = np.array(ps, float)
     return {
         "splits": splits,
+        "images_per_set": k,
         "tests": len(p),
         "share_p_le_0.05": float((p <= 0.05).mean()),
         "share_p_le_flag_level": float((p <= 0.05 / 6).mean()),
@@ -261,18 +265,24 @@ def markdown(rows: dict) -> str:
 @click.option("--real", "which", type=click.Choice(["half", "all"]), default="half", show_default=True)
 @click.option("--n", default=300, show_default=True, help="windows per set (--real half)")
 @click.option("--null", "null", default=0, show_default=True, help="image splits for the null calibration (0: skip)")
+@click.option("--null-images", default=0, show_default=True, help="images per set of the null (0: halves of the 30)")
 @click.option("--draws", default=0, show_default=True, help="draws for the interval coverage (0: skip)")
 @click.option("--time", "do_time", is_flag=True, help="measure the time the spatial group adds at 1,550 windows")
 @click.option("--memory", "mem", default=0, show_default=True, help="peak memory of the sums over this many layouts")
 @click.option("--markdown-only", is_flag=True, help="rewrite spatial.md from spatial.json")
 @click.option("--out", default=str(Path(__file__).parent / "results" / "spatial"), show_default=True)
-def main(which, n, null, draws, do_time, mem, markdown_only, out):
+def main(which, n, null, null_images, draws, do_time, mem, markdown_only, out):
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if mem:
         res = memory(mem)
         print(res)
         (out / f"memory_{mem}.json").write_text(json.dumps(res, indent=1))
+        return
+    if null_images:  # the null alone, at this many images per set
+        res = null_calibration(null or 20, null_images)
+        print({k: v for k, v in res.items() if k != "p_values"})
+        (out / f"null_{null_images}_images.json").write_text(json.dumps(res, indent=1))
         return
     stem = "spatial" if which == "half" else "spatial_all"
     if markdown_only:
