@@ -203,7 +203,7 @@ def memory(n: int) -> dict:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     pts = [tuple(g.uniform(0, 256, (40, 2)) for _ in range(3)) for _ in range(n)]
     wins = [(256.0, 256.0)] * n
-    u = Units(np.arange(n) // 50, np.arange(n) // 50, "images of 50 layouts")
+    u = Units(np.arange(n) // 50, np.arange(n) // 50, "images", "images of 50 layouts")
     MR, _ = members(u, None, 199, 0)
     MR = np.vstack([MR, (np.arange(n) % 20 == np.arange(20)[:, None]).astype(np.int8)])
     t = time.perf_counter()

@@ -86,11 +86,12 @@ NULL = MetricOption(
 @dataclass(frozen=True)
 class Units:
     """The exchangeable units of the relabelling test (:func:`units`): an
-    integer label per layout of each set (the two sets counted apart) and
-    how they were chosen, in words."""
+    integer label per layout of each set (the two sets counted apart), what
+    a unit is (``"images"`` or ``"layouts"``) and how they were chosen, in words."""
 
     real: np.ndarray
     synth: np.ndarray
+    kind: str
     how: str
 
     @property
@@ -124,11 +125,12 @@ def units(real: SetView, synth: SetView, pairs, seed: int) -> Units:
     n_r, n_s = len(real), len(synth)
     u_r = real.image_labels()
     if u_r is None:
-        return Units(np.arange(n_r), np.arange(n_s), f"layouts ({n_r} real, {n_s} synthetic; no source image known)")
+        how = f"layouts ({n_r} real, {n_s} synthetic; no source image known)"
+        return Units(np.arange(n_r), np.arange(n_s), "layouts", how)
     k_r = _count(u_r)
     u_s = synth.image_labels()
     if u_s is not None:
-        return Units(u_r, u_s, f"source images ({k_r} real, {_count(u_s)} synthetic)")
+        return Units(u_r, u_s, "images", f"source images ({k_r} real, {_count(u_s)} synthetic)")
     if pairs:
         lab = np.full(n_s, -1, np.int64)
         for i, j in pairs:
@@ -137,9 +139,10 @@ def units(real: SetView, synth: SetView, pairs, seed: int) -> Units:
         lab[alone] = k_r + np.arange(int(alone.sum()))
         u_s = np.unique(lab, return_inverse=True)[1].astype(np.int64)
         how = f"source images ({k_r} real; a synthetic layout with its real partner's image: {_count(u_s)} units)"
-        return Units(u_r, u_s, how)
+        return Units(u_r, u_s, "images", how)
     u_s = np.random.default_rng([int(seed), 0x1A6E]).permutation(np.arange(n_s) % k_r)
-    return Units(u_r, u_s, f"{k_r} real source images and {_count(u_s)} random groups of the synthetic layouts")
+    how = f"{k_r} real source images and {_count(u_s)} random groups of the synthetic layouts"
+    return Units(u_r, u_s, "images", how)
 
 
 def members(u: Units, lab: np.ndarray | None, s: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -175,8 +178,7 @@ class _Curves:
     Gr: np.ndarray
     Gs: np.ndarray
     s: int
-    units: str  # what was relabelled, in words
-    distinct: int  # how many different relabellings the units allow
+    units: Units  # what was relabelled
 
     @property
     def Lr(self):
@@ -206,7 +208,7 @@ def pooled_curves(real: SetView, synth: SetView, ctx: Context, lab) -> _Curves:
     null_D = both.minus(first).L() - first.L()
     reps = [tot_s.minus(_rows(ss, slice(1 + s + g, 2 + s + g))).L()[0] for g in range(ss.k_num.shape[0] - 1 - s)]
     K_r, K_s, G_r, G_s = tot_r.K()[0], tot_s.K()[0], tot_r.G()[0], tot_s.G()[0]
-    return _Curves(radii, K_r, K_s, reps, null_D, G_r, G_s, s, u.how, u.distinct)
+    return _Curves(radii, K_r, K_s, reps, null_D, G_r, G_s, s, u)
 
 
 class SpatialL(Metric):
@@ -259,8 +261,7 @@ def _section(cv: _Curves, dist: np.ndarray, ctx: Context, out: MetricResult) -> 
     rows, curves, sentences, meta_pairs = [], [], [], {}
     n_pairs = len(class_pairs(len(names)))
     level = ALPHA / n_pairs  # Bonferroni over the pairs: a family-wise 5 % for "some pair departs"
-    unit = "layouts" if cv.units.startswith("layouts") else "images"
-    label = f"real ± permutation envelope ({cv.s} deals of whole {unit}, {1 - ALPHA:.0%})"
+    label = f"real ± permutation envelope ({cv.s} deals of whole {cv.units.kind}, {1 - ALPHA:.0%})"
     for q, (a, b) in enumerate(class_pairs(len(names))):
         nm = pair_name(names, a, b)
         test = studentized_envelope_test(Ls[q] - Lr[q], cv.null_D[:, q], ALPHA)
@@ -283,16 +284,17 @@ def _section(cv: _Curves, dist: np.ndarray, ctx: Context, out: MetricResult) -> 
         "envelope": {
             "test": "studentized global envelope of the permutation distribution of ΔL",
             "curve": "L_synth(r) - L_real(r)",
-            "units": cv.units,
+            "units": cv.units.how,
             "relabellings": cv.s,
             "band_level": 1 - ALPHA,
             "flag_level": level,
         },
         "pairs": meta_pairs,
     }
-    if cv.distinct < math.ceil(1 / level):  # ints: C(n, k) can exceed a float
+    distinct = cv.units.distinct
+    if distinct < math.ceil(1 / level):  # ints: C(n, k) can exceed a float
         out.notes.append(
-            f"spatial_l: no pair can be flagged: the units relabelled ({cv.units}) allow only {cv.distinct} "
+            f"spatial_l: no pair can be flagged: the units relabelled ({cv.units.how}) allow only {distinct} "
             f"different relabellings, so no p-value falls below {level:.3g}; compare sets of more images"
         )
     return Section("Class pairs: cross-type L (translation-corrected, pooled)", sentences, rows, curves)
