@@ -70,18 +70,23 @@ def score(real, synth, radii, cache, se: bool) -> dict:
     return out
 
 
+def draw_sets(wins: dict, n: int, d: int) -> tuple[list, list, list]:
+    """Draw ``d`` of ``n`` images per set: the real set, the windows of ``n``
+    other images, and those windows with every cell re-placed at random."""
+    stems = sorted(wins)
+    pick = [stems[i] for i in np.random.default_rng([27, n, d]).permutation(len(stems))[: 2 * n]]
+    real = [l for s in pick[:n] for l in wins[s]]
+    other = [l for s in pick[n:] for l in wins[s]]
+    rand = [perturb(l, "random", seed=100 * d + i, separate=3) for i, l in enumerate(other)]
+    return real, other, rand
+
+
 def run(sizes, draws, se, cache):
     wins = all_windows()
-    stems = sorted(wins)
     rows = []
     for n in sizes:
         for d in range(draws):
-            g = np.random.default_rng([27, n, d])
-            pick = [stems[i] for i in g.permutation(len(stems))[: 2 * n]]
-            A, B = pick[:n], pick[n:]
-            real = [l for s in A for l in wins[s]]
-            other = [l for s in B for l in wins[s]]
-            rand = [perturb(l, "random", seed=100 * d + i, separate=3) for i, l in enumerate(other)]
+            real, other, rand = draw_sets(wins, n, d)
             t0 = time.perf_counter()
             for radii in RADII:
                 r_other = score(real, renamed(other, "o_"), radii, cache, se)
@@ -109,15 +114,10 @@ def run_k(sizes, draws, ks):
     from topofd.metrics.manifold import manifold_scores
 
     wins = all_windows()
-    stems = sorted(wins)
     rows = []
     for n in sizes:
         for d in range(draws):
-            g = np.random.default_rng([27, n, d])
-            pick = [stems[i] for i in g.permutation(len(stems))[: 2 * n]]
-            real = [l for s in pick[:n] for l in wins[s]]
-            other = [l for s in pick[n:] for l in wins[s]]
-            rand = [perturb(l, "random", seed=100 * d + i, separate=3) for i, l in enumerate(other)]
+            real, other, rand = draw_sets(wins, n, d)
             R, O, X = view(real), view(other), view(rand)
             (Fr, Fo, Fx), _, _ = fidelity_features(R, O, X)
             for k in ks:
